@@ -1,0 +1,41 @@
+"""Decode each image once into a resized RGB uint8 tensor; unreadable files are reported, not fatal."""
+from pathlib import Path
+
+import pandas as pd
+import torch
+from PIL import Image
+from torchvision.transforms.v2 import functional as F
+
+from data_utils import DataError
+from data_utils.splits import SPLITS
+
+
+def load_image(path: Path, size: int) -> torch.Tensor:
+    """Any mode (RGB, L, RGBA, P) and size -> 3 x size x size uint8."""
+    with Image.open(path) as img:
+        img.draft("RGB", (size, size))  # JPEG: let the decoder shrink huge photos cheaply
+        img = img.convert("RGB").resize((size, size), Image.BILINEAR)
+        return F.pil_to_tensor(img)
+
+
+def decode_splits(manifest: pd.DataFrame, dataset_dir: Path, size: int) -> tuple[pd.DataFrame, dict]:
+    """Returns the manifest with unreadable files marked, and {split: (images, labels)}."""
+    manifest = manifest.copy()
+    tensors = {split: ([], []) for split in SPLITS}
+    for index, row in manifest[manifest["status"] == "ok"].iterrows():
+        try:
+            image = load_image(dataset_dir / row["path"], size)
+        except (OSError, ValueError, Image.DecompressionBombError) as error:
+            manifest.loc[index, "status"] = f"unreadable: {type(error).__name__}: {error}"
+            continue
+        tensors[row["split"]][0].append(image)
+        tensors[row["split"]][1].append(int(row["label"]))
+    unreadable = manifest[manifest["status"].str.startswith("unreadable")]
+    if len(unreadable):
+        print(f"Skipped {len(unreadable)} unreadable image(s): " + ", ".join(unreadable["path"]))
+    out = {}
+    for split, (images, labels) in tensors.items():
+        if not images:
+            raise DataError(f"{dataset_dir}: the {split} split has no readable images")
+        out[split] = (torch.stack(images), torch.tensor(labels, dtype=torch.float32))
+    return manifest, out

@@ -1,0 +1,41 @@
+"""The whole data step of a search: find, scan, split, decode once, save for every trial."""
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from data_utils.images import decode_splits
+from data_utils.layout import find_dataset, scan
+from data_utils.splits import assign_splits, check_manifest, take_subset
+
+
+@dataclass
+class PreparedData:
+    dataset_dir: Path
+    manifest: pd.DataFrame  # every file found, with label, split and status
+    tensors: dict  # {split: (uint8 images N x 3 x S x S, float labels N)}
+
+    def sizes(self) -> dict:
+        return {split: len(labels) for split, (_, labels) in self.tensors.items()}
+
+    def save(self, manifest_path: Path, tensors_path: Path) -> None:
+        self.manifest.to_csv(manifest_path, index=False)
+        torch.save({f"{split}_{kind}": t for split, pair in self.tensors.items()
+                    for kind, t in zip(("images", "labels"), pair)}, tensors_path)
+
+
+def prepare(data_root: Path, dataset: str, image_size: int, seed: int, subset_per_class: int | None = None) -> PreparedData:
+    dataset_dir = find_dataset(data_root, dataset)
+    manifest = assign_splits(scan(dataset_dir), seed)
+    manifest = take_subset(manifest, subset_per_class, seed)
+    check_manifest(manifest, str(dataset_dir))
+    manifest, tensors = decode_splits(manifest, dataset_dir, image_size)
+    check_manifest(manifest, str(dataset_dir))
+    return PreparedData(dataset_dir, manifest, tensors)
+
+
+def load_tensors(tensors_path: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Memory-mapped, so concurrent trials share one copy of the images through the page cache."""
+    saved = torch.load(tensors_path, mmap=True, weights_only=True)
+    return saved[f"{split}_images"], saved[f"{split}_labels"]

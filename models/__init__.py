@@ -1,0 +1,33 @@
+"""Networks built from a trial's config. Knows nothing about data or Ray.
+
+Each model says which input it expects (image size, normalisation), so the data step and the
+final evaluation prepare images the same way the trials did.
+"""
+from models.resnet import MissingWeightsError, imagenet_weights_path, resnet18
+from models.seed_cnn import SeedCNN
+
+# name -> (default image size, normalisation)
+INPUTS = {
+    "seed_cnn": (256, "half"),
+    "resnet18": (224, "imagenet"),
+}
+
+
+def dropout_rates(config: dict) -> tuple[float, float]:
+    """The rate before and after fc1 that `dropout_placement` switches on (0 where it is off)."""
+    placement = config.get("dropout_placement", "none")
+    before = config.get("dropout_before_fc1", 0.0) if placement in ("before_fc1", "both") else 0.0
+    after = config.get("dropout_after_fc1", 0.0) if placement in ("after_fc1", "both") else 0.0
+    return before, after
+
+
+def build_model(name: str, config: dict, image_size: int, weights_file: str | None = None):
+    if name == "seed_cnn":
+        before, after = dropout_rates(config)
+        return SeedCNN(image_size, before, after)
+    if name == "resnet18":
+        return resnet18(config.get("weights", "none"), config.get("dropout", 0.0), weights_file)
+    raise ValueError(f"unknown model {name!r}; known: {', '.join(INPUTS)}")
+
+
+__all__ = ["INPUTS", "MissingWeightsError", "SeedCNN", "build_model", "dropout_rates", "imagenet_weights_path", "resnet18"]

@@ -1,0 +1,48 @@
+"""torchvision's ResNet18 with a one-logit head; ImageNet weights are found offline or refused."""
+from pathlib import Path
+
+import torch
+import torchvision
+from torch import nn
+
+WEIGHTS = torchvision.models.ResNet18_Weights.IMAGENET1K_V1
+
+
+class MissingWeightsError(Exception):
+    pass
+
+
+def imagenet_weights_path(weights_file: str | None) -> Path:
+    """The file the ImageNet weights will be read from: --weights-file, else torch hub's cache."""
+    if weights_file:
+        path = Path(weights_file)
+    else:
+        path = Path(torch.hub.get_dir()) / "checkpoints" / Path(WEIGHTS.url).name
+    if not path.is_file():
+        raise MissingWeightsError(
+            f"ImageNet weights for resnet18 not found at {path}: this machine cannot download them; "
+            f"copy {Path(WEIGHTS.url).name} (from {WEIGHTS.url}) there or pass --weights-file PATH")
+    return path
+
+
+def resnet18(weights: str = "none", dropout: float = 0.0, weights_file: str | None = None) -> nn.Module:
+    model = torchvision.models.resnet18()
+    if weights == "imagenet":
+        state = torch.load(imagenet_weights_path(weights_file), map_location="cpu", weights_only=True)
+        model.load_state_dict(state)
+    elif weights != "none":
+        raise ValueError(f"weights must be 'imagenet' or 'none', got {weights!r}")
+    head = nn.Linear(model.fc.in_features, 1)
+    model.fc = nn.Sequential(nn.Dropout(dropout), head) if dropout > 0 else head
+    return _OneLogit(model)
+
+
+class _OneLogit(nn.Module):
+    """Squeezes the (N, 1) output to (N,) to match BCEWithLogitsLoss on float labels."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        return self.net(x).squeeze(1)

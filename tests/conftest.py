@@ -1,0 +1,43 @@
+"""Shared helpers: the real photos (../shared/datasets, or $TUNE_DATA_ROOT) and small data sets
+laid out in each accepted layout, built from copies of real photos in a temporary folder."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DATA_ROOT = Path(os.environ.get("TUNE_DATA_ROOT") or REPO.parent / "shared" / "datasets").resolve()
+SMOKER = DATA_ROOT / "smoker_detection"
+
+
+def real_photos(label: str, count: int, split: str = "Training") -> list[Path]:
+    """The first `count` real photos of a class ('smoking' or 'notsmoking')."""
+    photos = sorted((SMOKER / split / split).glob(f"{label}_*.jpg"))[:count]
+    assert len(photos) == count, f"expected the real photos under {SMOKER}"
+    return photos
+
+
+def copy_photos(photos, folder: Path, rename=lambda p: p.name) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for photo in photos:
+        shutil.copy(photo, folder / rename(photo))
+
+
+def run_cli(*args, env_extra=None, timeout=600) -> subprocess.CompletedProcess:
+    """Run `python -m ARGS` as a user would, from the repository root."""
+    env = {**os.environ, "TUNE_DATA_ROOT": str(DATA_ROOT), **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", *args], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.fixture
+def prefix_layout(tmp_path) -> Path:
+    """The public download's layout: nested split folders, class in the file-name prefix."""
+    root = tmp_path / "root"
+    for split, n in (("Training", 12), ("Validation", 4)):
+        for label in ("smoking", "notsmoking"):
+            copy_photos(real_photos(label, n, split), root / "ds" / split / split)
+    return root

@@ -1,0 +1,142 @@
+"""Start a search: `python -m tune.run --space cnn_dataset1`.
+
+Order matters for "nothing half-written": every check (flags, space, data, weights) runs
+before the experiment folder appears, and the folder appears whole (built aside, then renamed).
+"""
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "1")  # save experiment state often: a crash loses ~nothing
+os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+
+import ray  # noqa: E402
+
+import search_spaces  # noqa: E402
+from data_utils.layout import resolve_data_root  # noqa: E402
+from data_utils.prepare import prepare  # noqa: E402
+from models import INPUTS, imagenet_weights_path  # noqa: E402
+from tune.cli import ArgumentParser, UsageError, int_at_least, run_main  # noqa: E402
+from tune.results import best_trial, percent, summary_markdown, trials_table, write_atomic, write_json  # noqa: E402
+from tune.search import make_tuner  # noqa: E402
+
+
+def parse_args(argv):
+    p = ArgumentParser(prog="python -m tune.run", description="Run a hyperparameter search over a named space.")
+    p.add_argument("--space", help="search space name (see --list-spaces)")
+    p.add_argument("--list-spaces", action="store_true", help="list the search spaces and exit")
+    p.add_argument("--name", help="experiment name (default: SPACE_YYYYmmdd_HHMMSS)")
+    p.add_argument("--num-samples", type=int_at_least(1), help="number of trials (default: the space's)")
+    p.add_argument("--max-epochs", type=int_at_least(1), help="most epochs per trial (default: the space's)")
+    p.add_argument("--cpus-per-trial", type=int_at_least(1), default=1, help="CPUs (and torch threads) per trial")
+    p.add_argument("--max-concurrent", type=int_at_least(1),
+                   help="trials run at once (default: the CPUs Ray has / --cpus-per-trial)")
+    p.add_argument("--data-root", help="folder holding the data sets (default: $TUNE_DATA_ROOT, else data/)")
+    p.add_argument("--results-dir", default="results", help="where experiments are written (default: results/)")
+    p.add_argument("--seed", type=int_at_least(0), default=0, help="seed for the split, the searcher and every trial")
+    p.add_argument("--address", help="join this running Ray cluster instead of starting a local one")
+    p.add_argument("--weights-file", help="ImageNet weights file for resnet18 (default: torch hub's cache)")
+    args = p.parse_args(argv)
+    if not args.list_spaces and not args.space:
+        p.error("--space is required (see --list-spaces)")
+    return args
+
+
+def list_spaces() -> None:
+    for name in search_spaces.names():
+        space = search_spaces.load(name)
+        doc = (space.__doc__ or "").strip().splitlines()[0]
+        print(f"{name:20s} {space.model:10s} {space.dataset:28s} {doc}")
+
+
+def needs_imagenet_weights(space) -> bool:
+    values = [getattr(space, "fixed", {}).get("weights"), space.baseline.get("weights")]
+    if "weights" in space.params:
+        values += list(getattr(space.params["weights"], "choices", []))
+    return "imagenet" in values
+
+
+def check_batch_sizes(space, train_size: int) -> None:
+    sizes = [space.baseline.get("batch_size", 0)]
+    sizes += list(getattr(space.params.get("batch_size"), "choices", []))
+    if max(sizes) > train_size:
+        raise UsageError(f"search space {space.__name__} asks for batch size {max(sizes)} but the training split "
+                         f"has only {train_size} images: lower its batch_size choices or use more data")
+
+
+def start_ray(address: str | None, num_cpus: int) -> None:
+    if address:
+        ray.init(address=address, log_to_driver=True)
+    else:  # our own Ray: loopback only, no dashboard (its API has no authentication)
+        ray.init(num_cpus=num_cpus, include_dashboard=False, _node_ip_address="127.0.0.1",
+                 configure_logging=True, logging_level="WARNING")
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.list_spaces:
+        list_spaces()
+        return 0
+    space = search_spaces.load(args.space)
+    name = args.name or f"{args.space}_{time.strftime('%Y%m%d_%H%M%S')}"
+    exp_dir = Path(args.results_dir) / name
+    if exp_dir.exists():
+        raise UsageError(f"experiment {exp_dir} already exists: pick another --name")
+    if args.weights_file and not Path(args.weights_file).is_file():
+        raise UsageError(f"--weights-file {args.weights_file} does not exist")
+    if needs_imagenet_weights(space):
+        imagenet_weights_path(args.weights_file)
+
+    image_size = getattr(space, "image_size", None) or INPUTS[space.model][0]
+    data = prepare(resolve_data_root(args.data_root), space.dataset, image_size, args.seed,
+                   getattr(space, "subset_per_class", None))
+    check_batch_sizes(space, data.sizes()["train"])
+
+    num_cpus = os.cpu_count()
+    max_concurrent = args.max_concurrent or max(1, num_cpus // args.cpus_per_trial)
+    exp = {"name": name, "space": args.space, "model": space.model, "dataset": space.dataset,
+           "dataset_dir": str(data.dataset_dir.resolve()), "image_size": image_size,
+           "split_sizes": data.sizes(), "num_samples": args.num_samples or space.num_samples,
+           "max_epochs": args.max_epochs or space.max_epochs, "seed": args.seed,
+           "cpus_per_trial": args.cpus_per_trial, "max_concurrent": max_concurrent,
+           "baseline": space.baseline}
+
+    staging = exp_dir.with_name(f".{name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    data.save(staging / "manifest.csv", staging / f"images_{image_size}.pt")
+    write_json(staging / "experiment.json", exp)
+    staging.rename(exp_dir)
+    print(f"Experiment {name}: {exp['split_sizes']} images (train/val/test), manifest in {exp_dir / 'manifest.csv'}")
+
+    settings = {"model": space.model, "image_size": image_size, "max_epochs": exp["max_epochs"],
+                "seed": args.seed, "cpus_per_trial": args.cpus_per_trial,
+                "tensors_file": str((exp_dir / f"images_{image_size}.pt").resolve()),
+                "weights_file": args.weights_file}
+    start_ray(args.address, num_cpus)
+    started = time.time()
+    tuner = make_tuner(space, settings, exp_dir, exp["num_samples"], max_concurrent, args.seed)
+    grid = tuner.fit()
+    exp["wall_time_s"] = time.time() - started
+    write_results(exp_dir, exp, grid)
+    return 0
+
+
+def write_results(exp_dir: Path, exp: dict, grid) -> None:
+    table = trials_table(grid, exp["baseline"], exp["max_epochs"])
+    best = best_trial(grid, exp_dir)
+    write_atomic(exp_dir / "trials.csv", table.to_csv(index=False))
+    write_json(exp_dir / "experiment.json", exp)
+    if best:
+        write_json(exp_dir / "best_config.json", best)
+    write_atomic(exp_dir / "summary.md", summary_markdown(exp, table, best))
+    print(f"\nResults in {exp_dir}/ (summary.md, trials.csv, best_config.json)")
+    if best:
+        print(f"Best trial {best['trial_id']} (epoch {best['epoch']}): val loss {best['val_loss']:.4f}, "
+              f"val accuracy {percent(best['val_acc'])}\n  config: {json.dumps(best['config'])}")
+
+
+if __name__ == "__main__":
+    run_main(main)
