@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tune.search import METRIC, MODE
+from tune import METRIC, MODE
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -32,7 +32,9 @@ def trials_table(result_grid, baseline: dict, max_epochs: int) -> pd.DataFrame:
     rows = []
     for result in result_grid:
         history = result.metrics_dataframe
-        row = {"trial_id": Path(result.path).name,  # our trial folders are named by trial id
+        tag = (result.metrics or {}).get("experiment_tag", "")
+        row = {"trial": int(tag.split("_")[0]) - 1 if tag else None,  # 0 = the first one started
+               "trial_id": Path(result.path).name,  # our trial folders are named by trial id
                "baseline": all(result.config.get(k) == v for k, v in baseline.items())}
         row.update({f"param_{k}": v for k, v in result.config.items()})
         if history is None or history.empty or METRIC not in history:
@@ -92,7 +94,7 @@ def summary_markdown(exp: dict, table: pd.DataFrame, best: dict | None) -> str:
         lines += ["## The seed report's hand-tuned baseline", "",
                   f"Trial `{b['trial_id']}`: best val loss {b['best_val_loss']:.4f}, "
                   f"val accuracy {percent(b['best_val_acc'])} ({b['status'].lower()} after {b['epochs']} epochs).", ""]
-    columns = [c for c in ["trial_id", "baseline", "status", "epochs", "best_val_loss", "best_val_acc",
+    columns = [c for c in ["trial", "trial_id", "baseline", "status", "epochs", "best_val_loss", "best_val_acc",
                            "best_val_auc", "wall_time_s"] if c in table]
     lines += ["## Trials (best first)", "", table[columns].to_markdown(index=False, floatfmt=".4f"), "",
               "Every trial's parameters: `trials.csv`. Ray's own experiment folder, for "

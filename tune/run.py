@@ -9,18 +9,12 @@ import shutil
 import time
 from pathlib import Path
 
-os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "1")  # save experiment state often: a crash loses ~nothing
-os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
-
-import ray  # noqa: E402
-
-import search_spaces  # noqa: E402
-from data_utils.layout import resolve_data_root  # noqa: E402
-from data_utils.prepare import prepare  # noqa: E402
-from models import INPUTS, imagenet_weights_path  # noqa: E402
-from tune.cli import ArgumentParser, UsageError, int_at_least, run_main  # noqa: E402
-from tune.results import best_trial, percent, summary_markdown, trials_table, write_atomic, write_json  # noqa: E402
-from tune.search import make_tuner  # noqa: E402
+import search_spaces
+from data_utils.layout import resolve_data_root
+from data_utils.prepare import prepare
+from models import INPUTS, imagenet_weights_path
+from tune.cli import ArgumentParser, UsageError, int_at_least, run_main
+from tune.results import best_trial, percent, summary_markdown, trials_table, write_atomic, write_json
 
 
 def parse_args(argv):
@@ -66,12 +60,19 @@ def check_batch_sizes(space, train_size: int) -> None:
                          f"has only {train_size} images: lower its batch_size choices or use more data")
 
 
-def start_ray(address: str | None, num_cpus: int) -> None:
+def start_ray(address: str | None, num_cpus: int):
+    """Join a cluster at `address`, or start our own Ray that listens on loopback only and has
+    no dashboard (Ray's job API has no authentication: CVE-2023-48022)."""
+    os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "1")  # save experiment state often: a crash loses ~nothing
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    if not address:
+        # Ray binds its servers to the node IP; this switch (read when ray is imported) makes
+        # that IP 127.0.0.1, as Ray does on laptops, instead of the machine's network address.
+        os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    import ray
     if address:
-        ray.init(address=address, log_to_driver=True)
-    else:  # our own Ray: loopback only, no dashboard (its API has no authentication)
-        ray.init(num_cpus=num_cpus, include_dashboard=False, _node_ip_address="127.0.0.1",
-                 configure_logging=True, logging_level="WARNING")
+        return ray.init(address=address)
+    return ray.init(num_cpus=num_cpus, include_dashboard=False, logging_level="WARNING")
 
 
 def main(argv=None) -> int:
@@ -116,6 +117,8 @@ def main(argv=None) -> int:
                 "tensors_file": str((exp_dir / f"images_{image_size}.pt").resolve()),
                 "weights_file": args.weights_file}
     start_ray(args.address, num_cpus)
+    from tune.search import make_tuner  # imports Ray: only after start_ray has set it up
+
     started = time.time()
     tuner = make_tuner(space, settings, exp_dir, exp["num_samples"], max_concurrent, args.seed)
     grid = tuner.fit()

@@ -1,17 +1,11 @@
-"""Build the Ray Tune search for a space: Optuna TPE proposes, ASHA stops, Ray runs and saves.
-
-ASHA and the searcher both judge by validation loss, not accuracy: with 180 validation images
-accuracy moves in 0.56-point steps and ties often, while the loss is continuous and also
-punishes confident mistakes, the overfitting the seed report kept fighting.
-"""
+"""Build the Ray Tune search for a space: Optuna TPE proposes, ASHA stops, Ray runs and saves."""
 import optuna
 import ray.tune
 from ray.tune.schedulers import ASHAScheduler
 from ray.tune.search.optuna import OptunaSearch
 
+from tune import METRIC, MODE
 from tune.trainable import train_trial
-
-METRIC, MODE = "val_loss", "min"
 
 
 def suggest(trial, name: str, distribution):

@@ -1,0 +1,61 @@
+"""A real search, end to end, on a small subset of the real photos (the `smoke` space)."""
+import json
+
+import pandas as pd
+import pytest
+import torch
+
+import search_spaces
+from conftest import run_cli
+from tune.trainable import CHECKPOINT_FILE
+
+
+@pytest.fixture(scope="module")
+def search(tmp_path_factory):
+    results = tmp_path_factory.mktemp("results")
+    done = run_cli("tune.run", "--space", "smoke", "--name", "e2e", "--num-samples", "3", "--max-epochs", "2",
+                   "--results-dir", str(results))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return results / "e2e", done
+
+
+def test_search_writes_its_results(search):
+    exp_dir, done = search
+    for name in ("best_config.json", "trials.csv", "summary.md", "manifest.csv", "experiment.json"):
+        assert (exp_dir / name).is_file(), name
+    assert (exp_dir / "ray").is_dir()
+    assert "Best trial" in done.stdout and str(exp_dir) in done.stdout
+
+
+def test_every_trial_is_in_the_table_with_per_epoch_metrics(search):
+    trials = pd.read_csv(search[0] / "trials.csv")
+    assert len(trials) == 3
+    assert set(trials.status) <= {"COMPLETED", "STOPPED"}
+    assert trials.best_val_loss.is_monotonic_increasing  # sorted by the search metric
+    assert trials.epochs.between(1, 2).all() and trials.best_val_acc.between(0, 1).all()
+
+
+def test_the_reports_baseline_is_trial_0(search):
+    trials = pd.read_csv(search[0] / "trials.csv").set_index("trial")
+    baseline = search_spaces.load("smoke").baseline
+    assert trials.loc[0, "baseline"]
+    for name, value in baseline.items():
+        assert trials.loc[0, f"param_{name}"] == value, name
+    assert trials.baseline.sum() == 1
+
+
+def test_best_config_points_at_a_weights_only_checkpoint(search):
+    exp_dir = search[0]
+    best = json.loads((exp_dir / "best_config.json").read_text())
+    trials = pd.read_csv(exp_dir / "trials.csv")
+    assert best["trial_id"] == trials.trial_id[0] and best["val_loss"] == pytest.approx(trials.best_val_loss[0])
+    state = torch.load(exp_dir / best["checkpoint"] / CHECKPOINT_FILE, weights_only=True)
+    assert state["epoch"] == best["epoch"] and "classifier.2.weight" in state["model"]
+
+
+def test_split_manifest_is_saved_with_the_test_split_held_out(search):
+    manifest = pd.read_csv(search[0] / "manifest.csv")
+    used = manifest[manifest.status == "ok"]
+    assert used.groupby(["split", "label"]).size().tolist() == [24] * 6
+    sizes = json.loads((search[0] / "experiment.json").read_text())["split_sizes"]
+    assert sizes == {"train": 48, "val": 48, "test": 48}
