@@ -13,8 +13,9 @@ import search_spaces
 from data_utils.layout import resolve_data_root
 from data_utils.prepare import prepare
 from models import INPUTS, imagenet_weights_path
+from tune import experiment
 from tune.cli import ArgumentParser, UsageError, int_at_least, run_main
-from tune.results import best_trial, percent, summary_markdown, trials_table, write_atomic, write_json
+from tune.results import percent, summary_markdown, write_atomic, write_json
 
 
 def parse_args(argv):
@@ -29,11 +30,13 @@ def parse_args(argv):
                    help="trials run at once (default: the CPUs Ray has / --cpus-per-trial)")
     p.add_argument("--data-root", help="folder holding the data sets (default: $TUNE_DATA_ROOT, else data/)")
     p.add_argument("--results-dir", default="results", help="where experiments are written (default: results/)")
-    p.add_argument("--seed", type=int_at_least(0), default=0, help="seed for the split, the searcher and every trial")
+    p.add_argument("--seed", type=int_at_least(0), help="seed for the split, the searcher and every trial (default 0)")
+    p.add_argument("--resume", action="store_true", help="continue the interrupted experiment --name")
     p.add_argument("--address", help="join this running Ray cluster instead of starting a local one")
     p.add_argument("--weights-file", help="ImageNet weights file for resnet18 (default: torch hub's cache)")
     args = p.parse_args(argv)
-    if not args.list_spaces and not args.space:
+    args.seed_given, args.seed = args.seed is not None, 0 if args.seed is None else args.seed
+    if not (args.list_spaces or args.space or args.resume):
         p.error("--space is required (see --list-spaces)")
     return args
 
@@ -80,9 +83,14 @@ def main(argv=None) -> int:
     if args.list_spaces:
         list_spaces()
         return 0
+    if args.resume:
+        return resume(args)
     space = search_spaces.load(args.space)
     name = args.name or f"{args.space}_{time.strftime('%Y%m%d_%H%M%S')}"
     exp_dir = Path(args.results_dir) / name
+    if (exp_dir / "experiment.json").is_file() and not experiment.settings(exp_dir).get("finished"):
+        raise UsageError(f"experiment {name} in {args.results_dir}/ was interrupted: continue it with "
+                         f"python -m tune.run --resume --name {name}")
     if exp_dir.exists():
         raise UsageError(f"experiment {exp_dir} already exists: pick another --name")
     if args.weights_file and not Path(args.weights_file).is_file():
@@ -96,13 +104,17 @@ def main(argv=None) -> int:
     check_batch_sizes(space, data.sizes()["train"])
 
     num_cpus = os.cpu_count()
-    max_concurrent = args.max_concurrent or max(1, num_cpus // args.cpus_per_trial)
     exp = {"name": name, "space": args.space, "model": space.model, "dataset": space.dataset,
            "dataset_dir": str(data.dataset_dir.resolve()), "image_size": image_size,
            "split_sizes": data.sizes(), "num_samples": args.num_samples or space.num_samples,
            "max_epochs": args.max_epochs or space.max_epochs, "seed": args.seed,
-           "cpus_per_trial": args.cpus_per_trial, "max_concurrent": max_concurrent,
-           "baseline": space.baseline}
+           "cpus_per_trial": args.cpus_per_trial,
+           "max_concurrent": args.max_concurrent or max(1, num_cpus // args.cpus_per_trial),
+           "baseline": space.baseline, "finished": False, "wall_time_s": 0.0}
+    exp["trial_settings"] = {  # what every trial shares; saved so that --resume rebuilds the same trainable
+        "model": space.model, "image_size": image_size, "max_epochs": exp["max_epochs"], "seed": args.seed,
+        "cpus_per_trial": args.cpus_per_trial, "weights_file": args.weights_file,
+        "tensors_file": str((exp_dir / f"images_{image_size}.pt").resolve())}
 
     staging = exp_dir.with_name(f".{name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
@@ -112,33 +124,64 @@ def main(argv=None) -> int:
     staging.rename(exp_dir)
     print(f"Experiment {name}: {exp['split_sizes']} images (train/val/test), manifest in {exp_dir / 'manifest.csv'}")
 
-    settings = {"model": space.model, "image_size": image_size, "max_epochs": exp["max_epochs"],
-                "seed": args.seed, "cpus_per_trial": args.cpus_per_trial,
-                "tensors_file": str((exp_dir / f"images_{image_size}.pt").resolve()),
-                "weights_file": args.weights_file}
     start_ray(args.address, num_cpus)
     from tune.search import make_tuner  # imports Ray: only after start_ray has set it up
+    tuner = make_tuner(space, exp["trial_settings"], exp_dir, exp["num_samples"], exp["max_concurrent"], args.seed)
+    return fit_and_write(tuner, exp_dir, exp)
 
+
+def resume(args) -> int:
+    if not args.name:
+        raise UsageError("--resume needs --name EXPERIMENT")
+    exp_dir = experiment.find(args.results_dir, args.name)
+    exp = experiment.settings(exp_dir)
+    asked = {"space": args.space, "num_samples": args.num_samples, "max_epochs": args.max_epochs,
+             "seed": args.seed if args.seed_given else None}
+    differences = [f"--{k.replace('_', '-')} {v} (it ran with {exp[k]})" for k, v in asked.items()
+                   if v is not None and v != exp[k]]
+    if differences:
+        raise UsageError(f"experiment {args.name} cannot resume with other settings: {'; '.join(differences)}; "
+                         f"leave them out, or start a new experiment")
+    if exp.get("finished"):
+        print(f"Experiment {args.name} already finished ({len(experiment.trials_table(exp_dir))} trials); "
+              f"nothing to resume. Its results: {exp_dir}/summary.md")
+        return 0
+    if not any((exp_dir / "ray").glob("experiment_state-*.json")):
+        raise UsageError(f"experiment {args.name} stopped before Ray saved any state: "
+                         f"delete {exp_dir} and start it again")
+    start_ray(args.address, os.cpu_count())
+    from tune.search import restore_tuner
+    print(f"Resuming experiment {args.name} from {exp_dir / 'ray'}")
+    return fit_and_write(restore_tuner(exp_dir, exp["trial_settings"]), exp_dir, exp)
+
+
+def fit_and_write(tuner, exp_dir: Path, exp: dict) -> int:
     started = time.time()
-    tuner = make_tuner(space, settings, exp_dir, exp["num_samples"], max_concurrent, args.seed)
-    grid = tuner.fit()
-    exp["wall_time_s"] = time.time() - started
-    write_results(exp_dir, exp, grid)
+    tuner.fit()
+    exp["wall_time_s"] = exp.get("wall_time_s", 0.0) + time.time() - started
+    table = experiment.trials_table(exp_dir)
+    exp["finished"] = len(table) >= exp["num_samples"] and table["status"].isin(
+        ["COMPLETED", "STOPPED", "ERROR"]).all()
+    write_results(exp_dir, exp, table)
+    if not exp["finished"]:
+        print(f"\nThe search was interrupted; finished trials are kept. Continue it with:\n"
+              f"  python -m tune.run --resume --name {exp['name']}" +
+              (f" --results-dir {exp_dir.parent}" if exp_dir.parent != Path("results") else ""))
+        return 130
     return 0
 
 
-def write_results(exp_dir: Path, exp: dict, grid) -> None:
-    table = trials_table(grid, exp["baseline"], exp["max_epochs"])
-    best = best_trial(grid, exp_dir)
+def write_results(exp_dir: Path, exp: dict, table) -> None:
+    best = experiment.best_trial(exp_dir, table)
     write_atomic(exp_dir / "trials.csv", table.to_csv(index=False))
-    write_json(exp_dir / "experiment.json", exp)
     if best:
         write_json(exp_dir / "best_config.json", best)
     write_atomic(exp_dir / "summary.md", summary_markdown(exp, table, best))
+    write_json(exp_dir / "experiment.json", exp)
     print(f"\nResults in {exp_dir}/ (summary.md, trials.csv, best_config.json)")
     if best:
-        print(f"Best trial {best['trial_id']} (epoch {best['epoch']}): val loss {best['val_loss']:.4f}, "
-              f"val accuracy {percent(best['val_acc'])}\n  config: {json.dumps(best['config'])}")
+        print(f"Best trial {best['trial']} ({best['trial_id']}, epoch {best['epoch']}): val loss "
+              f"{best['val_loss']:.4f}, val accuracy {percent(best['val_acc'])}\n  config: {json.dumps(best['config'])}")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,10 @@
 """Build the Ray Tune search for a space: Optuna TPE proposes, ASHA stops, Ray runs and saves."""
 import optuna
 import ray.tune
-from ray.tune.schedulers import ASHAScheduler
 from ray.tune.search.optuna import OptunaSearch
 
 from tune import METRIC, MODE
+from tune.resumable_asha import ResumableASHA
 from tune.trainable import train_trial
 
 
@@ -42,17 +42,27 @@ def trial_folder_name(trial) -> str:
     return trial.trial_id  # short, and what the trial table shows
 
 
+def make_trainable(settings: dict):
+    return ray.tune.with_resources(ray.tune.with_parameters(train_trial, settings=settings),
+                                   {"cpu": settings["cpus_per_trial"]})
+
+
+def restore_tuner(exp_dir, settings: dict) -> ray.tune.Tuner:
+    """Continue an interrupted search: finished trials stay, unfinished ones go on from their
+    last checkpoint, errored ones are retried; the searcher's history comes back with it."""
+    return ray.tune.Tuner.restore(str((exp_dir / "ray").resolve()), trainable=make_trainable(settings),
+                                  resume_unfinished=True, resume_errored=True)
+
+
 def make_tuner(space, settings: dict, exp_dir, num_samples: int, max_concurrent: int, seed: int) -> ray.tune.Tuner:
     # The baseline goes first through points_to_evaluate, which Optuna enqueues as trial 0
     # (tests/test_search.py checks that it really runs, given ray#35319).
     searcher = OptunaSearch(space=DefineByRun(space), metric=METRIC, mode=MODE,
                             points_to_evaluate=[space.baseline], seed=seed)
-    scheduler = ASHAScheduler(time_attr="training_iteration", max_t=settings["max_epochs"],
-                              grace_period=1, reduction_factor=3)
-    trainable = ray.tune.with_resources(ray.tune.with_parameters(train_trial, settings=settings),
-                                        {"cpu": settings["cpus_per_trial"]})
+    scheduler = ResumableASHA(str((exp_dir / "asha_state.pkl").resolve()), time_attr="training_iteration",
+                              max_t=settings["max_epochs"], grace_period=1, reduction_factor=3)
     return ray.tune.Tuner(
-        trainable,
+        make_trainable(settings),
         tune_config=ray.tune.TuneConfig(metric=METRIC, mode=MODE, search_alg=searcher, scheduler=scheduler,
                                         num_samples=num_samples, max_concurrent_trials=max_concurrent,
                                         reuse_actors=True, trial_dirname_creator=trial_folder_name),

@@ -1,0 +1,88 @@
+"""Read an experiment folder (results/<name>/): its settings and its trials, through Ray
+Tune's own ExperimentAnalysis, so it works after a search and while one is still running."""
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from tune import METRIC, MODE
+from tune.cli import UsageError
+
+
+def find(results_dir: str | Path, name: str) -> Path:
+    exp_dir = Path(results_dir) / name
+    if not (exp_dir / "experiment.json").is_file():
+        known = sorted(p.parent.name for p in Path(results_dir).glob("*/experiment.json"))
+        raise UsageError(f"no experiment {name!r} in {results_dir}/ (experiments there: {', '.join(known) or 'none'})")
+    return exp_dir
+
+
+def settings(exp_dir: Path) -> dict:
+    return json.loads((exp_dir / "experiment.json").read_text())
+
+
+def analysis(exp_dir: Path):
+    """Ray's ExperimentAnalysis of the experiment; None until Ray has saved its first state."""
+    from ray.tune import ExperimentAnalysis  # not at import: tune.run must set Ray up before Ray is imported
+
+    ray_dir = exp_dir / "ray"
+    if not any(ray_dir.glob("experiment_state-*.json")):
+        return None
+    return ExperimentAnalysis(str(ray_dir.resolve()), default_metric=METRIC, default_mode=MODE)
+
+
+def _best_row(history: pd.DataFrame) -> pd.Series:
+    return history.loc[history[METRIC].idxmin() if MODE == "min" else history[METRIC].idxmax()]
+
+
+def trials_table(exp_dir: Path) -> pd.DataFrame:
+    """One row per trial: number (0 = first started, the baseline), id, status, params, epochs
+    run, best and last validation metrics, wall time, error; best first by the search metric."""
+    exp = settings(exp_dir)
+    found = analysis(exp_dir)
+    rows = []
+    for trial in found.trials if found else []:
+        history = found.trial_dataframes.get(trial.trial_id)
+        row = {"trial": int(trial.experiment_tag.split("_")[0]) - 1, "trial_id": trial.trial_id,
+               "baseline": all(trial.config.get(k) == v for k, v in exp["baseline"].items())}
+        row.update({f"param_{k}": v for k, v in trial.config.items()})
+        epochs = 0 if history is None or history.empty or METRIC not in history else int(history["epoch"].max())
+        status = trial.status
+        if status == "TERMINATED":
+            status = "COMPLETED" if epochs >= exp["max_epochs"] else "STOPPED"  # stopped early by ASHA
+        elif status == "PENDING" and epochs:
+            status = "RUNNING"  # the saved state lags the trial's own results
+        row.update({"status": status, "epochs": epochs})
+        if epochs:
+            best, last = _best_row(history), history.iloc[-1]
+            row.update({"best_epoch": int(best["epoch"]), "best_val_loss": best["val_loss"],
+                        "best_val_acc": best["val_acc"], "best_val_auc": best["val_auc"],
+                        "last_val_loss": last["val_loss"], "last_val_acc": last["val_acc"],
+                        "last_train_acc": last["train_acc"], "wall_time_s": last["time_total_s"]})
+        error = trial.get_error() if trial.status == "ERROR" else None
+        row["error"] = str(error).strip().splitlines()[-1] if error else ""
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if "best_val_loss" in table:
+        table = table.sort_values(["best_val_loss", "trial"], ascending=[MODE == "min", True], na_position="last")
+    return table.reset_index(drop=True)
+
+
+def best_checkpoint(exp_dir: Path, trial_id: str) -> tuple[dict, Path | None]:
+    """A trial's config and the checkpoint Ray kept for it: its best epoch by the search metric."""
+    found = analysis(exp_dir)
+    trial = next(t for t in found.trials if t.trial_id == trial_id)
+    checkpoint = found.get_best_checkpoint(trial, METRIC, MODE)
+    return trial.config, Path(checkpoint.path) if checkpoint else None
+
+
+def best_trial(exp_dir: Path, table: pd.DataFrame) -> dict | None:
+    """The best epoch of any trial by the search metric, with the checkpoint saved at it."""
+    if table.empty or "best_val_loss" not in table or table["best_val_loss"].isna().all():
+        return None
+    row = table.iloc[0]
+    config, checkpoint = best_checkpoint(exp_dir, row["trial_id"])
+    return {"trial": int(row["trial"]), "trial_id": row["trial_id"], "config": config,
+            "epoch": int(row["best_epoch"]), "val_loss": float(row["best_val_loss"]),
+            "val_acc": float(row["best_val_acc"]), "val_auc": float(row["best_val_auc"]),
+            "checkpoint": str(checkpoint.relative_to(exp_dir.resolve())) if checkpoint else None}
