@@ -18,21 +18,32 @@ def load_image(path: Path, size: int) -> torch.Tensor:
         return F.pil_to_tensor(img)
 
 
+def decode_many(paths: list[Path], size: int) -> tuple[list, dict]:
+    """Images that decode, in order (None where one does not), and {path: why} for those that don't."""
+    images, errors = [], {}
+    for path in paths:
+        try:
+            images.append(load_image(path, size))
+        except (OSError, ValueError, Image.DecompressionBombError) as error:
+            images.append(None)
+            errors[path] = f"{type(error).__name__}: {error}"
+    if errors:
+        print(f"Skipped {len(errors)} unreadable image(s): " + ", ".join(str(p) for p in errors))
+    return images, errors
+
+
 def decode_splits(manifest: pd.DataFrame, dataset_dir: Path, size: int) -> tuple[pd.DataFrame, dict]:
     """Returns the manifest with unreadable files marked, and {split: (images, labels)}."""
     manifest = manifest.copy()
+    usable = manifest[manifest["status"] == "ok"]
+    images, errors = decode_many([dataset_dir / p for p in usable["path"]], size)
     tensors = {split: ([], []) for split in SPLITS}
-    for index, row in manifest[manifest["status"] == "ok"].iterrows():
-        try:
-            image = load_image(dataset_dir / row["path"], size)
-        except (OSError, ValueError, Image.DecompressionBombError) as error:
-            manifest.loc[index, "status"] = f"unreadable: {type(error).__name__}: {error}"
+    for (index, row), image in zip(usable.iterrows(), images):
+        if image is None:
+            manifest.loc[index, "status"] = f"unreadable: {errors[dataset_dir / row['path']]}"
             continue
         tensors[row["split"]][0].append(image)
         tensors[row["split"]][1].append(int(row["label"]))
-    unreadable = manifest[manifest["status"].str.startswith("unreadable")]
-    if len(unreadable):
-        print(f"Skipped {len(unreadable)} unreadable image(s): " + ", ".join(unreadable["path"]))
     out = {}
     for split, (images, labels) in tensors.items():
         if not images:

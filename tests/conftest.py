@@ -41,3 +41,13 @@ def prefix_layout(tmp_path) -> Path:
         for label in ("smoking", "notsmoking"):
             copy_photos(real_photos(label, n, split), root / "ds" / split / split)
     return root
+
+
+@pytest.fixture(scope="session")
+def smoke_search(tmp_path_factory):
+    """One real search of the `smoke` space (3 trials, 2 epochs), shared by the tests that read it."""
+    results = tmp_path_factory.mktemp("results")
+    done = run_cli("tune.run", "--space", "smoke", "--name", "e2e", "--num-samples", "3", "--max-epochs", "2",
+                   "--results-dir", str(results))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return results / "e2e", done

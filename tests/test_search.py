@@ -6,17 +6,12 @@ import pytest
 import torch
 
 import search_spaces
-from conftest import run_cli
 from tune.trainable import CHECKPOINT_FILE
 
 
-@pytest.fixture(scope="module")
-def search(tmp_path_factory):
-    results = tmp_path_factory.mktemp("results")
-    done = run_cli("tune.run", "--space", "smoke", "--name", "e2e", "--num-samples", "3", "--max-epochs", "2",
-                   "--results-dir", str(results))
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return results / "e2e", done
+@pytest.fixture
+def search(smoke_search):
+    return smoke_search
 
 
 def test_search_writes_its_results(search):

@@ -31,7 +31,7 @@ def percent(x) -> str:
     return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}%"
 
 
-def summary_markdown(exp: dict, table: pd.DataFrame, best: dict | None) -> str:
+def summary_markdown(exp: dict, table: pd.DataFrame, best: dict | None, test_scores: dict | None = None) -> str:
     lines = [f"# Experiment {exp['name']}", "",
              f"- Space: `{exp['space']}` (model `{exp['model']}`, data set `{exp['dataset']}` in {exp['dataset_dir']})",
              f"- Split sizes: " + ", ".join(f"{k} {v}" for k, v in exp["split_sizes"].items())
@@ -50,6 +50,10 @@ def summary_markdown(exp: dict, table: pd.DataFrame, best: dict | None) -> str:
         lines += ["## The seed report's hand-tuned baseline", "",
                   f"Trial `{b['trial_id']}`: best val loss {b['best_val_loss']:.4f}, "
                   f"val accuracy {percent(b['best_val_acc'])} ({b['status'].lower()} after {b['epochs']} epochs).", ""]
+    if test_scores:
+        lines += ["## Final test (`python -m tune.promote`)", "", test_scores["final_words"], "",
+                  f"Chosen by: {test_scores['selection']['method']}. Figures for both models, with precision, "
+                  f"recall, F1, ROC AUC and confusion matrices: `test_scores.json`.", ""]
     columns = [c for c in ["trial", "trial_id", "baseline", "status", "epochs", "best_val_loss", "best_val_acc",
                            "best_val_auc", "wall_time_s"] if c in table]
     lines += ["## Trials (best first)", "", table[columns].to_markdown(index=False, floatfmt=".4f"), "",

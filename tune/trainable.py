@@ -23,9 +23,24 @@ def train_trial(config: dict, settings: dict) -> None:
     """config: the searched hyperparameters. settings: what every trial of the search shares
     (model, image size, epochs, seed, tensors file, CPUs per trial, weights file)."""
     torch.set_num_threads(settings["cpus_per_trial"])  # Ray starts workers with 1 thread
-    torch.manual_seed(settings["seed"])
+    state = None
+    checkpoint = ray.tune.get_checkpoint()
+    if checkpoint:
+        with checkpoint.as_directory() as folder:
+            state = torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=True)
+    for metrics, state in train_epochs(config, settings, state):
+        with tempfile.TemporaryDirectory() as folder:
+            torch.save(state, os.path.join(folder, CHECKPOINT_FILE))
+            ray.tune.report(metrics, checkpoint=ray.tune.Checkpoint.from_directory(folder))
+
+
+def train_epochs(config: dict, settings: dict, state: dict | None = None):
+    """Train on the train split, validate on the val split; yield (metrics, state) after each
+    epoch, where state (model, optimiser, random generator, epoch) is enough to continue."""
+    seed = settings["seed"]
+    torch.manual_seed(seed)
     normalization = INPUTS[settings["model"]][1]
-    generator = torch.Generator().manual_seed(settings["seed"])
+    generator = torch.Generator().manual_seed(seed)
 
     train_x, train_y = load_tensors(settings["tensors_file"], "train")
     val_x, val_y = load_tensors(settings["tensors_file"], "val")
@@ -36,12 +51,8 @@ def train_trial(config: dict, settings: dict) -> None:
     weight_decay = config.get("weight_decay", 0.0) if config.get("use_weight_decay", True) else 0.0
     optimizer = torch.optim.Adam(model.parameters(), lr=config["lr"], weight_decay=weight_decay)
     loss_fn = nn.BCEWithLogitsLoss()
-
     start_epoch = 0
-    checkpoint = ray.tune.get_checkpoint()
-    if checkpoint:
-        with checkpoint.as_directory() as folder:
-            state = torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=True)
+    if state:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         generator.set_state(state["generator"])
@@ -68,11 +79,8 @@ def train_trial(config: dict, settings: dict) -> None:
         metrics = {"epoch": epoch + 1,
                    "train_loss": total_loss / len(train_x), "train_acc": correct / len(train_x),
                    "val_loss": val["loss"], "val_acc": val["accuracy"], "val_auc": val["auc"]}
-        with tempfile.TemporaryDirectory() as folder:
-            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                        "generator": generator.get_state(), "epoch": epoch + 1},
-                       os.path.join(folder, CHECKPOINT_FILE))
-            ray.tune.report(metrics, checkpoint=ray.tune.Checkpoint.from_directory(folder))
+        yield metrics, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                        "generator": generator.get_state(), "epoch": epoch + 1}
 
 
 @torch.no_grad()

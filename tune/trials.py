@@ -38,7 +38,7 @@ def render(table: pd.DataFrame, fmt: str) -> str:
     if fmt == "csv":
         return table.to_csv(index=False)
     if fmt == "json":
-        return table.to_json(orient="records", indent=2)
+        return table.to_json(orient="records", indent=2, double_precision=15)
     if fmt == "markdown":
         return table.to_markdown(index=False, floatfmt=".4g")
     params = [c for c in table if c.startswith("param_")]
@@ -53,7 +53,11 @@ def main(argv=None) -> int:
     if table.empty:
         print(f"Experiment {args.experiment} has no trials yet.", file=sys.stderr)
         return 0
-    print(render(select(table, args.sort, args.status, args.top), args.format))
+    selected = select(table, args.sort, args.status, args.top)
+    if selected.empty:
+        print(f"No trial of {len(table)} matches --status {' '.join(args.status)}.", file=sys.stderr)
+        return 0
+    print(render(selected, args.format))
     return 0
 
 

@@ -1,0 +1,143 @@
+"""What comes after a search: the trial table, promotion to the final test, evaluate, predict,
+and the bad input each of them must refuse."""
+import json
+import os
+import shutil
+
+import pandas as pd
+import pytest
+import torch
+
+from conftest import SMOKER, copy_photos, real_photos, run_cli
+
+TEST_SCORE_FIELDS = {"n", "accuracy", "accuracy_ci95", "loss", "precision", "recall", "f1", "roc_auc",
+                     "confusion_matrix"}
+
+
+@pytest.fixture(scope="module")
+def promoted(smoke_search):
+    exp_dir = smoke_search[0]
+    done = run_cli("tune.promote", "e2e", "--results-dir", str(exp_dir.parent))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return exp_dir, done
+
+
+def trials(exp_dir, *args):
+    return run_cli("tune.trials", "e2e", "--results-dir", str(exp_dir.parent), *args)
+
+
+def test_trial_table_formats_and_filters(smoke_search):
+    exp_dir = smoke_search[0]
+    csv = trials(exp_dir, "--format", "csv")
+    assert csv.returncode == 0, csv.stderr
+    table = pd.read_csv(pd.io.common.StringIO(csv.stdout))
+    assert len(table) == 3 and {"trial_id", "status", "epochs", "best_val_loss", "param_lr", "wall_time_s"} <= set(table)
+    top = json.loads(trials(exp_dir, "--format", "json", "--top", "1", "--sort", "best_val_acc").stdout)
+    assert len(top) == 1 and top[0]["best_val_acc"] == pytest.approx(table.best_val_acc.max())
+    assert "| trial" in trials(exp_dir, "--format", "markdown").stdout
+    assert trials(exp_dir, "--status", "error").stdout.strip() == ""
+    text = trials(exp_dir).stdout
+    assert "lr" in text and "best_val_loss" in text
+    bad = trials(exp_dir, "--sort", "nope")
+    assert bad.returncode == 2 and "no such column" in bad.stderr
+
+
+def test_unknown_experiment_lists_the_known_ones(smoke_search):
+    exp_dir = smoke_search[0]
+    for command in ("tune.trials", "tune.promote"):
+        done = run_cli(command, "nope", "--results-dir", str(exp_dir.parent))
+        assert done.returncode == 2 and "experiments there: e2e" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_promote_writes_honest_test_scores(promoted):
+    exp_dir, done = promoted
+    scores = json.loads((exp_dir / "test_scores.json").read_text())
+    for who in ("winner", "baseline"):
+        assert TEST_SCORE_FIELDS <= set(scores[who]["test"])
+        assert scores[who]["test"]["n"] == 48  # the held-out test split of the manifest
+        low, high = scores[who]["test"]["accuracy_ci95"]
+        assert low <= scores[who]["test"]["accuracy"] <= high
+    assert 0 <= scores["mcnemar_winner_vs_baseline"]["p_value"] <= 1
+    assert "on 48 test images" in done.stdout
+    board = pd.read_csv(exp_dir.parent / "leaderboard.csv")
+    assert list(board.experiment) == ["e2e"]
+    assert "## Final test" in (exp_dir / "summary.md").read_text()
+
+
+def test_promoted_model_is_weights_only_and_matches_the_checkpoint(promoted):
+    exp_dir, _ = promoted
+    saved = torch.load(exp_dir / "model.pt", weights_only=True)
+    scores = json.loads((exp_dir / "test_scores.json").read_text())
+    checkpoint = torch.load(exp_dir / scores["winner"]["checkpoint"] / "checkpoint.pt", weights_only=True)
+    assert saved["model"] == "seed_cnn" and saved["normalization"] == "half" and saved["image_size"] == 64
+    for name, tensor in checkpoint["model"].items():
+        assert torch.equal(saved["state_dict"][name], tensor)
+
+
+def test_promote_top_k_retrains_and_says_who_won(smoke_search, tmp_path):
+    results = tmp_path / "results"
+    shutil.copytree(smoke_search[0], results / "e2e")
+    done = run_cli("tune.promote", "e2e", "--results-dir", str(results), "--top-k", "2", "--seeds", "2")
+    assert done.returncode == 0, done.stderr[-3000:]
+    selection = json.loads((results / "e2e" / "test_scores.json").read_text())["selection"]
+    assert len(selection["runs"]) == 4 and len(selection["mean_by_trial"]) == 2
+    assert "had the best mean val loss" in done.stdout
+
+
+def test_promote_before_any_trial_finished(smoke_search, tmp_path):
+    fresh = tmp_path / "results" / "fresh"
+    fresh.mkdir(parents=True)
+    shutil.copy(smoke_search[0] / "experiment.json", fresh)
+    done = run_cli("tune.promote", "fresh", "--results-dir", str(tmp_path / "results"))
+    assert done.returncode == 2 and "nothing to promote" in done.stderr
+
+
+def test_evaluate_on_a_folder(promoted, tmp_path):
+    exp_dir, _ = promoted
+    done = run_cli("tune.evaluate", "--model", str(exp_dir / "model.pt"), "--data", str(SMOKER / "Validation"),
+                   "--out", str(tmp_path / "eval.json"))
+    assert done.returncode == 0, done.stderr
+    assert "180 images" in done.stdout and "accuracy" in done.stdout
+    assert json.loads((tmp_path / "eval.json").read_text())["n"] == 180
+
+
+def test_evaluate_on_one_class_says_what_cannot_be_computed(promoted, tmp_path):
+    copy_photos(real_photos("smoking", 5), tmp_path / "only")
+    done = run_cli("tune.evaluate", "--model", str(promoted[0] / "model.pt"), "--data", str(tmp_path / "only"),
+                   "--out", str(tmp_path / "eval.json"))
+    assert done.returncode == 0, done.stderr
+    assert "roc_auc: not computable (needs images of both classes)" in done.stdout
+
+
+def test_predict_prints_a_probability_per_image(promoted, tmp_path):
+    photos = real_photos("smoking", 1, "Validation") + real_photos("notsmoking", 1, "Validation")
+    done = run_cli("tune.predict", "--model", str(promoted[0] / "model.pt"), *map(str, photos), "--format", "csv")
+    assert done.returncode == 0, done.stderr
+    rows = pd.read_csv(pd.io.common.StringIO(done.stdout))
+    assert len(rows) == 2 and rows.p_smoking.between(0, 1).all() and set(rows.label) <= {"smoking", "not smoking"}
+
+
+class Exploit:
+    """Unpickling this runs os.system: exactly what a weights-only load must refuse."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+@pytest.mark.parametrize("command", ["tune.evaluate", "tune.predict"])
+def test_a_malicious_pickle_is_refused_and_never_runs(tmp_path, command):
+    marker = tmp_path / "pwned"
+    torch.save({"format": "smoker-tune-model/1", "payload": Exploit(marker)}, tmp_path / "evil.pt")
+    args = ["--data", str(SMOKER / "Validation")] if command == "tune.evaluate" else [str(SMOKER)]
+    done = run_cli(command, "--model", str(tmp_path / "evil.pt"), *args)
+    assert done.returncode == 2 and "not a weights-only model file" in done.stderr
+    assert not marker.exists()
+
+
+def test_a_model_file_that_is_not_ours(tmp_path):
+    torch.save({"weight": torch.zeros(3)}, tmp_path / "other.pt")
+    done = run_cli("tune.predict", "--model", str(tmp_path / "other.pt"), str(SMOKER))
+    assert done.returncode == 2 and "not a model written by python -m tune.promote" in done.stderr

@@ -1,0 +1,60 @@
+"""Use a promoted model: `python -m tune.predict --model M IMAGE_OR_DIR...` prints, per image,
+the probability that it shows someone smoking, and the label."""
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from data_utils.images import decode_many
+from data_utils.layout import IMAGE_SUFFIXES
+from tune import model_file
+from tune.cli import ArgumentParser, UsageError, run_main
+from tune.trainable import predict_logits
+
+
+def parse_args(argv):
+    p = ArgumentParser(prog="python -m tune.predict", description="Probability of smoking for each photo.")
+    p.add_argument("--model", required=True, help="a model.pt written by python -m tune.promote")
+    p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR", help="photos, or folders searched for photos")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    return p.parse_args(argv)
+
+
+def image_paths(inputs: list[str]) -> list[Path]:
+    paths = []
+    for given in map(Path, inputs):
+        if given.is_dir():
+            paths += sorted(p for p in given.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        elif given.is_file():
+            paths.append(given)
+        else:
+            raise UsageError(f"{given}: no such file or folder")
+    if not paths:
+        raise UsageError(f"no images found in {', '.join(inputs)}")
+    return paths
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    model, info = model_file.load(args.model)
+    paths = image_paths(args.inputs)
+    images, errors = decode_many(paths, info["image_size"])
+    readable = [(p, i) for p, i in zip(paths, images) if i is not None]
+    if not readable:
+        raise UsageError("none of the images could be read")
+    probs = torch.sigmoid(predict_logits(model, torch.stack([i for _, i in readable]), info["normalization"]))
+    table = pd.DataFrame({"image": [str(p) for p, _ in readable], "p_smoking": probs.numpy().round(4),
+                          "label": ["smoking" if p > 0.5 else "not smoking" for p in probs.tolist()]})
+    if args.format == "csv":
+        print(table.to_csv(index=False), end="")
+    elif args.format == "json":
+        print(json.dumps(table.to_dict(orient="records"), indent=2))
+    else:
+        print(table.to_string(index=False))
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,161 @@
+"""Promote the search's winner to one honest final test: `python -m tune.promote EXP`.
+
+The test split (carved and recorded in the experiment's manifest before the search began) is
+read here for the first time, once for the winner and once for the seed report's baseline, on
+the very same images, so the two can be compared with a paired test.
+"""
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from data_utils.prepare import load_tensors
+from models import INPUTS, build_model
+from tune import METRIC, MODE, experiment, model_file
+from tune.cli import ArgumentParser, UsageError, int_at_least, run_main
+from tune.metrics import mcnemar, test_metrics
+from tune.results import percent, summary_markdown, write_atomic, write_json
+from tune.trainable import CHECKPOINT_FILE, predict_logits, train_epochs
+
+
+def parse_args(argv):
+    p = ArgumentParser(prog="python -m tune.promote", description="Final test of an experiment's best model.")
+    p.add_argument("experiment", help="experiment name (a folder of --results-dir)")
+    p.add_argument("--results-dir", default="results")
+    p.add_argument("--top-k", type=int_at_least(1), default=1,
+                   help="retrain the K best configs from scratch and pick by mean validation score (default 1: no retraining)")
+    p.add_argument("--seeds", type=int_at_least(1), default=3, help="seeds per config when --top-k > 1 (default 3)")
+    p.add_argument("--threads", type=int_at_least(1), default=torch.get_num_threads(), help="torch threads for retraining")
+    return p.parse_args(argv)
+
+
+def load_checkpoint_model(exp: dict, config: dict, checkpoint: Path):
+    settings = exp["trial_settings"]
+    model = build_model(settings["model"], {**config, "weights": "none"}, settings["image_size"])
+    model.load_state_dict(torch.load(checkpoint / CHECKPOINT_FILE, weights_only=True)["model"])
+    return model.eval()
+
+
+def retrain_scores(exp_dir: Path, exp: dict, candidates: pd.DataFrame, seeds: int) -> pd.DataFrame:
+    """Each candidate config trained from scratch with `seeds` seeds; its best val loss per seed."""
+    rows = []
+    for _, row in candidates.iterrows():
+        config, _ = experiment.best_checkpoint(exp_dir, row["trial_id"])
+        for seed in range(1, seeds + 1):
+            settings = {**exp["trial_settings"], "seed": exp["seed"] + 1000 * seed}
+            history = [metrics for metrics, _ in train_epochs(config, settings)]
+            best = min(history, key=lambda m: m[METRIC]) if MODE == "min" else max(history, key=lambda m: m[METRIC])
+            rows.append({"trial": row["trial"], "trial_id": row["trial_id"], "seed": settings["seed"],
+                         "val_loss": best["val_loss"], "val_acc": best["val_acc"]})
+            print(f"  retrained trial {row['trial']} with seed {settings['seed']}: val loss {best['val_loss']:.4f}, "
+                  f"val accuracy {percent(best['val_acc'])}")
+    return pd.DataFrame(rows)
+
+
+def choose(exp_dir: Path, exp: dict, table: pd.DataFrame, top_k: int, seeds: int) -> tuple[pd.Series, dict]:
+    finished = table[table["epochs"] > 0] if len(table) else table
+    if finished.empty:
+        raise UsageError(f"experiment {exp['name']} has no trial with a finished epoch yet: nothing to promote")
+    if top_k == 1:
+        return finished.iloc[0], {"method": f"best {METRIC} of any trial's epoch during the search"}
+    candidates = finished.head(top_k)
+    print(f"Retraining the top {len(candidates)} configs with {seeds} seeds each ...")
+    scores = retrain_scores(exp_dir, exp, candidates, seeds)
+    means = scores.groupby("trial_id")[["val_loss", "val_acc"]].mean().sort_values("val_loss")
+    winner_id = means.index[0]
+    margin = means["val_loss"].iloc[1] - means["val_loss"].iloc[0] if len(means) > 1 else None
+    return candidates[candidates["trial_id"] == winner_id].iloc[0], {
+        "method": f"top {len(candidates)} configs retrained from scratch with {seeds} seeds; best mean {METRIC}",
+        "mean_by_trial": means.reset_index().to_dict(orient="records"),
+        "runs": scores.to_dict(orient="records"),
+        "margin_val_loss": margin}
+
+
+def evaluate_trial(exp_dir: Path, exp: dict, trial_id: str, test_x):
+    """The trial's best checkpoint, and its logits on the test images."""
+    config, checkpoint = experiment.best_checkpoint(exp_dir, trial_id)
+    model = load_checkpoint_model(exp, config, checkpoint)
+    return config, checkpoint, model, predict_logits(model, test_x, INPUTS[exp["model"]][1])
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    exp_dir = experiment.find(args.results_dir, args.experiment)
+    exp = experiment.settings(exp_dir)
+    table = experiment.trials_table(exp_dir)
+    winner_row, selection = choose(exp_dir, exp, table, args.top_k, args.seeds)
+    winner_id = winner_row["trial_id"]
+
+    test_x, test_y = load_tensors(exp["trial_settings"]["tensors_file"], "test")
+    config, checkpoint, model, logits = evaluate_trial(exp_dir, exp, winner_id, test_x)
+    scores = {"experiment": exp["name"], "space": exp["space"], "test_images": len(test_y),
+              "selection": selection,
+              "winner": {"trial": int(winner_row["trial"]), "trial_id": winner_id, "config": config,
+                         "checkpoint": str(checkpoint.relative_to(exp_dir.resolve())),
+                         "val_loss": float(winner_row["best_val_loss"]), "val_acc": float(winner_row["best_val_acc"]),
+                         "test": test_metrics(test_y, logits)}}
+    baseline = table[table["baseline"] & (table["epochs"] > 0)]
+    if len(baseline):
+        b = baseline.iloc[0]
+        _, b_checkpoint, _, b_logits = evaluate_trial(exp_dir, exp, b["trial_id"], test_x)
+        scores["baseline"] = {"trial": int(b["trial"]), "trial_id": b["trial_id"],
+                              "checkpoint": str(b_checkpoint.relative_to(exp_dir.resolve())),
+                              "val_loss": float(b["best_val_loss"]), "val_acc": float(b["best_val_acc"]),
+                              "test": test_metrics(test_y, b_logits)}
+        scores["mcnemar_winner_vs_baseline"] = mcnemar(test_y, logits, b_logits)
+
+    scores["final_words"] = final_words(scores)
+    write_json(exp_dir / "test_scores.json", scores)
+    model_file.save(exp_dir / "model.pt", exp["model"], config, exp["image_size"], model.state_dict(),
+                    {"experiment": exp["name"], "trial_id": winner_id, "checkpoint": scores["winner"]["checkpoint"]})
+    update_leaderboard(Path(args.results_dir) / "leaderboard.csv", scores)
+    best = experiment.best_trial(exp_dir, table)
+    write_atomic(exp_dir / "summary.md", summary_markdown(exp, table, best, scores))
+    print(scores["final_words"])
+    print(f"Wrote {exp_dir}/test_scores.json, {exp_dir}/model.pt, {args.results_dir}/leaderboard.csv")
+    return 0
+
+
+def update_leaderboard(path: Path, scores: dict) -> None:
+    """One row per experiment (a new promotion replaces the experiment's old row)."""
+    test = scores["winner"]["test"]
+    row = {"experiment": scores["experiment"], "space": scores["space"], "trial_id": scores["winner"]["trial_id"],
+           "test_n": test["n"], "test_acc": test["accuracy"], "test_acc_ci_low": test["accuracy_ci95"][0],
+           "test_acc_ci_high": test["accuracy_ci95"][1], "test_auc": test["roc_auc"], "test_f1": test["f1"],
+           "baseline_test_acc": scores.get("baseline", {}).get("test", {}).get("accuracy"),
+           "mcnemar_p": scores.get("mcnemar_winner_vs_baseline", {}).get("p_value"),
+           "promoted_at": time.strftime("%Y-%m-%d %H:%M:%S")}
+    board = pd.read_csv(path) if path.is_file() else pd.DataFrame()
+    if len(board):
+        board = board[board["experiment"] != row["experiment"]]
+    board = pd.concat([board, pd.DataFrame([row])], ignore_index=True).sort_values("test_acc", ascending=False)
+    write_atomic(path, board.to_csv(index=False))
+
+
+def final_words(scores: dict) -> str:
+    w = scores["winner"]["test"]
+    lo, hi = w["accuracy_ci95"]
+    selection = scores["selection"]
+    text = ""
+    if "mean_by_trial" in selection:
+        means = selection["mean_by_trial"]
+        text = (f"Retrained from scratch, trial {scores['winner']['trial']}'s config had the best mean val loss "
+                f"({means[0]['val_loss']:.4f}" + (f", {selection['margin_val_loss']:.4f} below the next config's "
+                                                  f"{means[1]['val_loss']:.4f}" if len(means) > 1 else "") + "). ")
+    text += (f"The search's best model (trial {scores['winner']['trial']}) reached {percent(w['accuracy'])} "
+            f"on {w['n']} test images (95% CI {percent(lo)}-{percent(hi)}).")
+    if scores.get("baseline", {}).get("trial_id") == scores["winner"]["trial_id"]:
+        text += " The winner is the report's hand-tuned baseline itself: the search found nothing better."
+    elif "baseline" in scores:
+        b = scores["baseline"]["test"]
+        p = scores["mcnemar_winner_vs_baseline"]["p_value"]
+        verdict = "is" if p < 0.05 else "is not"
+        text += (f" The report's hand-tuned config reached {percent(b['accuracy'])}; the difference {verdict} "
+                 f"significant (McNemar p={p:.3g}).")
+    return text
+
+
+if __name__ == "__main__":
+    run_main(main)
