@@ -69,7 +69,7 @@ def test_kill_9_then_resume(tmp_path):
 
     # ASHA's rungs came back too: the trials finished before the kill are still recorded in them.
     with open(results / "crash" / "asha_state.pkl", "rb") as f:
-        asha = pickle.load(f)  # our own file, written by tune/resumable_asha.py
+        asha = pickle.load(f)  # our own file, written by tune/scheduler.py
     recorded = {t for bracket in asha["_brackets"] for _, rung in bracket._rungs for t in rung}
     assert done_before <= recorded
 

@@ -37,6 +37,7 @@ def test_the_reports_baseline_is_trial_0(search):
     for name, value in baseline.items():
         assert trials.loc[0, f"param_{name}"] == value, name
     assert trials.baseline.sum() == 1
+    assert trials.loc[0, "status"] == "COMPLETED" and trials.loc[0, "epochs"] == 2  # ASHA never stops it early
 
 
 def test_best_config_points_at_a_weights_only_checkpoint(search):

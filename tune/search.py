@@ -4,7 +4,7 @@ import ray.tune
 from ray.tune.search.optuna import OptunaSearch
 
 from tune import METRIC, MODE
-from tune.resumable_asha import ResumableASHA
+from tune.scheduler import ASHA
 from tune.trainable import train_trial
 
 
@@ -59,8 +59,8 @@ def make_tuner(space, settings: dict, exp_dir, num_samples: int, max_concurrent:
     # (tests/test_search.py checks that it really runs, given ray#35319).
     searcher = OptunaSearch(space=DefineByRun(space), metric=METRIC, mode=MODE,
                             points_to_evaluate=[space.baseline], seed=seed)
-    scheduler = ResumableASHA(str((exp_dir / "asha_state.pkl").resolve()), time_attr="training_iteration",
-                              max_t=settings["max_epochs"], grace_period=1, reduction_factor=3)
+    scheduler = ASHA(str((exp_dir / "asha_state.pkl").resolve()), space.baseline, time_attr="training_iteration",
+                     max_t=settings["max_epochs"], grace_period=1, reduction_factor=3)
     return ray.tune.Tuner(
         make_trainable(settings),
         tune_config=ray.tune.TuneConfig(metric=METRIC, mode=MODE, search_alg=searcher, scheduler=scheduler,

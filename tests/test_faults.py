@@ -1,0 +1,100 @@
+"""Faults: a trial that crashes, a driver that gets Ctrl-C, a write that is killed halfway,
+and a second run that must give the same numbers."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from conftest import DATA_ROOT, REPO, run_cli
+from test_resume import finished_trials
+
+
+def smoke(results, name, *extra, env=None):
+    return run_cli("tune.run", "--space", "smoke", "--name", name, "--results-dir", str(results), *extra, env_extra=env)
+
+
+def test_a_trial_that_crashes_once_is_retried_and_the_search_completes(tmp_path):
+    done = smoke(tmp_path, "once", "--num-samples", "3", env={"TUNE_TEST_FAULT": "2:once"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    exp_dir = tmp_path / "once"
+    faulted = (exp_dir / "test_fault_trial").read_text()
+    assert (exp_dir / f"test_fault_raised_{faulted}").exists()  # the fault really happened
+    trials = pd.read_csv(exp_dir / "trials.csv").set_index("trial_id")
+    assert len(trials) == 3 and set(trials.status) <= {"COMPLETED", "STOPPED"}
+    assert trials.loc[faulted, "epochs"] == 2  # retried from its epoch-1 checkpoint, then finished
+
+
+def test_a_trial_that_fails_every_retry_is_marked_and_the_search_still_finishes(tmp_path):
+    done = smoke(tmp_path, "always", "--num-samples", "3", env={"TUNE_TEST_FAULT": "2:always"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    exp_dir = tmp_path / "always"
+    faulted = (exp_dir / "test_fault_trial").read_text()
+    trials = pd.read_csv(exp_dir / "trials.csv").set_index("trial_id")
+    assert len(trials) == 3
+    assert trials.loc[faulted, "status"] == "ERROR" and "injected test fault" in trials.loc[faulted, "error"]
+    assert set(trials.drop(faulted).status) <= {"COMPLETED", "STOPPED"}
+    assert (exp_dir / "best_config.json").is_file() and "ERROR" in (exp_dir / "summary.md").read_text()
+
+
+def test_ctrl_c_leaves_a_resumable_experiment_and_says_how(tmp_path):
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "tune.run", "--space", "smoke", "--name", "sigint", "--num-samples", "6",
+         "--max-concurrent", "1", "--results-dir", str(tmp_path)],
+        cwd=REPO, env={**os.environ, "TUNE_DATA_ROOT": str(DATA_ROOT)}, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 300
+    while not finished_trials(tmp_path / "sigint" / "ray"):
+        assert driver.poll() is None and time.time() < deadline
+        time.sleep(0.2)
+    driver.send_signal(signal.SIGINT)
+    output, _ = driver.communicate(timeout=300)
+    assert driver.returncode == 130, output[-3000:]
+    assert "python -m tune.run --resume --name sigint" in output and "Traceback" not in output
+    resumed = run_cli("tune.run", "--resume", "--name", "sigint", "--results-dir", str(tmp_path))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert len(pd.read_csv(tmp_path / "sigint" / "trials.csv")) == 6
+
+
+def test_a_write_killed_halfway_leaves_the_previous_file_intact(tmp_path):
+    target = tmp_path / "trials.csv"
+    target.write_text("trial,val_loss\n0,0.5\n")
+    writer = subprocess.Popen([sys.executable, "-c", (
+        "import sys; from pathlib import Path; from tune.results import write_atomic; "
+        "write_atomic(Path(sys.argv[1]), 'trial,val_loss\\n' + '1,0.25\\n' * 50_000_000)"), str(target)], cwd=REPO)
+    deadline = time.time() + 120
+    while not list(tmp_path.glob(".trials.csv.*")) or list(tmp_path.glob(".trials.csv.*"))[0].stat().st_size == 0:
+        assert writer.poll() is None and time.time() < deadline, "the writer finished before it could be killed"
+        time.sleep(0.01)
+    writer.kill()
+    writer.wait()
+    assert pd.read_csv(target).to_dict("list") == {"trial": [0], "val_loss": [0.5]}
+
+
+def test_same_seed_gives_the_same_split_and_the_same_trial_0(tmp_path):
+    runs = [smoke(tmp_path, name, "--num-samples", "1", "--max-epochs", "1", "--seed", "7") for name in ("a", "b")]
+    assert all(r.returncode == 0 for r in runs), runs[0].stderr[-2000:]
+    a, b = (pd.read_csv(tmp_path / n / "trials.csv") for n in ("a", "b"))
+    assert (tmp_path / "a" / "manifest.csv").read_text() == (tmp_path / "b" / "manifest.csv").read_text()
+    assert a.loc[0, "best_val_loss"] == b.loc[0, "best_val_loss"] and a.loc[0, "last_train_acc"] == b.loc[0, "last_train_acc"]
+
+
+@pytest.mark.parametrize("command,argv,message", [
+    ("tune.trials", ["x", "--top", "0"], "--top: must be at least 1"),
+    ("tune.trials", ["x", "--format", "xml"], "invalid choice: 'xml'"),
+    ("tune.promote", ["x", "--top-k", "-1"], "--top-k: must be at least 1"),
+    ("tune.promote", ["x", "--seeds", "many"], "expected a whole number, got 'many'"),
+    ("tune.evaluate", ["--model", "nope.pt", "--data", "/nonexistent"], "--model nope.pt: no such file"),
+    ("tune.predict", ["--model", "nope.pt", "a.jpg", "--format", "xml"], "invalid choice: 'xml'"),
+    ("tune.predict", [], "the following arguments are required"),
+    ("tune.run", ["--space", "smoke", "--max-concurrent", "x"], "expected a whole number"),
+    ("tune.run", ["--space", "smoke", "--resume"], "--resume needs --name"),
+])
+def test_every_command_rejects_bad_flags_in_one_line(command, argv, message):
+    done = run_cli(command, *argv)
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
