@@ -101,3 +101,23 @@ def test_missing_root_and_data_set_say_where_they_looked(tmp_path):
         find_dataset(tmp_path / "nowhere", "smoker_detection")
     with pytest.raises(DataError, match="not found in"):
         find_dataset(tmp_path, "smoker_detection")
+
+
+def test_truncated_huge_and_stray_files(prefix_layout):
+    folder = prefix_layout / "ds" / "Training" / "Training"
+    photo = real_photos("smoking", 1)[0]
+    (folder / "smoking_truncated.jpg").write_bytes(photo.read_bytes()[: photo.stat().st_size // 2])
+    Image.open(photo).resize((6000, 4000)).save(folder / "smoking_huge.jpg")
+    (folder / "notes.txt").write_text("not an image, and not named like one")
+    data = prepare(prefix_layout, "ds", 64, seed=0)
+    status = data.manifest.set_index("path").status
+    assert status["Training/Training/smoking_truncated.jpg"].startswith("unreadable")
+    assert status["Training/Training/smoking_huge.jpg"] == "ok"
+    assert "Training/Training/notes.txt" not in status
+
+
+def test_an_empty_class_folder_is_a_clear_error(tmp_path):
+    copy_photos(real_photos("notsmoking", 10), tmp_path / "ds" / "train" / "not smoking")
+    (tmp_path / "ds" / "train" / "smoking").mkdir()
+    with pytest.raises(DataError, match="no 'smoking' images"):
+        prepare(tmp_path, "ds", 32, seed=0)
