@@ -15,6 +15,7 @@ from models import INPUTS, build_model
 from tune import METRIC, MODE, experiment, model_file
 from tune.cli import ArgumentParser, UsageError, int_at_least, run_main
 from tune.metrics import mcnemar, test_metrics
+from tune.report import write_report
 from tune.results import percent, summary_markdown, write_atomic, write_json
 from tune.trainable import CHECKPOINT_FILE, predict_logits, train_epochs
 
@@ -113,6 +114,7 @@ def main(argv=None) -> int:
     update_leaderboard(Path(args.results_dir) / "leaderboard.csv", scores)
     best = experiment.best_trial(exp_dir, table)
     write_atomic(exp_dir / "summary.md", summary_markdown(exp, table, best, scores))
+    write_report(exp_dir)
     print(scores["final_words"])
     print(f"Wrote {exp_dir}/test_scores.json, {exp_dir}/model.pt, {args.results_dir}/leaderboard.csv")
     return 0

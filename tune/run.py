@@ -15,6 +15,7 @@ from data_utils.prepare import prepare
 from models import INPUTS, imagenet_weights_path
 from tune import experiment
 from tune.cli import ArgumentParser, UsageError, int_at_least, run_main
+from tune.report import write_report
 from tune.results import percent, summary_markdown, write_atomic, write_json
 
 
@@ -163,6 +164,7 @@ def fit_and_write(tuner, exp_dir: Path, exp: dict) -> int:
     exp["finished"] = len(table) >= exp["num_samples"] and table["status"].isin(
         ["COMPLETED", "STOPPED", "ERROR"]).all()
     write_results(exp_dir, exp, table)
+    write_report(exp_dir)
     if not exp["finished"]:
         print(f"\nThe search was interrupted; finished trials are kept. Continue it with:\n"
               f"  python -m tune.run --resume --name {exp['name']}" +

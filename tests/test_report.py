@@ -1,0 +1,31 @@
+"""The experiment report: real plots of the experiment's own data, and a report that says it."""
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from conftest import run_cli
+from tune import experiment
+from tune.report import curves_figure
+
+
+def test_report_files_are_written_after_search_and_promotion(smoke_search):
+    exp_dir = smoke_search[0]
+    done = run_cli("tune.report", "e2e", "--results-dir", str(exp_dir.parent))
+    assert done.returncode == 0, done.stderr[-2000:]
+    for name in ("curves.png", "params.png", "importance.png", "report.md"):
+        assert (exp_dir / name).stat().st_size > 0, name
+    assert (exp_dir / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    report = (exp_dir / "report.md").read_text()
+    assert "![curves](curves.png)" in report and "## Top trials" in report and "train 48, val 48, test 48" in report
+
+
+def test_curves_have_one_line_per_trial_with_its_own_data(smoke_search):
+    exp_dir = smoke_search[0]
+    histories = experiment.analysis(exp_dir).trial_dataframes
+    table = pd.read_csv(exp_dir / "trials.csv")
+    fig = curves_figure(histories, table.trial_id[0], table.loc[table.baseline, "trial_id"].iloc[0])
+    for ax, column in zip(fig.axes, ["train_acc", "val_acc", "train_loss", "val_loss"]):
+        lines = {line.get_gid(): line for line in ax.get_lines()}
+        assert set(lines) == set(table.trial_id)  # one line per trial
+        for trial_id, line in lines.items():
+            assert list(line.get_ydata()) == list(histories[trial_id][column])
+    plt.close(fig)

@@ -1,0 +1,164 @@
+"""Pictures and a report of one experiment: `python -m tune.report EXP` writes curves.png,
+params.png, importance.png and report.md into results/EXP/. No server; files open anywhere."""
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display needed
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+import numpy as np  # noqa: E402
+import optuna  # noqa: E402
+import pandas as pd  # noqa: E402
+
+import search_spaces  # noqa: E402
+from tune import METRIC, experiment  # noqa: E402
+from tune.cli import ArgumentParser, run_main  # noqa: E402
+from tune.results import percent, write_atomic  # noqa: E402
+
+CURVES = [("train_acc", "train accuracy"), ("val_acc", "validation accuracy"),
+          ("train_loss", "train loss"), ("val_loss", "validation loss")]
+
+
+def curves_figure(histories: dict, best_id: str | None, baseline_id: str | None):
+    """One line per trial in each panel; the best trial and the report's baseline stand out."""
+    fig, axes = plt.subplots(2, 2, figsize=(12, 8), sharex=True)
+    for ax, (column, title) in zip(axes.flat, CURVES):
+        for trial_id, history in histories.items():
+            style = {"color": "lightgray", "linewidth": 1, "zorder": 1}
+            if trial_id == baseline_id:
+                style = {"color": "tab:orange", "linewidth": 2.5, "linestyle": "--", "label": "report's baseline", "zorder": 3}
+            if trial_id == best_id:
+                style = {"color": "tab:blue", "linewidth": 2.5, "label": "best trial", "zorder": 4}
+            ax.plot(history["epoch"], history[column], marker=".", gid=trial_id, **style)
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+    axes[0, 1].legend(loc="lower right")
+    fig.suptitle(f"{len(histories)} trials (short lines: stopped early by ASHA)")
+    fig.tight_layout()
+    return fig
+
+
+def params_figure(table: pd.DataFrame, space):
+    """Best validation loss of each trial against each searched hyperparameter."""
+    names = [n for n in space.params if f"param_{n}" in table]
+    rows = -(-len(names) // 3)
+    fig, axes = plt.subplots(rows, 3, figsize=(12, 3.4 * rows), sharey=True, squeeze=False)
+    for ax in axes.flat[len(names):]:
+        ax.set_visible(False)
+    for ax, name in zip(axes.flat, names):
+        distribution, values = space.params[name], table[f"param_{name}"]
+        if isinstance(distribution, optuna.distributions.CategoricalDistribution):
+            choices = list(distribution.choices)
+            x = [choices.index(v) if v in choices else np.nan for v in values]
+            jitter = np.random.default_rng(0).uniform(-0.15, 0.15, len(x))
+            ax.scatter(np.array(x, dtype=float) + jitter, table["best_val_loss"], alpha=0.7)
+            ax.set_xticks(range(len(choices)), [str(c) for c in choices], rotation=30)
+        else:
+            ax.scatter(values, table["best_val_loss"], alpha=0.7)
+            if distribution.log:
+                ax.set_xscale("log")
+        ax.set_xlabel(name)
+        ax.grid(alpha=0.3)
+    for row in axes:
+        row[0].set_ylabel(f"best {METRIC}\n(lower is better)")
+    fig.tight_layout()
+    return fig
+
+
+def importances(table: pd.DataFrame, space) -> dict:
+    """Optuna's own parameter importance (fANOVA) over the trials that reported a score."""
+    study = optuna.create_study(direction="minimize")
+    for _, row in table.dropna(subset=["best_val_loss"]).iterrows():
+        params = {n: row[f"param_{n}"] for n in space.params if f"param_{n}" in row and pd.notna(row[f"param_{n}"])}
+        params = {n: (v.item() if hasattr(v, "item") else v) for n, v in params.items()}
+        study.add_trial(optuna.trial.create_trial(
+            params=params, distributions={n: space.params[n] for n in params}, value=float(row["best_val_loss"])))
+    if len(study.trials) < 2:
+        return {}
+    return optuna.importance.get_param_importances(study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0))
+
+
+def importance_figure(scores: dict):
+    fig, ax = plt.subplots(figsize=(7, 0.5 * max(len(scores), 2) + 1.2))
+    names = list(scores)[::-1]
+    ax.barh(names, [scores[n] for n in names])
+    ax.set_xlabel(f"importance for {METRIC} (Optuna fANOVA)")
+    fig.tight_layout()
+    return fig
+
+
+def report_markdown(exp: dict, table: pd.DataFrame, scores: dict, test_scores: dict | None) -> str:
+    top = table.head(10)
+    columns = ["trial", "trial_id", "baseline", "status", "epochs", "best_val_loss", "best_val_acc"] + \
+              [c for c in table if c.startswith("param_")]
+    lines = [f"# Report: experiment {exp['name']}", "",
+             "**Question.** Which training settings let the model tell photos of people smoking from "
+             "photos of people not smoking best, and do they beat the seed report's hand-tuned settings?", "",
+             f"**Data.** `{exp['dataset']}` ({exp['dataset_dir']}); split sizes: "
+             + ", ".join(f"{k} {v}" for k, v in exp["split_sizes"].items()) + "; the test split is untouched until promotion.", "",
+             f"**Search.** Space `{exp['space']}` (model `{exp['model']}`, {exp['image_size']}x{exp['image_size']}); "
+             f"{len(table)} trials of {exp['num_samples']} asked, at most {exp['max_epochs']} epochs each; Optuna TPE "
+             f"with ASHA early stopping on {METRIC}; seed {exp['seed']}; wall time {exp.get('wall_time_s', 0) / 60:.1f} min.", "",
+             "## Top trials", "", top[[c for c in columns if c in top]].to_markdown(index=False, floatfmt=".4g"), "",
+             "## Learning curves", "", "![curves](curves.png)", "",
+             "## Validation loss against each hyperparameter", "", "![params](params.png)", ""]
+    if scores:
+        lines += ["## Which hyperparameters mattered", "", "![importance](importance.png)", "",
+                  ", ".join(f"{n} {v:.2f}" for n, v in scores.items()), ""]
+    if test_scores:
+        w = test_scores["winner"]["test"]
+        lines += ["## Final test", "", test_scores["final_words"], "",
+                  f"Winner: accuracy {percent(w['accuracy'])} (95% CI {percent(w['accuracy_ci95'][0])}-"
+                  f"{percent(w['accuracy_ci95'][1])}), ROC AUC {w['roc_auc']}, F1 {w['f1']}, confusion matrix "
+                  f"[[TN, FP], [FN, TP]] {w['confusion_matrix']}."]
+        if "baseline" in test_scores:
+            b = test_scores["baseline"]["test"]
+            lines += ["", f"Baseline: accuracy {percent(b['accuracy'])} (95% CI {percent(b['accuracy_ci95'][0])}-"
+                          f"{percent(b['accuracy_ci95'][1])}), ROC AUC {b['roc_auc']}, F1 {b['f1']}."]
+        lines.append("")
+    else:
+        lines += ["No final test yet: run `python -m tune.promote " + exp["name"] + "`.", ""]
+    return "\n".join(lines)
+
+
+def write_report(exp_dir: Path) -> None:
+    exp = experiment.settings(exp_dir)
+    table = experiment.trials_table(exp_dir)
+    if table.empty or "best_val_loss" not in table:
+        print(f"No trial of {exp['name']} has reported yet: no report.")
+        return
+    space = search_spaces.load(exp["space"])
+    found = experiment.analysis(exp_dir)
+    histories = {t: h for t, h in found.trial_dataframes.items() if h is not None and not h.empty and "epoch" in h}
+    baseline = table.loc[table["baseline"], "trial_id"]
+    figures = {"curves.png": curves_figure(histories, table["trial_id"].iloc[0], baseline.iloc[0] if len(baseline) else None),
+               "params.png": params_figure(table, space)}
+    scores = importances(table, space)
+    if scores:
+        figures["importance.png"] = importance_figure(scores)
+    for name, fig in figures.items():
+        tmp = exp_dir / f".{name}.tmp.png"
+        fig.savefig(tmp, dpi=100)
+        plt.close(fig)
+        tmp.replace(exp_dir / name)
+    test_file = exp_dir / "test_scores.json"
+    test_scores = json.loads(test_file.read_text()) if test_file.is_file() else None
+    write_atomic(exp_dir / "report.md", report_markdown(exp, table, scores, test_scores))
+    print(f"Report: {exp_dir}/report.md ({', '.join(figures)})")
+
+
+def main(argv=None) -> int:
+    p = ArgumentParser(prog="python -m tune.report", description="Figures and a report of one experiment.")
+    p.add_argument("experiment")
+    p.add_argument("--results-dir", default="results")
+    args = p.parse_args(argv)
+    write_report(experiment.find(args.results_dir, args.experiment))
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)
