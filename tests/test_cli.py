@@ -24,6 +24,7 @@ def run_main(capsys, *argv):
     (["--space", "smoke", "--data-root", "/nonexistent"], "data root /nonexistent does not exist"),
     (["--space", "smoke", "--weights-file", "/nonexistent.pth"], "--weights-file /nonexistent.pth does not exist"),
     ([], "--space is required"),
+    (["--space", "smoke", "--name", "../escape"], "--name '../escape': use letters"),
 ])
 def test_bad_flags_are_one_line_errors(capsys, tmp_path, argv, message):
     code, err = run_main(capsys, *argv, "--results-dir", str(tmp_path / "results"))

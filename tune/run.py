@@ -5,6 +5,7 @@ before the experiment folder appears, and the folder appears whole (built aside,
 """
 import json
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -37,6 +38,8 @@ def parse_args(argv):
     p.add_argument("--weights-file", help="ImageNet weights file for resnet18 (default: torch hub's cache)")
     args = p.parse_args(argv)
     args.seed_given, args.seed = args.seed is not None, 0 if args.seed is None else args.seed
+    if args.name is not None and not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", args.name):
+        p.error(f"--name {args.name!r}: use letters, digits, '_', '-' and '.' only (it becomes a folder name)")
     if not (args.list_spaces or args.space or args.resume):
         p.error("--space is required (see --list-spaces)")
     return args

@@ -1,0 +1,116 @@
+"""How fast does one trial train, compared with the seed report's own loop? Run by hand:
+
+    TUNE_DATA_ROOT=../shared/datasets python benchmarks/trainable_speed.py
+
+In ONE run, on the real photos (the experiment split of data set 1, seed 0), it trains each
+model for --epochs epochs two ways and prints img/s, their ratio and the validation accuracy
+each reaches (same seed, same schedule), plus this CPU's fp32 and bf16 matmul GFLOP/s:
+  (a) the report's loop: ImageFolder-style dataset decoding JPEGs every epoch, torchvision
+      transforms (Resize, RandomRotation(10), ToTensor, Normalize), DataLoader, fp32, NCHW;
+  (b) this project's trainable path (tune.trainable.train_epochs) on the decoded tensor cache.
+"""
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from PIL import Image
+from torch import nn
+from torchvision import transforms
+
+from data_utils.layout import resolve_data_root
+from data_utils.prepare import prepare
+from models import INPUTS, build_model
+from tune.trainable import evaluate, train_epochs
+
+CONFIG = {"lr": 1e-3, "use_weight_decay": True, "weight_decay": 1e-4, "dropout_placement": "both",
+          "dropout_before_fc1": 0.6, "dropout_after_fc1": 0.4, "dropout": 0.0, "rotation": 10.0,
+          "offline_rotations": False, "batch_size": 32, "weights": "none"}
+
+
+def matmul_gflops(dtype, n=2048, repeats=10) -> float:
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    a @ b
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * n ** 3 * repeats / (time.perf_counter() - start) / 1e9
+
+
+class ReportDataset(torch.utils.data.Dataset):
+    """What the report did: open and decode every JPEG, every epoch."""
+
+    def __init__(self, files, transform):
+        self.files, self.transform = files, transform
+
+    def __len__(self):
+        return len(self.files)
+
+    def __getitem__(self, i):
+        path, label = self.files[i]
+        return self.transform(Image.open(path).convert("RGB")), torch.tensor(float(label))
+
+
+def report_loop(model_name, size, files, val, epochs, seed):
+    torch.manual_seed(seed)
+    mean, std = {"half": ([0.5] * 3, [0.5] * 3), "imagenet": ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])}[
+        INPUTS[model_name][1]]
+    transform = transforms.Compose([transforms.Resize((size, size)), transforms.RandomRotation(10),
+                                    transforms.ToTensor(), transforms.Normalize(mean, std)])
+    loader = torch.utils.data.DataLoader(ReportDataset(files, transform), batch_size=32, shuffle=True)
+    model = build_model(model_name, CONFIG, size)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
+    loss_fn = nn.BCEWithLogitsLoss()
+    start = time.perf_counter()
+    for _ in range(epochs):
+        model.train()
+        for images, labels in loader:
+            loss = loss_fn(model(images).squeeze(-1), labels)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    seconds = time.perf_counter() - start
+    return len(files) * epochs / seconds, evaluate(model, *val, INPUTS[model_name][1])["accuracy"]
+
+
+def project_loop(model_name, size, tensors_file, epochs, seed):
+    settings = {"model": model_name, "image_size": size, "max_epochs": epochs, "seed": seed,
+                "tensors_file": tensors_file, "cpus_per_trial": torch.get_num_threads()}
+    start = time.perf_counter()
+    for metrics, _ in train_epochs(CONFIG, settings):
+        pass
+    seconds = time.perf_counter() - start  # includes validating each epoch: counted against us
+    train_size = len(torch.load(tensors_file, mmap=True, weights_only=True)["train_labels"])
+    return train_size * epochs / seconds, metrics["val_acc"]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--models", nargs="+", default=["seed_cnn", "resnet18"], choices=list(INPUTS))
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--threads", type=int, default=torch.get_num_threads())
+    p.add_argument("--data-root")
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {args.threads} threads; matmul fp32 {matmul_gflops(torch.float32):.0f} "
+          f"GFLOP/s, bf16 {matmul_gflops(torch.bfloat16):.0f} GFLOP/s")
+    for model_name in args.models:
+        size = INPUTS[model_name][0]
+        data = prepare(resolve_data_root(args.data_root), "smoker_detection", size, seed=0)
+        ok = data.manifest[(data.manifest.status == "ok") & (data.manifest.split == "train")]
+        files = [(data.dataset_dir / p, label) for p, label in zip(ok.path, ok.label)]
+        with tempfile.TemporaryDirectory() as tmp:
+            tensors_file = str(Path(tmp) / "images.pt")
+            data.save(Path(tmp) / "manifest.csv", Path(tmp) / "images.pt")
+            for seed in args.seeds:
+                report_speed, report_acc = report_loop(model_name, size, files, data.tensors["val"], args.epochs, seed)
+                project_speed, project_acc = project_loop(model_name, size, tensors_file, args.epochs, seed)
+                print(f"{model_name} seed {seed}, {args.epochs} epochs on {len(files)} images: report loop "
+                      f"{report_speed:.2f} img/s (val acc {report_acc:.3f}), project {project_speed:.2f} img/s "
+                      f"(val acc {project_acc:.3f}); ratio {project_speed / report_speed:.2f}x", flush=True)
+
+
+if __name__ == "__main__":
+    main()
