@@ -65,7 +65,7 @@ def test_a_write_killed_halfway_leaves_the_previous_file_intact(tmp_path):
     target.write_text("trial,val_loss\n0,0.5\n")
     writer = subprocess.Popen([sys.executable, "-c", (
         "import sys; from pathlib import Path; from tune.results import write_atomic; "
-        "write_atomic(Path(sys.argv[1]), 'trial,val_loss\\n' + '1,0.25\\n' * 50_000_000)"), str(target)], cwd=REPO)
+        "write_atomic(Path(sys.argv[1]), 'trial,val_loss\\n' + '1,0.25\\n' * 100_000_000)"), str(target)], cwd=REPO)
     deadline = time.time() + 120
     while not list(tmp_path.glob(".trials.csv.*")) or list(tmp_path.glob(".trials.csv.*"))[0].stat().st_size == 0:
         assert writer.poll() is None and time.time() < deadline, "the writer finished before it could be killed"

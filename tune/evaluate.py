@@ -11,7 +11,7 @@ from tune import model_file
 from tune.cli import ArgumentParser, run_main
 from tune.metrics import test_metrics
 from tune.results import percent, write_json
-from tune.trainable import predict_logits
+from tune.training import predict_logits
 
 
 def parse_args(argv):

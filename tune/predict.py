@@ -11,7 +11,7 @@ from data_utils.images import decode_many
 from data_utils.layout import IMAGE_SUFFIXES
 from tune import model_file
 from tune.cli import ArgumentParser, UsageError, run_main
-from tune.trainable import predict_logits
+from tune.training import predict_logits
 
 
 def parse_args(argv):

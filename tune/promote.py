@@ -17,7 +17,7 @@ from tune.cli import ArgumentParser, UsageError, int_at_least, run_main
 from tune.metrics import mcnemar, test_metrics
 from tune.report import write_report
 from tune.results import percent, summary_markdown, write_atomic, write_json
-from tune.trainable import CHECKPOINT_FILE, predict_logits, train_epochs
+from tune.training import CHECKPOINT_FILE, predict_logits, train_epochs
 
 
 def parse_args(argv):
