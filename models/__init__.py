@@ -3,6 +3,7 @@
 Each model says which input it expects (image size, normalisation), so the data step and the
 final evaluation prepare images the same way the trials did.
 """
+from models.efficientnet import MissingPackageError, efficientnet_lite0
 from models.resnet import MissingWeightsError, imagenet_weights_path, resnet18
 from models.seed_cnn import SeedCNN
 
@@ -10,6 +11,7 @@ from models.seed_cnn import SeedCNN
 INPUTS = {
     "seed_cnn": (256, "half"),
     "resnet18": (224, "imagenet"),
+    "efficientnet_lite0": (224, "imagenet"),
 }
 
 
@@ -27,7 +29,10 @@ def build_model(name: str, config: dict, image_size: int, weights_file: str | No
         return SeedCNN(image_size, before, after)
     if name == "resnet18":
         return resnet18(config.get("weights", "none"), config.get("dropout", 0.0), weights_file)
+    if name == "efficientnet_lite0":
+        return efficientnet_lite0(config.get("weights", "imagenet"), config.get("dropout", 0.0),
+                                  config.get("freeze_backbone", False))
     raise ValueError(f"unknown model {name!r}; known: {', '.join(INPUTS)}")
 
 
-__all__ = ["INPUTS", "MissingWeightsError", "SeedCNN", "build_model", "dropout_rates", "imagenet_weights_path", "resnet18"]
+__all__ = ["INPUTS", "MissingPackageError", "MissingWeightsError", "efficientnet_lite0", "SeedCNN", "build_model", "dropout_rates", "imagenet_weights_path", "resnet18"]

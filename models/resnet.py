@@ -5,6 +5,8 @@ import torch
 import torchvision
 from torch import nn
 
+from models.one_logit import OneLogit
+
 WEIGHTS = torchvision.models.ResNet18_Weights.IMAGENET1K_V1
 
 
@@ -34,15 +36,4 @@ def resnet18(weights: str = "none", dropout: float = 0.0, weights_file: str | No
         raise ValueError(f"weights must be 'imagenet' or 'none', got {weights!r}")
     head = nn.Linear(model.fc.in_features, 1)
     model.fc = nn.Sequential(nn.Dropout(dropout), head) if dropout > 0 else head
-    return _OneLogit(model)
-
-
-class _OneLogit(nn.Module):
-    """Squeezes the (N, 1) output to (N,) to match BCEWithLogitsLoss on float labels."""
-
-    def __init__(self, net: nn.Module):
-        super().__init__()
-        self.net = net
-
-    def forward(self, x):
-        return self.net(x).squeeze(1)
+    return OneLogit(model)
