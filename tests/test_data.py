@@ -1,9 +1,16 @@
 """The data layer on real photos: every layout, splits, image modes, unreadable files."""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from PIL import Image
 
-from conftest import DATA_ROOT, copy_photos, real_photos
+from conftest import DATA_ROOT, REPO, copy_photos, real_photos
 from data_utils import DataError
 from data_utils.layout import find_dataset, scan
 from data_utils.prepare import prepare
@@ -121,3 +128,29 @@ def test_an_empty_class_folder_is_a_clear_error(tmp_path):
     (tmp_path / "ds" / "train" / "smoking").mkdir()
     with pytest.raises(DataError, match="no 'smoking' images"):
         prepare(tmp_path, "ds", 32, seed=0)
+
+
+def test_a_permission_denied_file_is_listed_and_skipped():
+    """Run as an unprivileged user (root reads any file), on a copy of real photos in /tmp."""
+    if os.geteuid() == 0 and not all(p.stat().st_mode & 0o005 == 0o005 for p in [REPO, *REPO.parents]):
+        pytest.skip(f"{REPO} is not readable by an unprivileged user, who must run this check")
+    root = Path(tempfile.mkdtemp(prefix="perm-"))
+    try:
+        root.chmod(0o755)
+        for label in ("smoking", "notsmoking"):
+            copy_photos(real_photos(label, 8), root / "ds" / "train")
+        locked = root / "ds" / "train" / "smoking_0001.jpg"
+        for path in [root / "ds", root / "ds" / "train", *(root / "ds" / "train").iterdir()]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        locked.chmod(0o000)
+        script = ("import sys; from pathlib import Path; from data_utils.prepare import prepare; "
+                  "m = prepare(Path(sys.argv[1]), 'ds', 32, seed=0).manifest.set_index('path'); "
+                  "print(m.status['train/smoking_0001.jpg'])")
+        as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
+        done = subprocess.run([*as_nobody, sys.executable, "-c", script, str(root)], cwd=REPO,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert "Skipped 1 unreadable image(s)" in done.stdout and "smoking_0001.jpg" in done.stdout
+        assert done.stdout.strip().splitlines()[-1].startswith("unreadable: PermissionError")
+    finally:
+        shutil.rmtree(root)
