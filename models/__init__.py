@@ -3,6 +3,7 @@
 Each model says which input it expects (image size, normalisation), so the data step and the
 final evaluation prepare images the same way the trials did.
 """
+from models import efficientnet
 from models.efficientnet import MissingPackageError, efficientnet_lite0
 from models.resnet import MissingWeightsError, imagenet_weights_path, resnet18
 from models.seed_cnn import SeedCNN
@@ -23,6 +24,16 @@ def dropout_rates(config: dict) -> tuple[float, float]:
     return before, after
 
 
+def check_pretrained_weights(name: str, weights: set, weights_file: str | None = None) -> None:
+    """Fail before a search starts, not in its trials, when pretrained weights it needs are missing."""
+    if "imagenet" not in weights:
+        return
+    if name == "resnet18":
+        imagenet_weights_path(weights_file)
+    elif name == "efficientnet_lite0":
+        efficientnet.weights_path()
+
+
 def build_model(name: str, config: dict, image_size: int, weights_file: str | None = None):
     if name == "seed_cnn":
         before, after = dropout_rates(config)
@@ -35,4 +46,4 @@ def build_model(name: str, config: dict, image_size: int, weights_file: str | No
     raise ValueError(f"unknown model {name!r}; known: {', '.join(INPUTS)}")
 
 
-__all__ = ["INPUTS", "MissingPackageError", "MissingWeightsError", "efficientnet_lite0", "SeedCNN", "build_model", "dropout_rates", "imagenet_weights_path", "resnet18"]
+__all__ = ["INPUTS", "check_pretrained_weights", "MissingPackageError", "MissingWeightsError", "efficientnet_lite0", "SeedCNN", "build_model", "dropout_rates", "imagenet_weights_path", "resnet18"]

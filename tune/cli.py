@@ -28,10 +28,10 @@ def int_at_least(minimum: int):
 def run_main(main, argv=None) -> None:
     """Run a command's main; the errors a user can fix become one line and exit code 2."""
     from data_utils import DataError
-    from models import MissingWeightsError
+    from models import MissingPackageError, MissingWeightsError
     from search_spaces import UnknownSpaceError
     try:
         sys.exit(main(argv))
-    except (UsageError, DataError, MissingWeightsError, UnknownSpaceError) as error:
+    except (UsageError, DataError, MissingPackageError, MissingWeightsError, UnknownSpaceError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)

@@ -13,7 +13,7 @@ from pathlib import Path
 import search_spaces
 from data_utils.layout import resolve_data_root
 from data_utils.prepare import prepare
-from models import INPUTS, imagenet_weights_path
+from models import INPUTS, check_pretrained_weights
 from tune import experiment
 from tune.cli import ArgumentParser, UsageError, int_at_least, run_main
 from tune.report import write_report
@@ -52,11 +52,10 @@ def list_spaces() -> None:
         print(f"{name:20s} {space.model:10s} {space.dataset:28s} {doc}")
 
 
-def needs_imagenet_weights(space) -> bool:
-    values = [getattr(space, "fixed", {}).get("weights"), space.baseline.get("weights")]
-    if "weights" in space.params:
-        values += list(getattr(space.params["weights"], "choices", []))
-    return "imagenet" in values
+def weights_used(space) -> set:
+    """Every value the space's `weights` setting can take."""
+    values = {getattr(space, "fixed", {}).get("weights"), space.baseline.get("weights")}
+    return values | set(getattr(space.params.get("weights"), "choices", []))
 
 
 def check_batch_sizes(space, train_size: int) -> None:
@@ -99,8 +98,7 @@ def main(argv=None) -> int:
         raise UsageError(f"experiment {exp_dir} already exists: pick another --name")
     if args.weights_file and not Path(args.weights_file).is_file():
         raise UsageError(f"--weights-file {args.weights_file} does not exist")
-    if needs_imagenet_weights(space):
-        imagenet_weights_path(args.weights_file)
+    check_pretrained_weights(space.model, weights_used(space), args.weights_file)
 
     image_size = getattr(space, "image_size", None) or INPUTS[space.model][0]
     data = prepare(resolve_data_root(args.data_root), space.dataset, image_size, args.seed,
