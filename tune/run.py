@@ -49,7 +49,7 @@ def list_spaces() -> None:
     for name in search_spaces.names():
         space = search_spaces.load(name)
         doc = (space.__doc__ or "").strip().splitlines()[0]
-        print(f"{name:20s} {space.model:10s} {space.dataset:28s} {doc}")
+        print(f"{name:18s} {space.model:18s} {space.dataset:27s} {doc}")
 
 
 def weights_used(space) -> set:
