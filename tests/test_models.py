@@ -49,3 +49,15 @@ def test_resnet18_imagenet_without_weights_says_how_to_provide_them(tmp_path, mo
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     with pytest.raises(MissingWeightsError, match="--weights-file"):
         resnet18("imagenet")
+
+
+def test_resnet18_imagenet_reads_torch_hubs_cache(tmp_path, monkeypatch):
+    """Offline, `weights=imagenet` loads exactly the file in torch hub's cache."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    reference = resnet18("none").net
+    state = {k: v for k, v in reference.state_dict().items() if not k.startswith("fc.")}
+    state.update({"fc.weight": torch.zeros(1000, 512), "fc.bias": torch.zeros(1000)})
+    (tmp_path / "hub" / "checkpoints").mkdir(parents=True)
+    torch.save(state, tmp_path / "hub" / "checkpoints" / "resnet18-f37072fd.pth")
+    model = resnet18("imagenet")
+    assert torch.equal(model.net.layer4[1].conv2.weight, reference.layer4[1].conv2.weight)
