@@ -1,7 +1,9 @@
 """The augmented export: split first, augment training images only, deterministic for a seed."""
 import pandas as pd
 
-from conftest import run_cli
+import search_spaces
+from conftest import REPO, run_cli
+from data_utils.layout import find_dataset, scan
 from data_utils.prepare import prepare
 
 
@@ -41,3 +43,21 @@ def test_export_refuses_to_overwrite_or_write_inside_the_source(prefix_layout, t
     (tmp_path / "taken").mkdir()
     done = run_cli("data_utils.augment", str(prefix_layout / "ds"), str(tmp_path / "taken"))
     assert done.returncode == 2 and "already exists" in done.stderr
+
+
+BUILD_DATASET2 = ("python -m data_utils.augment ../shared/datasets/smoker_detection "
+                  "data/smoker_detection_augmented --copies 3 --rotate 15 --color 0.3")
+
+
+def test_data_set_2_here_is_data_set_1_exported_as_the_readme_says():
+    """`.ci/run` builds data set 2 with the README's command; the `*_dataset2` spaces read it."""
+    dataset = search_spaces.load("cnn_dataset2").dataset
+    folder = find_dataset(REPO / "data", dataset)  # raises, saying what is missing, if it was not built
+    rows = pd.read_csv(folder / "augment_manifest.csv")
+    assert (rows.groupby("source")["split"].nunique() == 1).all()
+    sources = rows[rows.augmentation == "original"].split.value_counts().to_dict()
+    assert sources == {"train": 572, "val": 180, "test": 144}, f"rebuild it: {BUILD_DATASET2}"
+    assert rows.split.value_counts().to_dict() == {"train": 4 * 572, "val": 180, "test": 144}
+    files = scan(folder)
+    assert files.split.value_counts().to_dict() == rows.split.value_counts().to_dict()
+    assert set(files.label) == {0, 1}

@@ -75,12 +75,15 @@ def test_a_write_killed_halfway_leaves_the_previous_file_intact(tmp_path):
     assert pd.read_csv(target).to_dict("list") == {"trial": [0], "val_loss": [0.5]}
 
 
-def test_same_seed_gives_the_same_split_and_the_same_trial_0(tmp_path):
-    runs = [smoke(tmp_path, name, "--num-samples", "1", "--max-epochs", "1", "--seed", "7") for name in ("a", "b")]
-    assert all(r.returncode == 0 for r in runs), runs[0].stderr[-2000:]
-    a, b = (pd.read_csv(tmp_path / n / "trials.csv") for n in ("a", "b"))
-    assert (tmp_path / "a" / "manifest.csv").read_text() == (tmp_path / "b" / "manifest.csv").read_text()
-    assert a.loc[0, "best_val_loss"] == b.loc[0, "best_val_loss"] and a.loc[0, "last_train_acc"] == b.loc[0, "last_train_acc"]
+def test_same_seed_gives_the_same_split_and_the_same_trial_0(smoke_search, tmp_path):
+    """A second run with the shared smoke search's seed (0) and schedule, alone this time."""
+    done = smoke(tmp_path, "again", "--num-samples", "1", "--max-epochs", "2", "--seed", "0")
+    assert done.returncode == 0, done.stderr[-2000:]
+    first, again = smoke_search[0], tmp_path / "again"
+    assert (first / "manifest.csv").read_text() == (again / "manifest.csv").read_text()
+    a, b = (pd.read_csv(d / "trials.csv").set_index("trial").loc[0] for d in (first, again))
+    assert a["baseline"] and b["baseline"]
+    assert a["best_val_loss"] == b["best_val_loss"] and a["last_train_acc"] == b["last_train_acc"]
 
 
 @pytest.mark.parametrize("command,argv,message", [

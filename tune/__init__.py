@@ -8,3 +8,8 @@ mistakes, the overfitting the seed report kept fighting. ASHA, the searcher, the
 Ray keeps and the "best trial" all use it.
 """
 METRIC, MODE = "val_loss", "min"
+
+
+def is_baseline(config: dict, baseline: dict) -> bool:
+    """Whether a trial's config is the seed report's hand-tuned one (trial 0 of every search)."""
+    return all(config.get(k) == v for k, v in baseline.items())

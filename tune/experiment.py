@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tune import METRIC, MODE
+from tune import METRIC, MODE, is_baseline
 from tune.cli import UsageError
 
 
@@ -31,7 +31,8 @@ def analysis(exp_dir: Path):
     return ExperimentAnalysis(str(ray_dir.resolve()), default_metric=METRIC, default_mode=MODE)
 
 
-def _best_row(history: pd.DataFrame) -> pd.Series:
+def best_row(history: pd.DataFrame) -> pd.Series:
+    """The epoch of a trial's history that is best by the search metric."""
     return history.loc[history[METRIC].idxmin() if MODE == "min" else history[METRIC].idxmax()]
 
 
@@ -44,7 +45,7 @@ def trials_table(exp_dir: Path) -> pd.DataFrame:
     for trial in found.trials if found else []:
         history = found.trial_dataframes.get(trial.trial_id)
         row = {"trial": int(trial.experiment_tag.split("_")[0]) - 1, "trial_id": trial.trial_id,
-               "baseline": all(trial.config.get(k) == v for k, v in exp["baseline"].items())}
+               "baseline": is_baseline(trial.config, exp["baseline"])}
         row.update({f"param_{k}": v for k, v in trial.config.items()})
         epochs = 0 if history is None or history.empty or METRIC not in history else int(history["epoch"].max())
         status = trial.status
@@ -54,7 +55,7 @@ def trials_table(exp_dir: Path) -> pd.DataFrame:
             status = "RUNNING"  # the saved state lags the trial's own results
         row.update({"status": status, "epochs": epochs})
         if epochs:
-            best, last = _best_row(history), history.iloc[-1]
+            best, last = best_row(history), history.iloc[-1]
             row.update({"best_epoch": int(best["epoch"]), "best_val_loss": best["val_loss"],
                         "best_val_acc": best["val_acc"], "best_val_auc": best["val_auc"],
                         "last_val_loss": last["val_loss"], "last_val_acc": last["val_acc"],

@@ -12,7 +12,7 @@ import torch
 
 from data_utils.prepare import load_tensors
 from models import INPUTS, build_model
-from tune import METRIC, MODE, experiment, model_file
+from tune import METRIC, experiment, model_file
 from tune.cli import ArgumentParser, UsageError, int_at_least, run_main
 from tune.metrics import mcnemar, test_metrics
 from tune.report import write_report
@@ -46,7 +46,7 @@ def retrain_scores(exp_dir: Path, exp: dict, candidates: pd.DataFrame, seeds: in
         for seed in range(1, seeds + 1):
             settings = {**exp["trial_settings"], "seed": exp["seed"] + 1000 * seed}
             history = [metrics for metrics, _ in train_epochs(config, settings)]
-            best = min(history, key=lambda m: m[METRIC]) if MODE == "min" else max(history, key=lambda m: m[METRIC])
+            best = experiment.best_row(pd.DataFrame(history))
             rows.append({"trial": row["trial"], "trial_id": row["trial_id"], "seed": settings["seed"],
                          "val_loss": best["val_loss"], "val_acc": best["val_acc"]})
             print(f"  retrained trial {row['trial']} with seed {settings['seed']}: val loss {best['val_loss']:.4f}, "

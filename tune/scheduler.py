@@ -13,6 +13,8 @@ import os
 
 from ray.tune.schedulers import ASHAScheduler
 
+from tune import is_baseline
+
 
 class ASHA(ASHAScheduler):
     def __init__(self, state_file: str, baseline: dict, **asha_args):
@@ -42,8 +44,7 @@ class ASHA(ASHAScheduler):
         self._load_once()
         action = super().on_trial_result(tune_controller, trial, result)
         self._save()
-        is_baseline = all(trial.config.get(k) == v for k, v in self._baseline.items())
-        if is_baseline and action == self.STOP and result.get(self._time_attr, 0) < self._max_t:
+        if is_baseline(trial.config, self._baseline) and action == self.STOP and result.get(self._time_attr, 0) < self._max_t:
             return self.CONTINUE
         return action
 
