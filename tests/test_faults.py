@@ -12,6 +12,7 @@ import pytest
 
 from conftest import DATA_ROOT, REPO, run_cli
 from test_resume import finished_trials
+from tune.results import write_atomic
 
 
 def smoke(results, name, *extra, env=None):
@@ -101,3 +102,13 @@ def test_every_command_rejects_bad_flags_in_one_line(command, argv, message):
     done = run_cli(command, *argv)
     assert done.returncode == 2, done.stderr
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def test_result_files_get_ordinary_permissions(tmp_path):
+    """Atomic writes go through a private temporary file; the result must not stay private."""
+    old = os.umask(0o022)
+    try:
+        write_atomic(tmp_path / "summary.md", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "summary.md").stat().st_mode & 0o777 == 0o644

@@ -71,6 +71,7 @@ def params_figure(table: pd.DataFrame, space):
 
 def importances(table: pd.DataFrame, space) -> dict:
     """Optuna's own parameter importance (fANOVA) over the trials that reported a score."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "new study created" line per report
     study = optuna.create_study(direction="minimize")
     for _, row in table.dropna(subset=["best_val_loss"]).iterrows():
         params = {n: row[f"param_{n}"] for n in space.params if f"param_{n}" in row and pd.notna(row[f"param_{n}"])}
