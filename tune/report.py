@@ -15,7 +15,7 @@ import pandas as pd  # noqa: E402
 import search_spaces  # noqa: E402
 from tune import METRIC, experiment  # noqa: E402
 from tune.cli import ArgumentParser, run_main  # noqa: E402
-from tune.results import percent, write_atomic  # noqa: E402
+from tune.results import percent, three_places, write_atomic  # noqa: E402
 
 CURVES = [("train_acc", "train accuracy"), ("val_acc", "validation accuracy"),
           ("train_loss", "train loss"), ("val_loss", "validation loss")]
@@ -114,12 +114,12 @@ def report_markdown(exp: dict, table: pd.DataFrame, scores: dict, test_scores: d
         w = test_scores["winner"]["test"]
         lines += ["## Final test", "", test_scores["final_words"], "",
                   f"Winner: accuracy {percent(w['accuracy'])} (95% CI {percent(w['accuracy_ci95'][0])}-"
-                  f"{percent(w['accuracy_ci95'][1])}), ROC AUC {w['roc_auc']}, F1 {w['f1']}, confusion matrix "
+                  f"{percent(w['accuracy_ci95'][1])}), ROC AUC {three_places(w['roc_auc'])}, F1 {three_places(w['f1'])}, confusion matrix "
                   f"[[TN, FP], [FN, TP]] {w['confusion_matrix']}."]
         if "baseline" in test_scores:
             b = test_scores["baseline"]["test"]
             lines += ["", f"Baseline: accuracy {percent(b['accuracy'])} (95% CI {percent(b['accuracy_ci95'][0])}-"
-                          f"{percent(b['accuracy_ci95'][1])}), ROC AUC {b['roc_auc']}, F1 {b['f1']}."]
+                          f"{percent(b['accuracy_ci95'][1])}), ROC AUC {three_places(b['roc_auc'])}, F1 {three_places(b['f1'])}."]
         lines.append("")
     else:
         lines += ["No final test yet: run `python -m tune.promote " + exp["name"] + "`.", ""]

@@ -122,6 +122,7 @@ def main(argv=None) -> int:
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     data.save(staging / "manifest.csv", staging / f"images_{image_size}.pt")
+    del data  # trials memory-map the saved tensors; the driver keeps no copy through the search
     write_json(staging / "experiment.json", exp)
     staging.rename(exp_dir)
     print(f"Experiment {name}: {exp['split_sizes']} images (train/val/test), manifest in {exp_dir / 'manifest.csv'}")
