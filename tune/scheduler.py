@@ -44,7 +44,8 @@ class ASHA(ASHAScheduler):
         self._load_once()
         action = super().on_trial_result(tune_controller, trial, result)
         self._save()
-        if is_baseline(trial.config, self._baseline) and action == self.STOP and result.get(self._time_attr, 0) < self._max_t:
+        stopped_early = action == self.STOP and result.get(self._time_attr, 0) < self._max_t
+        if stopped_early and is_baseline(trial.config, self._baseline):
             return self.CONTINUE
         return action
 
