@@ -22,24 +22,30 @@ def promoted(smoke_search):
     return exp_dir, done
 
 
-def trials(exp_dir, *args):
-    return run_cli("tune.trials", "e2e", "--results-dir", str(exp_dir.parent), *args)
+def trials(capsys, exp_dir, *args):
+    """`python -m tune.trials e2e ARGS` in this process (a real process is checked once below)."""
+    from tune.cli import run_main
+    from tune.trials import main
+    with pytest.raises(SystemExit) as exit:
+        run_main(main, ["e2e", "--results-dir", str(exp_dir.parent), *args])
+    out = capsys.readouterr()
+    return exit.value.code, out.out, out.err
 
 
-def test_trial_table_formats_and_filters(smoke_search):
+def test_trial_table_formats_and_filters(smoke_search, capsys):
     exp_dir = smoke_search[0]
-    csv = trials(exp_dir, "--format", "csv")
+    csv = run_cli("tune.trials", "e2e", "--results-dir", str(exp_dir.parent), "--format", "csv")
     assert csv.returncode == 0, csv.stderr
     table = pd.read_csv(pd.io.common.StringIO(csv.stdout))
     assert len(table) == 3 and {"trial_id", "status", "epochs", "best_val_loss", "param_lr", "wall_time_s"} <= set(table)
-    top = json.loads(trials(exp_dir, "--format", "json", "--top", "1", "--sort", "best_val_acc").stdout)
+    top = json.loads(trials(capsys, exp_dir, "--format", "json", "--top", "1", "--sort", "best_val_acc")[1])
     assert len(top) == 1 and top[0]["best_val_acc"] == pytest.approx(table.best_val_acc.max())
-    assert "| trial" in trials(exp_dir, "--format", "markdown").stdout
-    assert trials(exp_dir, "--status", "error").stdout.strip() == ""
-    text = trials(exp_dir).stdout
+    assert "| trial" in trials(capsys, exp_dir, "--format", "markdown")[1]
+    assert trials(capsys, exp_dir, "--status", "error")[1].strip() == ""
+    text = trials(capsys, exp_dir)[1]
     assert "lr" in text and "best_val_loss" in text
-    bad = trials(exp_dir, "--sort", "nope")
-    assert bad.returncode == 2 and "no such column" in bad.stderr
+    code, _, err = trials(capsys, exp_dir, "--sort", "nope")
+    assert code == 2 and "no such column" in err
 
 
 def test_unknown_experiment_lists_the_known_ones(smoke_search):
