@@ -33,6 +33,15 @@ def run_cli(*args, env_extra=None, timeout=600) -> subprocess.CompletedProcess:
                           text=True, timeout=timeout)
 
 
+def run_in_process(capsys, main, *argv) -> tuple[int, str, str]:
+    """A command's main run as `python -m` would run it, in this process: (exit code, stdout, stderr)."""
+    from tune.cli import run_main
+    with pytest.raises(SystemExit) as exit_info:
+        run_main(main, list(argv))
+    out = capsys.readouterr()
+    return exit_info.value.code, out.out, out.err
+
+
 @pytest.fixture
 def prefix_layout(tmp_path) -> Path:
     """The public download's layout: nested split folders, class in the file-name prefix."""

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from conftest import SMOKER, copy_photos, real_photos, run_cli
+from conftest import SMOKER, copy_photos, real_photos, run_cli, run_in_process
 
 TEST_SCORE_FIELDS = {"n", "accuracy", "accuracy_ci95", "loss", "precision", "recall", "f1", "roc_auc",
                      "confusion_matrix"}
@@ -24,12 +24,8 @@ def promoted(smoke_search):
 
 def trials(capsys, exp_dir, *args):
     """`python -m tune.trials e2e ARGS` in this process (a real process is checked once below)."""
-    from tune.cli import run_main
     from tune.trials import main
-    with pytest.raises(SystemExit) as exit:
-        run_main(main, ["e2e", "--results-dir", str(exp_dir.parent), *args])
-    out = capsys.readouterr()
-    return exit.value.code, out.out, out.err
+    return run_in_process(capsys, main, "e2e", "--results-dir", str(exp_dir.parent), *args)
 
 
 def test_trial_table_formats_and_filters(smoke_search, capsys):

@@ -2,17 +2,13 @@
 no experiment folder left behind."""
 import pytest
 
-from conftest import copy_photos, real_photos, run_cli
+from conftest import copy_photos, real_photos, run_cli, run_in_process
 from tune.run import main
 
 
-
 def run_main(capsys, *argv):
-    from tune.cli import run_main as run
-    with pytest.raises(SystemExit) as exit_info:
-        run(main, list(argv))
-    err = capsys.readouterr().err
-    return exit_info.value.code, err
+    code, _, err = run_in_process(capsys, main, *argv)
+    return code, err
 
 
 @pytest.mark.parametrize("argv,message", [
