@@ -7,7 +7,7 @@ model for --epochs epochs two ways and prints img/s, their ratio and the validat
 each reaches (same seed, same schedule), plus this CPU's fp32 and bf16 matmul GFLOP/s:
   (a) the report's loop: ImageFolder-style dataset decoding JPEGs every epoch, torchvision
       transforms (Resize, RandomRotation(10), ToTensor, Normalize), DataLoader, fp32, NCHW;
-  (b) this project's trainable path (tune.training.train_epochs) on the decoded tensor cache.
+  (b) this project's trainable path (training.loop.train_epochs) on the decoded tensor cache.
 """
 import argparse
 import tempfile
@@ -22,7 +22,7 @@ from torchvision import transforms
 from data_utils.layout import resolve_data_root
 from data_utils.prepare import prepare
 from models import INPUTS, build_model
-from tune.training import evaluate, train_epochs
+from training.loop import evaluate, train_epochs
 
 CONFIG = {"lr": 1e-3, "use_weight_decay": True, "weight_decay": 1e-4, "dropout_placement": "both",
           "dropout_before_fc1": 0.6, "dropout_after_fc1": 0.4, "dropout": 0.0, "rotation": 10.0,

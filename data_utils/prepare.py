@@ -36,6 +36,11 @@ def prepare(data_root: Path, dataset: str, image_size: int, seed: int, subset_pe
 
 
 def load_tensors(tensors_path: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """Memory-mapped, so concurrent trials share one copy of the images through the page cache."""
+    """One split of a saved tensors file, memory-mapped (read only what is used)."""
     saved = torch.load(tensors_path, mmap=True, weights_only=True)
     return saved[f"{split}_images"], saved[f"{split}_labels"]
+
+
+def load_splits(tensors_path: Path, splits=("train", "val")) -> dict:
+    """{split: (images, labels)}: what training needs (never the test split unless asked)."""
+    return {split: load_tensors(tensors_path, split) for split in splits}

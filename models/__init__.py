@@ -34,6 +34,11 @@ def check_pretrained_weights(name: str, weights: set, weights_file: str | None =
         efficientnet.weights_path()
 
 
+# Models whose frozen backbone can be replaced by cached pooled features (training/features.py):
+# name -> (pooled features of a batch, the head's logits on pooled features)
+CACHED_FEATURES = {"efficientnet_lite0": (efficientnet.features, efficientnet.head_logits)}
+
+
 def build_model(name: str, config: dict, image_size: int, weights_file: str | None = None):
     if name == "seed_cnn":
         before, after = dropout_rates(config)
@@ -46,4 +51,4 @@ def build_model(name: str, config: dict, image_size: int, weights_file: str | No
     raise ValueError(f"unknown model {name!r}; known: {', '.join(INPUTS)}")
 
 
-__all__ = ["INPUTS", "check_pretrained_weights", "MissingPackageError", "MissingWeightsError", "efficientnet_lite0", "SeedCNN", "build_model", "dropout_rates", "imagenet_weights_path", "resnet18"]
+__all__ = ["CACHED_FEATURES", "INPUTS", "check_pretrained_weights", "MissingPackageError", "MissingWeightsError", "efficientnet_lite0", "SeedCNN", "build_model", "dropout_rates", "imagenet_weights_path", "resnet18"]

@@ -42,6 +42,19 @@ def load_imagenet_weights(model: nn.Module) -> None:
     model.load_state_dict(renamed)
 
 
+class FrozenBackbone(OneLogit):
+    """A one-logit network whose pretrained backbone does not learn: its weights get no gradient
+    and its batch norms stay in eval mode (ImageNet statistics), so only the head trains and
+    the backbone's features are the same every epoch (what training/features.py caches)."""
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.net.eval()
+        self.net.training = mode  # timm's head dropout reads the network's own flag
+        self.net.classifier.train(mode)
+        return self
+
+
 def efficientnet_lite0(weights: str = "imagenet", dropout: float = 0.0, freeze_backbone: bool = False,
                        variant: str = VARIANT) -> nn.Module:
     model = timm.create_model(variant, pretrained=False, num_classes=1000)
@@ -51,12 +64,19 @@ def efficientnet_lite0(weights: str = "imagenet", dropout: float = 0.0, freeze_b
         raise ValueError(f"weights must be 'imagenet' or 'none', got {weights!r}")
     model.reset_classifier(1)
     model.drop_rate = dropout
-    if freeze_backbone:
-        for name, parameter in model.named_parameters():
-            parameter.requires_grad = name.startswith("classifier.")
-    return OneLogit(model)
+    if not freeze_backbone:
+        return OneLogit(model)
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad = name.startswith("classifier.")
+    return FrozenBackbone(model)
 
 
 def features(model: nn.Module, x):
-    """The pooled features an efficientnet_lite0's head sees (for linear probes)."""
-    return model.net.forward_head(model.net.forward_features(x), pre_logits=True)
+    """The pooled features an efficientnet_lite0's head sees (before its dropout)."""
+    return model.net.global_pool(model.net.forward_features(x))
+
+
+def head_logits(model: nn.Module, pooled):
+    """The head alone, on pooled features: dropout (in training) and the classifier."""
+    net = model.net
+    return net.classifier(nn.functional.dropout(pooled, p=net.drop_rate, training=net.training)).squeeze(1)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import search_spaces
-from tune.training import CHECKPOINT_FILE
+from training.loop import CHECKPOINT_FILE
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from data_utils.images import decode_many
 from data_utils.layout import scan
 from tune import model_file
 from tune.cli import ArgumentParser, run_main
-from tune.metrics import test_metrics
+from training.metrics import test_metrics
 from tune.results import percent, write_json
-from tune.training import predict_logits
+from training.loop import predict_logits
 
 
 def parse_args(argv):
@@ -41,9 +41,9 @@ def load_labelled(folder: Path, image_size: int):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    model, info = model_file.load(args.model)
+    model, info, computed_in = model_file.load(args.model)
     images, labels = load_labelled(Path(args.data), info["image_size"])
-    metrics = test_metrics(labels, predict_logits(model, images, info["normalization"]))
+    metrics = test_metrics(labels, predict_logits(model, images, info["normalization"], computed_in))
     lo, hi = metrics["accuracy_ci95"]
     print(f"{args.data}: {metrics['n']} images ({metrics['n_smoking']} smoking), accuracy {percent(metrics['accuracy'])} "
           f"(95% CI {percent(lo)}-{percent(hi)}), loss {metrics['loss']:.4f}")

@@ -4,7 +4,9 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import torch
 
+from data_utils.prepare import load_splits
 from tune import METRIC, MODE, is_baseline
 from tune.cli import UsageError
 
@@ -19,6 +21,16 @@ def find(results_dir: str | Path, name: str) -> Path:
 
 def settings(exp_dir: Path) -> dict:
     return json.loads((exp_dir / "experiment.json").read_text())
+
+
+def trial_data(exp_dir: Path) -> dict:
+    """What every trial trains on: the train and val splits, and the cached features if the
+    search has them. Paths in experiment.json are relative to the experiment folder."""
+    trial_settings = settings(exp_dir)["trial_settings"]
+    data = load_splits(exp_dir / trial_settings["tensors_file"])
+    if trial_settings.get("features_file"):
+        data["features"] = torch.load(exp_dir / trial_settings["features_file"], weights_only=True)
+    return data
 
 
 def analysis(exp_dir: Path):

@@ -14,10 +14,11 @@ from data_utils.prepare import load_tensors
 from models import INPUTS, build_model
 from tune import METRIC, experiment, model_file
 from tune.cli import ArgumentParser, UsageError, int_at_least, run_main
-from tune.metrics import mcnemar, test_metrics
+from training.metrics import mcnemar, test_metrics
 from tune.report import write_report
 from tune.results import percent, summary_markdown, write_atomic, write_json
-from tune.training import CHECKPOINT_FILE, predict_logits, train_epochs
+from training.loop import CHECKPOINT_FILE, predict_logits, train_epochs
+from training.precision import usable
 
 
 def parse_args(argv):
@@ -39,13 +40,15 @@ def load_checkpoint_model(exp: dict, config: dict, checkpoint: Path):
 
 
 def retrain_scores(exp_dir: Path, exp: dict, candidates: pd.DataFrame, seeds: int) -> pd.DataFrame:
-    """Each candidate config trained from scratch with `seeds` seeds; its best val loss per seed."""
+    """Each candidate config trained from scratch with `seeds` seeds, in the search's precision;
+    its best val loss per seed."""
+    data = experiment.trial_data(exp_dir)
     rows = []
     for _, row in candidates.iterrows():
         config, _ = experiment.best_checkpoint(exp_dir, row["trial_id"])
         for seed in range(1, seeds + 1):
             settings = {**exp["trial_settings"], "seed": exp["seed"] + 1000 * seed}
-            history = [metrics for metrics, _ in train_epochs(config, settings)]
+            history = [metrics for metrics, _ in train_epochs(config, settings, data)]
             best = experiment.best_row(pd.DataFrame(history))
             rows.append({"trial": row["trial"], "trial_id": row["trial_id"], "seed": settings["seed"],
                          "val_loss": best["val_loss"], "val_acc": best["val_acc"]})
@@ -77,7 +80,8 @@ def evaluate_trial(exp_dir: Path, exp: dict, trial_id: str, test_x):
     """The trial's best checkpoint, and its logits on the test images."""
     config, checkpoint = experiment.best_checkpoint(exp_dir, trial_id)
     model = load_checkpoint_model(exp, config, checkpoint)
-    return config, checkpoint, model, predict_logits(model, test_x, INPUTS[exp["model"]][1])
+    computed_in, _ = usable(exp["trial_settings"].get("precision"))
+    return config, checkpoint, model, predict_logits(model, test_x, INPUTS[exp["model"]][1], computed_in)
 
 
 def main(argv=None) -> int:
@@ -89,7 +93,10 @@ def main(argv=None) -> int:
     winner_row, selection = choose(exp_dir, exp, table, args.top_k, args.seeds)
     winner_id = winner_row["trial_id"]
 
-    test_x, test_y = load_tensors(exp["trial_settings"]["tensors_file"], "test")
+    computed_in, note = usable(exp["trial_settings"].get("precision"))
+    if note:
+        print(f"Note: {note}")
+    test_x, test_y = load_tensors(exp_dir / exp["trial_settings"]["tensors_file"], "test")
     config, checkpoint, model, logits = evaluate_trial(exp_dir, exp, winner_id, test_x)
     scores = {"experiment": exp["name"], "space": exp["space"], "test_images": len(test_y),
               "selection": selection,
@@ -109,7 +116,7 @@ def main(argv=None) -> int:
 
     scores["final_words"] = final_words(scores)
     write_json(exp_dir / "test_scores.json", scores)
-    model_file.save(exp_dir / "model.pt", exp["model"], config, exp["image_size"], model.state_dict(),
+    model_file.save(exp_dir / "model.pt", exp["model"], config, exp["image_size"], model.state_dict(), computed_in,
                     {"experiment": exp["name"], "trial_id": winner_id, "checkpoint": scores["winner"]["checkpoint"]})
     update_leaderboard(Path(args.results_dir) / "leaderboard.csv", scores)
     best = experiment.best_trial(exp_dir, table)

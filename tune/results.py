@@ -37,6 +37,15 @@ def three_places(x) -> str:
     return "n/a" if _missing(x) else f"{x:.3f}"
 
 
+def precision_line(exp: dict) -> str:
+    chosen = exp.get("precision")
+    if not chosen:
+        return "- Precision: fp32, NCHW (recorded before the choice existed)"
+    return (f"- Precision: {chosen['dtype']}, {'channels_last' if chosen['channels_last'] else 'NCHW'} "
+            f"(--precision {chosen['requested']}; CPU {chosen['cpu']}, {chosen['isa']}, native bf16: "
+            f"{'yes' if chosen['avx512_bf16'] or chosen['amx_bf16'] else 'no'})")
+
+
 def summary_markdown(exp: dict, table: pd.DataFrame, best: dict | None, test_scores: dict | None = None) -> str:
     lines = [f"# Experiment {exp['name']}", "",
              f"- Space: `{exp['space']}` (model `{exp['model']}`, data set `{exp['dataset']}` in {exp['dataset_dir']})",
@@ -44,7 +53,9 @@ def summary_markdown(exp: dict, table: pd.DataFrame, best: dict | None, test_sco
              + " (test untouched by the search)",
              f"- Trials: {len(table)} of {exp['num_samples']} asked, up to {exp['max_epochs']} epochs each, "
              f"seed {exp['seed']}; searched by Optuna TPE, stopped early by ASHA on {METRIC} ({MODE})",
-             f"- Wall time: {exp.get('wall_time_s', 0):.0f} s", ""]
+             f"- Wall time: {exp.get('wall_time_s', 0):.0f} s" + (
+                 f"; ended by {exp['ended_by']}" if exp.get("ended_by") else ""),
+             precision_line(exp), ""]
     if best:
         lines += ["## Best trial", "",
                   f"Trial {best['trial']} (`{best['trial_id']}`), epoch {best['epoch']}: val loss {best['val_loss']:.4f}, "

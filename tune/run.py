@@ -3,21 +3,37 @@
 Order matters for "nothing half-written": every check (flags, space, data, weights) runs
 before the experiment folder appears, and the folder appears whole (built aside, then renamed).
 """
+import argparse
 import json
 import os
 import re
 import shutil
+import signal
 import time
 from pathlib import Path
+
+import torch
 
 import search_spaces
 from data_utils.layout import resolve_data_root
 from data_utils.prepare import prepare
-from models import INPUTS, check_pretrained_weights
+from models import CACHED_FEATURES, INPUTS, check_pretrained_weights
+from training import features, precision
 from tune import experiment
 from tune.cli import ArgumentParser, UsageError, int_at_least, run_main
 from tune.report import write_report
 from tune.results import percent, summary_markdown, write_atomic, write_json
+
+
+def minutes(text: str) -> float:
+    """An argparse type: a positive number of minutes."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected minutes, got {text!r}")
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 minutes, got {text}")
+    return value
 
 
 def parse_args(argv):
@@ -36,6 +52,12 @@ def parse_args(argv):
     p.add_argument("--resume", action="store_true", help="continue the interrupted experiment --name")
     p.add_argument("--address", help="join this running Ray cluster instead of starting a local one")
     p.add_argument("--weights-file", help="ImageNet weights file for resnet18 (default: torch hub's cache)")
+    p.add_argument("--precision", choices=precision.CHOICES,
+                   help="arithmetic of the trials: auto (default) = bf16 + channels_last where this CPU has "
+                        "native bf16, fp32 elsewhere; a resumed search keeps its own")
+    p.add_argument("--time-budget", type=minutes, metavar="MINUTES",
+                   help="start no trial after this many minutes; running trials stop at their next epoch, "
+                        "resumable with --resume (which may give a new budget)")
     args = p.parse_args(argv)
     args.seed_given, args.seed = args.seed is not None, 0 if args.seed is None else args.seed
     if args.name is not None and not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", args.name):
@@ -52,10 +74,14 @@ def list_spaces() -> None:
         print(f"{name:18s} {space.model:18s} {space.dataset:27s} {doc}")
 
 
-def weights_used(space) -> set:
-    """Every value the space's `weights` setting can take."""
-    values = {getattr(space, "fixed", {}).get("weights"), space.baseline.get("weights")}
-    return values | set(getattr(space.params.get("weights"), "choices", []))
+def values_of(space, name: str) -> set:
+    """Every value the space's setting `name` can take (fixed, the baseline's, or searched)."""
+    values = {getattr(space, "fixed", {}).get(name), space.baseline.get(name)}
+    return values | set(getattr(space.params.get(name), "choices", []))
+
+
+def needs_feature_cache(space) -> bool:
+    return space.model in CACHED_FEATURES and True in values_of(space, "freeze_backbone")
 
 
 def check_batch_sizes(space, train_size: int) -> None:
@@ -98,7 +124,7 @@ def main(argv=None) -> int:
         raise UsageError(f"experiment {exp_dir} already exists: pick another --name")
     if args.weights_file and not Path(args.weights_file).is_file():
         raise UsageError(f"--weights-file {args.weights_file} does not exist")
-    check_pretrained_weights(space.model, weights_used(space), args.weights_file)
+    check_pretrained_weights(space.model, values_of(space, "weights"), args.weights_file)
 
     image_size = getattr(space, "image_size", None) or INPUTS[space.model][0]
     data = prepare(resolve_data_root(args.data_root), space.dataset, image_size, args.seed,
@@ -106,31 +132,47 @@ def main(argv=None) -> int:
     check_batch_sizes(space, data.sizes()["train"])
 
     num_cpus = os.cpu_count()
+    chosen = precision.choose(args.precision or "auto")
     exp = {"name": name, "space": args.space, "model": space.model, "dataset": space.dataset,
            "dataset_dir": str(data.dataset_dir.resolve()), "image_size": image_size,
            "split_sizes": data.sizes(), "num_samples": args.num_samples or space.num_samples,
            "max_epochs": args.max_epochs or space.max_epochs, "seed": args.seed,
            "cpus_per_trial": args.cpus_per_trial,
            "max_concurrent": args.max_concurrent or max(1, num_cpus // args.cpus_per_trial),
+           "precision": {**chosen.as_dict(), "requested": args.precision or "auto", **precision.cpu_capabilities()},
            "baseline": space.baseline, "finished": False, "wall_time_s": 0.0}
     exp["trial_settings"] = {  # what every trial shares; saved so that --resume rebuilds the same trainable
         "model": space.model, "image_size": image_size, "max_epochs": exp["max_epochs"], "seed": args.seed,
-        "cpus_per_trial": args.cpus_per_trial, "weights_file": args.weights_file,
-        "tensors_file": str((exp_dir / f"images_{image_size}.pt").resolve())}
+        "cpus_per_trial": args.cpus_per_trial, "precision": chosen.as_dict(),
+        "weights_file": str(Path(args.weights_file).resolve()) if args.weights_file else None,
+        "tensors_file": f"images_{image_size}.pt"}  # relative to the experiment folder, as every path here
+    print(f"Trials compute in {chosen.describe()} ({exp['precision']['isa']} CPU, native bf16: "
+          f"{'yes' if precision.native_bf16() else 'no'}; --precision {exp['precision']['requested']})")
 
     staging = exp_dir.with_name(f".{name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    data.save(staging / "manifest.csv", staging / f"images_{image_size}.pt")
-    del data  # trials memory-map the saved tensors; the driver keeps no copy through the search
+    data.save(staging / "manifest.csv", staging / exp["trial_settings"]["tensors_file"])
+    if needs_feature_cache(space):
+        exp["trial_settings"]["features_file"] = f"features_{space.model}_{image_size}.pt"
+        started = time.time()
+        print(f"Caching the frozen {space.model} backbone's features for the trials that freeze it ...")
+        cache = features.extract(space.model, image_size, data.tensors["train"][0], data.tensors["val"][0], chosen,
+                                 exp["trial_settings"]["weights_file"])
+        torch.save(cache, staging / exp["trial_settings"]["features_file"])
+        exp["feature_cache_s"] = round(time.time() - started, 1)
+        print(f"  cached {tuple(cache['train'].shape)} training and {tuple(cache['val'].shape)} validation "
+              f"features in {exp['feature_cache_s']:.0f} s")
+    del data  # trials get the saved tensors through Ray's object store; no second copy here
     write_json(staging / "experiment.json", exp)
     staging.rename(exp_dir)
     print(f"Experiment {name}: {exp['split_sizes']} images (train/val/test), manifest in {exp_dir / 'manifest.csv'}")
 
     start_ray(args.address, num_cpus)
     from tune.search import make_tuner  # imports Ray: only after start_ray has set it up
-    tuner = make_tuner(space, exp["trial_settings"], exp_dir, exp["num_samples"], exp["max_concurrent"], args.seed)
-    return fit_and_write(tuner, exp_dir, exp)
+    tuner = make_tuner(space, exp["trial_settings"], experiment.trial_data(exp_dir), exp_dir, exp["num_samples"],
+                       exp["max_concurrent"], args.seed)
+    return fit_and_write(tuner, exp_dir, exp, args.time_budget)
 
 
 def resume(args) -> int:
@@ -142,6 +184,9 @@ def resume(args) -> int:
              "seed": args.seed if args.seed_given else None}
     differences = [f"--{k.replace('_', '-')} {v} (it ran with {exp[k]})" for k, v in asked.items()
                    if v is not None and v != exp[k]]
+    recorded = exp.get("precision", {}).get("requested", "auto")
+    if args.precision and args.precision != recorded:
+        differences.append(f"--precision {args.precision} (it ran with {recorded})")
     if differences:
         raise UsageError(f"experiment {args.name} cannot resume with other settings: {'; '.join(differences)}; "
                          f"leave them out, or start a new experiment")
@@ -155,22 +200,44 @@ def resume(args) -> int:
     start_ray(args.address, os.cpu_count())
     from tune.search import restore_tuner
     print(f"Resuming experiment {args.name} from {exp_dir / 'ray'}")
-    return fit_and_write(restore_tuner(exp_dir, exp["trial_settings"]), exp_dir, exp)
+    tuner = restore_tuner(exp_dir, exp["trial_settings"], experiment.trial_data(exp_dir))
+    return fit_and_write(tuner, exp_dir, exp, args.time_budget)
 
 
-def fit_and_write(tuner, exp_dir: Path, exp: dict) -> int:
+def fit_and_write(tuner, exp_dir: Path, exp: dict, time_budget: float | None) -> int:
+    """Run the search; write results whatever happened; the exit code says what did."""
+    from tune import budget
+    budget.start(time_budget)
+    # SIGTERM (timeout, systemd, batch schedulers) stops the search as Ctrl-C does: Tune ends on
+    # SIGUSR1 as on SIGINT, saving its state, and the results below are written.
+    signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGUSR1))
     started = time.time()
-    tuner.fit()
+    try:
+        tuner.fit()
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     exp["wall_time_s"] = exp.get("wall_time_s", 0.0) + time.time() - started
     table = experiment.trials_table(exp_dir)
     exp["finished"] = len(table) >= exp["num_samples"] and table["status"].isin(
         ["COMPLETED", "STOPPED", "ERROR"]).all()
+    exp["ended_by"] = ("all trials" if exp["finished"] else
+                       f"the time budget ({time_budget:g} min)" if budget.ended_search() else "an interruption")
     write_results(exp_dir, exp, table)
     write_report(exp_dir)
+    resume_command = f"python -m tune.run --resume --name {exp['name']}" + (
+        f" --results-dir {exp_dir.parent}" if exp_dir.parent != Path("results") else "")
+    if exp["finished"] and (table.empty or (table["epochs"] == 0).all()):
+        errors = table["error"][table["error"] != ""] if "error" in table else []
+        print(f"\nNo trial finished an epoch: every trial failed. First error: "
+              f"{errors.iloc[0] if len(errors) else 'none recorded'} (tracebacks: {exp_dir / 'ray'}/*/error.txt)")
+        return 1
+    if budget.ended_search():
+        print(f"\nThe time budget of {time_budget:g} min ended the search; finished trials are kept, "
+              f"the others paused at an epoch's end. Continue it (optionally with a new --time-budget):\n"
+              f"  {resume_command}")
+        return 0
     if not exp["finished"]:
-        print(f"\nThe search was interrupted; finished trials are kept. Continue it with:\n"
-              f"  python -m tune.run --resume --name {exp['name']}" +
-              (f" --results-dir {exp_dir.parent}" if exp_dir.parent != Path("results") else ""))
+        print(f"\nThe search was interrupted; finished trials are kept. Continue it with:\n  {resume_command}")
         return 130
     return 0
 

@@ -8,12 +8,14 @@
 2. The seed report's baseline is never stopped early: its results still fill the rungs, but it
    trains the full schedule, as the report did, so "the search beat the baseline" is measured
    against the real thing and not against a baseline cut off after one epoch.
+3. Once the time budget is spent (tune/budget.py), it starts no trial and pauses each running
+   trial at its next result, which comes with that epoch's checkpoint.
 """
 import os
 
 from ray.tune.schedulers import ASHAScheduler
 
-from tune import is_baseline
+from tune import budget, is_baseline
 
 
 class ASHA(ASHAScheduler):
@@ -46,8 +48,13 @@ class ASHA(ASHAScheduler):
         self._save()
         stopped_early = action == self.STOP and result.get(self._time_attr, 0) < self._max_t
         if stopped_early and is_baseline(trial.config, self._baseline):
-            return self.CONTINUE
+            action = self.CONTINUE
+        if action == self.CONTINUE and budget.spent():
+            return self.PAUSE
         return action
+
+    def choose_trial_to_run(self, tune_controller):
+        return None if budget.spent() else super().choose_trial_to_run(tune_controller)
 
     def on_trial_complete(self, tune_controller, trial, result):
         self._load_once()

@@ -4,8 +4,9 @@ import ray.tune
 from ray.tune.search.optuna import OptunaSearch
 
 from tune import METRIC, MODE
+from tune.budget import EndWhenSpent
 from tune.scheduler import ASHA
-from tune.trainable import train_trial
+from tune.trainable import as_numpy, train_trial
 
 
 def suggest(trial, name: str, distribution):
@@ -42,19 +43,21 @@ def trial_folder_name(trial) -> str:
     return trial.trial_id  # short, and what the trial table shows
 
 
-def make_trainable(settings: dict):
-    return ray.tune.with_resources(ray.tune.with_parameters(train_trial, settings=settings),
+def make_trainable(settings: dict, data: dict):
+    """The trial function with the shared settings and the data (put in Ray's object store once)."""
+    return ray.tune.with_resources(ray.tune.with_parameters(train_trial, settings=settings, data=as_numpy(data)),
                                    {"cpu": settings["cpus_per_trial"]})
 
 
-def restore_tuner(exp_dir, settings: dict) -> ray.tune.Tuner:
+def restore_tuner(exp_dir, settings: dict, data: dict) -> ray.tune.Tuner:
     """Continue an interrupted search: finished trials stay, unfinished ones go on from their
     last checkpoint, errored ones are retried; the searcher's history comes back with it."""
-    return ray.tune.Tuner.restore(str((exp_dir / "ray").resolve()), trainable=make_trainable(settings),
+    return ray.tune.Tuner.restore(str((exp_dir / "ray").resolve()), trainable=make_trainable(settings, data),
                                   resume_unfinished=True, resume_errored=True)
 
 
-def make_tuner(space, settings: dict, exp_dir, num_samples: int, max_concurrent: int, seed: int) -> ray.tune.Tuner:
+def make_tuner(space, settings: dict, data: dict, exp_dir, num_samples: int, max_concurrent: int,
+               seed: int) -> ray.tune.Tuner:
     # The baseline goes first through points_to_evaluate, which Optuna enqueues as trial 0
     # (tests/test_search.py checks that it really runs, given ray#35319).
     searcher = OptunaSearch(space=DefineByRun(space), metric=METRIC, mode=MODE,
@@ -62,12 +65,12 @@ def make_tuner(space, settings: dict, exp_dir, num_samples: int, max_concurrent:
     scheduler = ASHA(str((exp_dir / "asha_state.pkl").resolve()), space.baseline, time_attr="training_iteration",
                      max_t=settings["max_epochs"], grace_period=1, reduction_factor=3)
     return ray.tune.Tuner(
-        make_trainable(settings),
+        make_trainable(settings, data),
         tune_config=ray.tune.TuneConfig(metric=METRIC, mode=MODE, search_alg=searcher, scheduler=scheduler,
                                         num_samples=num_samples, max_concurrent_trials=max_concurrent,
                                         reuse_actors=True, trial_dirname_creator=trial_folder_name),
         run_config=ray.tune.RunConfig(
-            name="ray", storage_path=str(exp_dir.resolve()), verbose=1,
+            name="ray", storage_path=str(exp_dir.resolve()), verbose=1, callbacks=[EndWhenSpent()],
             checkpoint_config=ray.tune.CheckpointConfig(num_to_keep=1, checkpoint_score_attribute=METRIC,
                                                         checkpoint_score_order=MODE),
             failure_config=ray.tune.FailureConfig(max_failures=1)),

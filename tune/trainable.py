@@ -2,52 +2,54 @@
 
 Every epoch ends with `ray.tune.report(metrics, checkpoint=...)`; a trial that Ray restarts
 (a retry, or a resumed experiment) continues from `ray.tune.get_checkpoint()`.
+
+The images (and any cached features) reach the trial through Ray's object store, not a path:
+the driver puts them there once (`tune.with_parameters`), and every trial on a node reads the
+same shared-memory copy, zero-copy, so a trial works on a node that cannot see the driver's disk.
 """
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
+import numpy as np
 import ray.tune
 import torch
 
-from tune.training import CHECKPOINT_FILE, train_epochs
+from training.loop import CHECKPOINT_FILE, train_epochs
 
 
-def train_trial(config: dict, settings: dict) -> None:
+def as_numpy(tree):
+    """Tensors -> numpy arrays (what Ray's object store shares without copying), nested."""
+    if isinstance(tree, dict):
+        return {k: as_numpy(v) for k, v in tree.items()}
+    if isinstance(tree, (tuple, list)):
+        return tuple(as_numpy(v) for v in tree)
+    return tree.numpy()
+
+
+def as_tensors(tree):
+    """The object store's read-only numpy arrays -> tensors over the same memory (never written)."""
+    if isinstance(tree, dict):
+        return {k: as_tensors(v) for k, v in tree.items()}
+    if isinstance(tree, (tuple, list)):
+        return tuple(as_tensors(v) for v in tree)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(tree)
+
+
+def train_trial(config: dict, settings: dict, data: dict) -> None:
     """config: the searched hyperparameters. settings: what every trial of the search shares
-    (model, image size, epochs, seed, tensors file, CPUs per trial, weights file)."""
+    (model, image size, epochs, seed, precision, CPUs per trial, weights file). data: the train
+    and val splits (and cached features) as numpy arrays from the object store."""
     torch.set_num_threads(settings["cpus_per_trial"])  # Ray starts workers with 1 thread
     state = None
     checkpoint = ray.tune.get_checkpoint()
     if checkpoint:
         with checkpoint.as_directory() as folder:
             state = torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=True)
-    for metrics, state in train_epochs(config, settings, state):
-        inject_test_fault(metrics["epoch"], Path(settings["tensors_file"]).parent)
+    for metrics, state in train_epochs(config, settings, as_tensors(data), state):
         with tempfile.TemporaryDirectory() as folder:
             torch.save(state, os.path.join(folder, CHECKPOINT_FILE))
             ray.tune.report(metrics, checkpoint=ray.tune.Checkpoint.from_directory(folder))
-
-
-def inject_test_fault(epoch: int, exp_dir: Path) -> None:
-    """For the fault tests only: with TUNE_TEST_FAULT="EPOCH:once" (or ":always") the first trial
-    to finish epoch EPOCH raises there before reporting it, once (or on every retry)."""
-    spec = os.environ.get("TUNE_TEST_FAULT")
-    if not spec:
-        return
-    at, mode = spec.split(":")
-    if epoch != int(at):
-        return
-    trial_id = ray.tune.get_context().get_trial_id()
-    claim = exp_dir / "test_fault_trial"
-    try:
-        with open(claim, "x") as f:
-            f.write(trial_id)
-    except FileExistsError:
-        pass
-    if claim.read_text() != trial_id:
-        return
-    raised = exp_dir / f"test_fault_raised_{trial_id}"
-    if mode == "always" or not raised.exists():
-        raised.touch()
-        raise RuntimeError(f"injected test fault in epoch {epoch} of trial {trial_id}")

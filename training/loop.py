@@ -1,0 +1,125 @@
+"""The training loop, with no Ray in it: train on the train split, validate on the val split,
+one epoch at a time. The trial (tune/trainable.py), promotion's retraining and the benchmarks
+all use it.
+
+`data` is {"train": (uint8 images, float labels), "val": (...)}, plus "features" when the
+search cached a frozen backbone's features (training/features.py): a trial whose config freezes
+that backbone then trains only the head, on those features, in a fraction of the time.
+"""
+import torch
+from sklearn.metrics import roc_auc_score
+from torch import nn
+
+from data_utils.transforms import add_rotated_copies, random_rotation, to_float
+from models import CACHED_FEATURES, INPUTS, build_model
+from training import features as cached
+from training.precision import Precision
+
+CHECKPOINT_FILE = "checkpoint.pt"  # what a trial's checkpoint folder holds: the state train_epochs yields
+
+
+def uses_cached_features(config: dict, data: dict) -> bool:
+    return bool(config.get("freeze_backbone")) and "features" in data
+
+
+def train_epochs(config: dict, settings: dict, data: dict, state: dict | None = None):
+    """Train, validate; yield (metrics, state) after each epoch, where state (model, optimiser,
+    random generators, epoch) is enough to continue exactly where it stopped."""
+    seed = settings["seed"]
+    torch.manual_seed(seed)
+    normalization = INPUTS[settings["model"]][1]
+    precision = Precision(**settings.get("precision", {}))
+    generator = torch.Generator().manual_seed(seed)
+
+    model = build_model(settings["model"], config, settings["image_size"], settings.get("weights_file"))
+    model = precision.model(model)
+    weight_decay = config.get("weight_decay", 0.0) if config.get("use_weight_decay", True) else 0.0
+    optimizer = torch.optim.Adam(model.parameters(), lr=config["lr"], weight_decay=weight_decay)
+    loss_fn = nn.BCEWithLogitsLoss()
+
+    if uses_cached_features(config, data):
+        train_set = cached.TrainingViews(data["features"], data["train"][1], config, generator)
+
+        def batches(order, batch_size):  # (inputs, labels): cached features of the drawn views
+            for start in range(0, len(order), batch_size):
+                yield train_set.batch(order[start:start + batch_size], generator)
+
+        head_logits = CACHED_FEATURES[settings["model"]][1]
+
+        def forward(features):
+            return head_logits(model, features)
+
+        def validate():
+            model.eval()
+            with torch.no_grad():
+                return scores(head_logits(model, data["features"]["val"]).float(), data["val"][1])
+    else:
+        train_x, train_y = data["train"]
+        if config.get("offline_rotations"):
+            train_x, train_y = add_rotated_copies(train_x, train_y, generator)
+        train_set = train_y
+
+        def batches(order, batch_size):  # (inputs, labels): uint8 images, each randomly rotated
+            for start in range(0, len(order), batch_size):
+                index = order[start:start + batch_size]
+                yield random_rotation(train_x[index], config.get("rotation", 0.0), generator), train_y[index]
+
+        def forward(images):
+            return model(precision.batch(to_float(images, normalization)))
+
+        def validate():
+            return evaluate(model, *data["val"], normalization, precision)
+
+    # after the training set is built: its offline copies are drawn from the fresh generator
+    start_epoch = 0
+    if state:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        generator.set_state(state["generator"])
+        if "torch_rng" in state:  # dropout masks continue as if never interrupted
+            torch.set_rng_state(state["torch_rng"])
+        start_epoch = state["epoch"]
+
+    for epoch in range(start_epoch, settings["max_epochs"]):
+        model.train()
+        total_loss, correct, seen = 0.0, 0, 0
+        order = torch.randperm(len(train_set), generator=generator)
+        for inputs, labels in batches(order, config["batch_size"]):
+            with precision.autocast():
+                logits = forward(inputs).float()
+            loss = loss_fn(logits, labels)  # the loss in fp32, outside autocast
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total_loss += loss.item() * len(labels)
+            correct += ((logits > 0).float() == labels).sum().item()
+            seen += len(labels)
+
+        val = validate()
+        metrics = {"epoch": epoch + 1, "train_loss": total_loss / seen, "train_acc": correct / seen,
+                   "val_loss": val["loss"], "val_acc": val["accuracy"], "val_auc": val["auc"]}
+        yield metrics, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                        "generator": generator.get_state(), "torch_rng": torch.get_rng_state(), "epoch": epoch + 1}
+
+
+@torch.no_grad()
+def predict_logits(model: nn.Module, images: torch.Tensor, normalization: str,
+                   precision: Precision = Precision(), batch_size: int = 64) -> torch.Tensor:
+    model.eval()
+    logits = []
+    for i in range(0, len(images), batch_size):
+        with precision.autocast():
+            logits.append(model(precision.batch(to_float(images[i:i + batch_size], normalization))).float())
+    return torch.cat(logits)
+
+
+def scores(logits: torch.Tensor, labels: torch.Tensor) -> dict:
+    loss = nn.functional.binary_cross_entropy_with_logits(logits, labels).item()
+    accuracy = ((logits > 0).float() == labels).float().mean().item()
+    auc = roc_auc_score(labels.numpy(), logits.numpy()) if labels.unique().numel() == 2 else float("nan")
+    return {"loss": loss, "accuracy": accuracy, "auc": float(auc)}
+
+
+def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, normalization: str,
+             precision: Precision = Precision()) -> dict:
+    return scores(predict_logits(model, images, normalization, precision), labels)
