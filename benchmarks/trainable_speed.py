@@ -4,15 +4,15 @@
 
 In ONE run, on the real photos (the experiment split of data set 1, seed 0), it trains each
 model for --epochs epochs two ways and prints img/s, their ratio and the validation accuracy
-each reaches (same seed, same schedule), plus this CPU's fp32 and bf16 matmul GFLOP/s:
+each reaches (same seed, same schedule), plus this CPU's capabilities, the precision and layout
+`--precision auto` picks on it, and its fp32 and bf16 matmul GFLOP/s:
   (a) the report's loop: ImageFolder-style dataset decoding JPEGs every epoch, torchvision
       transforms (Resize, RandomRotation(10), ToTensor, Normalize), DataLoader, fp32, NCHW;
-  (b) this project's trainable path (training.loop.train_epochs) on the decoded tensor cache.
+  (b) this project's trainable path (training.loop.train_epochs) on the decoded tensor cache,
+      in the precision and layout that `--precision` (default auto) chooses.
 """
 import argparse
-import tempfile
 import time
-from pathlib import Path
 
 import torch
 from PIL import Image
@@ -21,7 +21,9 @@ from torchvision import transforms
 
 from data_utils.layout import resolve_data_root
 from data_utils.prepare import prepare
+from data_utils.transforms import NORMALIZATIONS
 from models import INPUTS, build_model
+from training import precision
 from training.loop import evaluate, train_epochs
 
 CONFIG = {"lr": 1e-3, "use_weight_decay": True, "weight_decay": 1e-4, "dropout_placement": "both",
@@ -54,8 +56,7 @@ class ReportDataset(torch.utils.data.Dataset):
 
 def report_loop(model_name, size, files, val, epochs, seed):
     torch.manual_seed(seed)
-    mean, std = {"half": ([0.5] * 3, [0.5] * 3), "imagenet": ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])}[
-        INPUTS[model_name][1]]
+    mean, std = NORMALIZATIONS[INPUTS[model_name][1]]
     transform = transforms.Compose([transforms.Resize((size, size)), transforms.RandomRotation(10),
                                     transforms.ToTensor(), transforms.Normalize(mean, std)])
     loader = torch.utils.data.DataLoader(ReportDataset(files, transform), batch_size=32, shuffle=True)
@@ -75,15 +76,14 @@ def report_loop(model_name, size, files, val, epochs, seed):
     return len(files) * epochs / seconds, accuracy
 
 
-def project_loop(model_name, size, tensors_file, epochs, seed):
+def project_loop(model_name, size, data, epochs, seed, chosen):
     settings = {"model": model_name, "image_size": size, "max_epochs": epochs, "seed": seed,
-                "tensors_file": tensors_file, "cpus_per_trial": torch.get_num_threads()}
+                "precision": chosen.as_dict()}
     start = time.perf_counter()
-    for metrics, _ in train_epochs(CONFIG, settings):
+    for metrics, _ in train_epochs(CONFIG, settings, data):
         pass
     seconds = time.perf_counter() - start  # includes validating each epoch, as (a) does
-    train_size = len(torch.load(tensors_file, mmap=True, weights_only=True)["train_labels"])
-    return train_size * epochs / seconds, metrics["val_acc"]
+    return len(data["train"][1]) * epochs / seconds, metrics["val_acc"]
 
 
 def main():
@@ -92,34 +92,35 @@ def main():
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
+    p.add_argument("--precision", choices=precision.CHOICES, default="auto", help="for (b); (a) is always fp32 NCHW")
     p.add_argument("--data-root")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {args.threads} threads; matmul fp32 {matmul_gflops(torch.float32):.0f} "
-          f"GFLOP/s, bf16 {matmul_gflops(torch.bfloat16, n=512):.0f} GFLOP/s", flush=True)
+    chosen = precision.choose(args.precision)
+    print(f"CPU: {precision.cpu_capabilities()}", flush=True)
+    print(f"(b) computes in {chosen.describe()} (--precision {args.precision}); torch {torch.__version__}, "
+          f"{args.threads} threads; matmul fp32 {matmul_gflops(torch.float32):.0f} GFLOP/s, "
+          f"bf16 {matmul_gflops(torch.bfloat16, n=512):.0f} GFLOP/s", flush=True)
     for model_name in args.models:
         size = INPUTS[model_name][0]
         data = prepare(resolve_data_root(args.data_root), "smoker_detection", size, seed=0)
         ok = data.manifest[(data.manifest.status == "ok") & (data.manifest.split == "train")]
         files = [(data.dataset_dir / p, label) for p, label in zip(ok.path, ok.label)]
-        with tempfile.TemporaryDirectory() as tmp:
-            tensors_file = str(Path(tmp) / "images.pt")
-            data.save(Path(tmp) / "manifest.csv", Path(tmp) / "images.pt")
-            speeds, accuracies = [], []
-            for seed in args.seeds:
-                report_speed, report_acc = report_loop(model_name, size, files, data.tensors["val"], args.epochs, seed)
-                project_speed, project_acc = project_loop(model_name, size, tensors_file, args.epochs, seed)
-                speeds.append((report_speed, project_speed))
-                accuracies.append((report_acc, project_acc))
-                print(f"{model_name} seed {seed}, {args.epochs} epochs on {len(files)} images: report loop "
-                      f"{report_speed:.2f} img/s (val acc {report_acc:.3f}), project {project_speed:.2f} img/s "
-                      f"(val acc {project_acc:.3f}); ratio {project_speed / report_speed:.2f}x", flush=True)
-            (report_speed, project_speed), (report_acc, project_acc) = (
-                [sum(column) / len(column) for column in zip(*rows)] for rows in (speeds, accuracies))
-            print(f"{model_name} mean of {len(args.seeds)} seeds: report loop {report_speed:.2f} img/s (val acc "
-                  f"{report_acc:.3f}), project {project_speed:.2f} img/s (val acc {project_acc:.3f}); ratio "
-                  f"{project_speed / report_speed:.2f}x, accuracy gap {100 * (project_acc - report_acc):+.1f} points",
-                  flush=True)
+        speeds, accuracies = [], []
+        for seed in args.seeds:
+            report_speed, report_acc = report_loop(model_name, size, files, data.tensors["val"], args.epochs, seed)
+            project_speed, project_acc = project_loop(model_name, size, data.tensors, args.epochs, seed, chosen)
+            speeds.append((report_speed, project_speed))
+            accuracies.append((report_acc, project_acc))
+            print(f"{model_name} seed {seed}, {args.epochs} epochs on {len(files)} images: report loop "
+                  f"{report_speed:.2f} img/s (val acc {report_acc:.3f}), project {project_speed:.2f} img/s "
+                  f"(val acc {project_acc:.3f}); ratio {project_speed / report_speed:.2f}x", flush=True)
+        (report_speed, project_speed), (report_acc, project_acc) = (
+            [sum(column) / len(column) for column in zip(*rows)] for rows in (speeds, accuracies))
+        print(f"{model_name} mean of {len(args.seeds)} seeds: report loop {report_speed:.2f} img/s (val acc "
+              f"{report_acc:.3f}), project {project_speed:.2f} img/s (val acc {project_acc:.3f}); ratio "
+              f"{project_speed / report_speed:.2f}x, accuracy gap {100 * (project_acc - report_acc):+.1f} points",
+              flush=True)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 Each model says which input it expects (image size, normalisation), so the data step and the
 final evaluation prepare images the same way the trials did.
 """
-from models import efficientnet
+from models import efficientnet, resnet
 from models.efficientnet import MissingPackageError, efficientnet_lite0
 from models.resnet import MissingWeightsError, imagenet_weights_path, resnet18
 from models.seed_cnn import SeedCNN
@@ -39,16 +39,28 @@ def check_pretrained_weights(name: str, weights: set, weights_file: str | None =
 CACHED_FEATURES = {"efficientnet_lite0": (efficientnet.features, efficientnet.head_logits)}
 
 
-def build_model(name: str, config: dict, image_size: int, weights_file: str | None = None):
+def imagenet_state(name: str, weights_file: str | None = None) -> dict | None:
+    """A pretrained model's ImageNet weights as tensors, read once by the driver and handed to
+    every trial (through Ray's object store), so no node needs the file."""
+    if name == "resnet18":
+        return resnet.imagenet_state(weights_file)
+    if name == "efficientnet_lite0":
+        return efficientnet.imagenet_state()
+    return None
+
+
+def build_model(name: str, config: dict, image_size: int, imagenet: dict | None = None):
+    """imagenet: the ImageNet weights from imagenet_state(), for configs with weights "imagenet"
+    (read from their default place when not given)."""
     if name == "seed_cnn":
         before, after = dropout_rates(config)
         return SeedCNN(image_size, before, after)
     if name == "resnet18":
-        return resnet18(config.get("weights", "none"), config.get("dropout", 0.0), weights_file)
+        return resnet18(config.get("weights", "none"), config.get("dropout", 0.0), imagenet)
     if name == "efficientnet_lite0":
         return efficientnet_lite0(config.get("weights", "imagenet"), config.get("dropout", 0.0),
-                                  config.get("freeze_backbone", False))
+                                  config.get("freeze_backbone", False), imagenet=imagenet)
     raise ValueError(f"unknown model {name!r}; known: {', '.join(INPUTS)}")
 
 
-__all__ = ["CACHED_FEATURES", "INPUTS", "check_pretrained_weights", "MissingPackageError", "MissingWeightsError", "efficientnet_lite0", "SeedCNN", "build_model", "dropout_rates", "imagenet_weights_path", "resnet18"]
+__all__ = ["CACHED_FEATURES", "INPUTS", "check_pretrained_weights", "MissingPackageError", "MissingWeightsError", "efficientnet_lite0", "SeedCNN", "build_model", "dropout_rates", "imagenet_state", "imagenet_weights_path", "resnet18"]

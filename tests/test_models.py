@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from models import MissingWeightsError, SeedCNN, build_model, resnet18
+from models import MissingWeightsError, SeedCNN, build_model, imagenet_state, resnet18
 
 
 def dropouts(model):
@@ -37,11 +37,12 @@ def test_resnet18_without_weights_has_one_logit():
 
 
 def test_resnet18_imagenet_loads_exactly_the_given_file(tmp_path):
+    """--weights-file: the driver reads the file once (imagenet_state) and hands the tensors on."""
     reference = resnet18("none").net
     state = {k: v for k, v in reference.state_dict().items() if not k.startswith("fc.")}
     state.update({"fc.weight": torch.zeros(1000, 512), "fc.bias": torch.zeros(1000)})
     torch.save(state, tmp_path / "weights.pth")
-    model = resnet18("imagenet", weights_file=str(tmp_path / "weights.pth"))
+    model = build_model("resnet18", {"weights": "imagenet"}, 224, imagenet_state("resnet18", str(tmp_path / "weights.pth")))
     assert torch.equal(model.net.conv1.weight, reference.conv1.weight)
 
 

@@ -47,6 +47,8 @@ def test_best_config_points_at_a_weights_only_checkpoint(search):
     assert best["trial_id"] == trials.trial_id[0] and best["val_loss"] == pytest.approx(trials.best_val_loss[0])
     state = torch.load(exp_dir / best["checkpoint"] / CHECKPOINT_FILE, weights_only=True)
     assert state["epoch"] == best["epoch"] and "classifier.2.weight" in state["model"]
+    for trial_id in trials.trial_id:  # a finished trial keeps its best checkpoint only
+        assert len(list((exp_dir / "ray" / trial_id).glob("checkpoint_*"))) == 1, trial_id
 
 
 def test_split_manifest_is_saved_with_the_test_split_held_out(search):

@@ -9,7 +9,7 @@ from conftest import REPO
 # listening TCP socket owned by this process or its descendants (gcs_server, raylet, workers).
 PROBE = textwrap.dedent("""
     import os, re, subprocess
-    from tune.run import start_ray
+    from tune.cluster import start_ray
     context = start_ray(None, 1)
     import ray
     assert ray.get(ray.remote(lambda: 1).remote()) == 1

@@ -20,9 +20,9 @@ VIEW_ANGLES = (-30.0, -20.0, -10.0, 0.0, 10.0, 20.0, 30.0)
 
 @torch.no_grad()
 def extract(model_name: str, image_size: int, train_x: torch.Tensor, val_x: torch.Tensor,
-            precision: Precision, weights_file: str | None = None, batch_size: int = 64, progress=print) -> dict:
+            precision: Precision, imagenet: dict | None = None, batch_size: int = 64, progress=print) -> dict:
     """{"train": N x views x D, "val": M x D, "angles": the views' rotation in degrees}, all fp32."""
-    model = build_model(model_name, {"weights": "imagenet", "freeze_backbone": True}, image_size, weights_file)
+    model = build_model(model_name, {"weights": "imagenet", "freeze_backbone": True}, image_size, imagenet)
     model = precision.model(model).eval()
     normalization = INPUTS[model_name][1]
     pooled_features = CACHED_FEATURES[model_name][0]

@@ -2,9 +2,10 @@
 one epoch at a time. The trial (tune/trainable.py), promotion's retraining and the benchmarks
 all use it.
 
-`data` is {"train": (uint8 images, float labels), "val": (...)}, plus "features" when the
-search cached a frozen backbone's features (training/features.py): a trial whose config freezes
-that backbone then trains only the head, on those features, in a fraction of the time.
+`data` is {"train": (uint8 images, float labels), "val": (...)}, plus "imagenet" (the pretrained
+weights) for a pretrained model, and "features" when the search cached a frozen backbone's
+features (training/features.py): a trial whose config freezes that backbone then trains only
+the head, on those features, in a fraction of the time.
 """
 import torch
 from sklearn.metrics import roc_auc_score
@@ -31,7 +32,7 @@ def train_epochs(config: dict, settings: dict, data: dict, state: dict | None = 
     precision = Precision(**settings.get("precision", {}))
     generator = torch.Generator().manual_seed(seed)
 
-    model = build_model(settings["model"], config, settings["image_size"], settings.get("weights_file"))
+    model = build_model(settings["model"], config, settings["image_size"], data.get("imagenet"))
     model = precision.model(model)
     weight_decay = config.get("weight_decay", 0.0) if config.get("use_weight_decay", True) else 0.0
     optimizer = torch.optim.Adam(model.parameters(), lr=config["lr"], weight_decay=weight_decay)

@@ -7,6 +7,7 @@ import pandas as pd
 import torch
 
 from data_utils.prepare import load_splits
+from models import imagenet_state
 from tune import METRIC, MODE, is_baseline
 from tune.cli import UsageError
 
@@ -24,23 +25,42 @@ def settings(exp_dir: Path) -> dict:
 
 
 def trial_data(exp_dir: Path) -> dict:
-    """What every trial trains on: the train and val splits, and the cached features if the
-    search has them. Paths in experiment.json are relative to the experiment folder."""
+    """What every trial trains on: the train and val splits, the ImageNet weights of a pretrained
+    model, and the cached features if the search has them. Paths in experiment.json are relative
+    to the experiment folder, so a moved experiment still finds them."""
     trial_settings = settings(exp_dir)["trial_settings"]
     data = load_splits(exp_dir / trial_settings["tensors_file"])
+    if trial_settings.get("imagenet"):
+        data["imagenet"] = imagenet_state(trial_settings["model"], trial_settings.get("weights_file"))
     if trial_settings.get("features_file"):
         data["features"] = torch.load(exp_dir / trial_settings["features_file"], weights_only=True)
     return data
+
+
+def ray_path(exp_dir: Path) -> str:
+    """Where Ray keeps the experiment's state and checkpoints: `ray/` inside the experiment
+    folder, or EXP under --storage (a shared folder or a URI such as s3://bucket/path)."""
+    exp = settings(exp_dir)
+    if exp.get("storage"):
+        return f"{exp['storage'].rstrip('/')}/{exp['name']}"
+    return str((exp_dir / "ray").resolve())
+
+
+def has_ray_state(exp_dir: Path) -> bool:
+    from ray.tune import Tuner
+    try:
+        return Tuner.can_restore(ray_path(exp_dir))
+    except Exception:  # an unreachable storage URI reads as "no state", and says so where used
+        return False
 
 
 def analysis(exp_dir: Path):
     """Ray's ExperimentAnalysis of the experiment; None until Ray has saved its first state."""
     from ray.tune import ExperimentAnalysis  # not at import: tune.run must set Ray up before Ray is imported
 
-    ray_dir = exp_dir / "ray"
-    if not any(ray_dir.glob("experiment_state-*.json")):
+    if not has_ray_state(exp_dir):
         return None
-    return ExperimentAnalysis(str(ray_dir.resolve()), default_metric=METRIC, default_mode=MODE)
+    return ExperimentAnalysis(ray_path(exp_dir), default_metric=METRIC, default_mode=MODE)
 
 
 def best_row(history: pd.DataFrame) -> pd.Series:
@@ -81,12 +101,21 @@ def trials_table(exp_dir: Path) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
-def best_checkpoint(exp_dir: Path, trial_id: str) -> tuple[dict, Path | None]:
-    """A trial's config and the checkpoint Ray kept for it: its best epoch by the search metric."""
+def best_checkpoint(exp_dir: Path, trial_id: str):
+    """A trial's config and the ray.tune.Checkpoint Ray kept for it: its best epoch by the search metric."""
     found = analysis(exp_dir)
     trial = next(t for t in found.trials if t.trial_id == trial_id)
-    checkpoint = found.get_best_checkpoint(trial, METRIC, MODE)
-    return trial.config, Path(checkpoint.path) if checkpoint else None
+    return trial.config, found.get_best_checkpoint(trial, METRIC, MODE)
+
+
+def checkpoint_label(exp_dir: Path, checkpoint) -> str | None:
+    """Where a checkpoint is, for people: relative to the experiment folder when inside it."""
+    if checkpoint is None:
+        return None
+    path, local = Path(checkpoint.path), checkpoint.filesystem.type_name == "local"
+    if local and path.is_relative_to(exp_dir.resolve()):
+        return str(path.relative_to(exp_dir.resolve()))
+    return str(path) if local else f"{checkpoint.filesystem.type_name}://{checkpoint.path}"
 
 
 def best_trial(exp_dir: Path, table: pd.DataFrame) -> dict | None:
@@ -98,4 +127,4 @@ def best_trial(exp_dir: Path, table: pd.DataFrame) -> dict | None:
     return {"trial": int(row["trial"]), "trial_id": row["trial_id"], "config": config,
             "epoch": int(row["best_epoch"]), "val_loss": float(row["best_val_loss"]),
             "val_acc": float(row["best_val_acc"]), "val_auc": float(row["best_val_auc"]),
-            "checkpoint": str(checkpoint.relative_to(exp_dir.resolve())) if checkpoint else None}
+            "checkpoint": checkpoint_label(exp_dir, checkpoint)}

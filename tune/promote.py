@@ -32,10 +32,12 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
-def load_checkpoint_model(exp: dict, config: dict, checkpoint: Path):
+def load_checkpoint_model(exp: dict, config: dict, checkpoint):
+    """The model saved in a ray.tune.Checkpoint (local or in remote storage)."""
     settings = exp["trial_settings"]
     model = build_model(settings["model"], {**config, "weights": "none"}, settings["image_size"])
-    model.load_state_dict(torch.load(checkpoint / CHECKPOINT_FILE, weights_only=True)["model"])
+    with checkpoint.as_directory() as folder:
+        model.load_state_dict(torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=True)["model"])
     return model.eval()
 
 
@@ -101,7 +103,7 @@ def main(argv=None) -> int:
     scores = {"experiment": exp["name"], "space": exp["space"], "test_images": len(test_y),
               "selection": selection,
               "winner": {"trial": int(winner_row["trial"]), "trial_id": winner_id, "config": config,
-                         "checkpoint": str(checkpoint.relative_to(exp_dir.resolve())),
+                         "checkpoint": experiment.checkpoint_label(exp_dir, checkpoint),
                          "val_loss": float(winner_row["best_val_loss"]), "val_acc": float(winner_row["best_val_acc"]),
                          "test": test_metrics(test_y, logits)}}
     baseline = table[table["baseline"] & (table["epochs"] > 0)]
@@ -109,7 +111,7 @@ def main(argv=None) -> int:
         b = baseline.iloc[0]
         _, b_checkpoint, _, b_logits = evaluate_trial(exp_dir, exp, b["trial_id"], test_x)
         scores["baseline"] = {"trial": int(b["trial"]), "trial_id": b["trial_id"],
-                              "checkpoint": str(b_checkpoint.relative_to(exp_dir.resolve())),
+                              "checkpoint": experiment.checkpoint_label(exp_dir, b_checkpoint),
                               "val_loss": float(b["best_val_loss"]), "val_acc": float(b["best_val_acc"]),
                               "test": test_metrics(test_y, b_logits)}
         scores["mcnemar_winner_vs_baseline"] = mcnemar(test_y, logits, b_logits)

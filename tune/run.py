@@ -17,10 +17,11 @@ import torch
 import search_spaces
 from data_utils.layout import resolve_data_root
 from data_utils.prepare import prepare
-from models import CACHED_FEATURES, INPUTS, check_pretrained_weights
+from models import CACHED_FEATURES, INPUTS, check_pretrained_weights, imagenet_state
 from training import features, precision
 from tune import experiment
 from tune.cli import ArgumentParser, UsageError, int_at_least, run_main
+from tune.cluster import check_cluster, start_ray
 from tune.report import write_report
 from tune.results import percent, summary_markdown, write_atomic, write_json
 
@@ -51,6 +52,9 @@ def parse_args(argv):
     p.add_argument("--seed", type=int_at_least(0), help="seed for the split, the searcher and every trial (default 0)")
     p.add_argument("--resume", action="store_true", help="continue the interrupted experiment --name")
     p.add_argument("--address", help="join this running Ray cluster instead of starting a local one")
+    p.add_argument("--storage", metavar="PATH_OR_URI",
+                   help="where Ray keeps checkpoints and experiment state: a folder every node sees, or a URI "
+                        "(s3://, gs://, ...); default: ray/ inside the experiment folder")
     p.add_argument("--weights-file", help="ImageNet weights file for resnet18 (default: torch hub's cache)")
     p.add_argument("--precision", choices=precision.CHOICES,
                    help="arithmetic of the trials: auto (default) = bf16 + channels_last where this CPU has "
@@ -92,19 +96,20 @@ def check_batch_sizes(space, train_size: int) -> None:
                          f"has only {train_size} images: lower its batch_size choices or use more data")
 
 
-def start_ray(address: str | None, num_cpus: int):
-    """Join a cluster at `address`, or start our own Ray that listens on loopback only and has
-    no dashboard (Ray's job API has no authentication: CVE-2023-48022)."""
-    os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "1")  # save experiment state often: a crash loses ~nothing
-    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+def storage_of(args) -> str | None:
+    """--storage as recorded: an absolute folder, or a URI (anything with '://') as given."""
+    if not args.storage:
+        return None
+    return args.storage if "://" in args.storage else str(Path(args.storage).resolve())
+
+
+def connect(address: str | None, cpus_per_trial: int, storage: str | None, results_dir: Path) -> int:
+    """Start or join Ray; check that it can run this search. Returns the trials it can run at once."""
+    start_ray(address, os.cpu_count())
     if not address:
-        # Ray binds its servers to the node IP; this switch (read when ray is imported) makes
-        # that IP 127.0.0.1, as Ray does on laptops, instead of the machine's network address.
-        os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
-    import ray
-    if address:
-        return ray.init(address=address)
-    return ray.init(num_cpus=num_cpus, include_dashboard=False, logging_level="WARNING")
+        return max(1, os.cpu_count() // cpus_per_trial)
+    local_storage = None if storage and "://" in storage else Path(storage) if storage else results_dir
+    return check_cluster(cpus_per_trial, local_storage)
 
 
 def main(argv=None) -> int:
@@ -130,24 +135,27 @@ def main(argv=None) -> int:
     data = prepare(resolve_data_root(args.data_root), space.dataset, image_size, args.seed,
                    getattr(space, "subset_per_class", None))
     check_batch_sizes(space, data.sizes()["train"])
+    storage = storage_of(args)
+    can_run = connect(args.address, args.cpus_per_trial, storage, Path(args.results_dir))
 
-    num_cpus = os.cpu_count()
     chosen = precision.choose(args.precision or "auto")
     exp = {"name": name, "space": args.space, "model": space.model, "dataset": space.dataset,
            "dataset_dir": str(data.dataset_dir.resolve()), "image_size": image_size,
            "split_sizes": data.sizes(), "num_samples": args.num_samples or space.num_samples,
            "max_epochs": args.max_epochs or space.max_epochs, "seed": args.seed,
-           "cpus_per_trial": args.cpus_per_trial,
-           "max_concurrent": args.max_concurrent or max(1, num_cpus // args.cpus_per_trial),
+           "cpus_per_trial": args.cpus_per_trial, "max_concurrent": args.max_concurrent or can_run,
+           "storage": storage, "address": args.address,
            "precision": {**chosen.as_dict(), "requested": args.precision or "auto", **precision.cpu_capabilities()},
            "baseline": space.baseline, "finished": False, "wall_time_s": 0.0}
     exp["trial_settings"] = {  # what every trial shares; saved so that --resume rebuilds the same trainable
         "model": space.model, "image_size": image_size, "max_epochs": exp["max_epochs"], "seed": args.seed,
         "cpus_per_trial": args.cpus_per_trial, "precision": chosen.as_dict(),
+        "imagenet": "imagenet" in values_of(space, "weights"),
         "weights_file": str(Path(args.weights_file).resolve()) if args.weights_file else None,
         "tensors_file": f"images_{image_size}.pt"}  # relative to the experiment folder, as every path here
     print(f"Trials compute in {chosen.describe()} ({exp['precision']['isa']} CPU, native bf16: "
-          f"{'yes' if precision.native_bf16() else 'no'}; --precision {exp['precision']['requested']})")
+          f"{'yes' if precision.native_bf16() else 'no'}; --precision {exp['precision']['requested']}); "
+          f"{exp['max_concurrent']} at a time")
 
     staging = exp_dir.with_name(f".{name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
@@ -158,7 +166,7 @@ def main(argv=None) -> int:
         started = time.time()
         print(f"Caching the frozen {space.model} backbone's features for the trials that freeze it ...")
         cache = features.extract(space.model, image_size, data.tensors["train"][0], data.tensors["val"][0], chosen,
-                                 exp["trial_settings"]["weights_file"])
+                                 imagenet_state(space.model, args.weights_file))
         torch.save(cache, staging / exp["trial_settings"]["features_file"])
         exp["feature_cache_s"] = round(time.time() - started, 1)
         print(f"  cached {tuple(cache['train'].shape)} training and {tuple(cache['val'].shape)} validation "
@@ -168,10 +176,9 @@ def main(argv=None) -> int:
     staging.rename(exp_dir)
     print(f"Experiment {name}: {exp['split_sizes']} images (train/val/test), manifest in {exp_dir / 'manifest.csv'}")
 
-    start_ray(args.address, num_cpus)
     from tune.search import make_tuner  # imports Ray: only after start_ray has set it up
-    tuner = make_tuner(space, exp["trial_settings"], experiment.trial_data(exp_dir), exp_dir, exp["num_samples"],
-                       exp["max_concurrent"], args.seed)
+    tuner = make_tuner(space, exp["trial_settings"], experiment.trial_data(exp_dir), experiment.ray_path(exp_dir),
+                       exp["num_samples"], exp["max_concurrent"], args.seed)
     return fit_and_write(tuner, exp_dir, exp, args.time_budget)
 
 
@@ -187,6 +194,8 @@ def resume(args) -> int:
     recorded = exp.get("precision", {}).get("requested", "auto")
     if args.precision and args.precision != recorded:
         differences.append(f"--precision {args.precision} (it ran with {recorded})")
+    if args.storage and storage_of(args) != exp.get("storage"):
+        differences.append(f"--storage {args.storage} (it ran with {exp.get('storage') or 'its own ray/ folder'})")
     if differences:
         raise UsageError(f"experiment {args.name} cannot resume with other settings: {'; '.join(differences)}; "
                          f"leave them out, or start a new experiment")
@@ -194,20 +203,21 @@ def resume(args) -> int:
         print(f"Experiment {args.name} already finished ({len(experiment.trials_table(exp_dir))} trials); "
               f"nothing to resume. Its results: {exp_dir}/summary.md")
         return 0
-    if not any((exp_dir / "ray").glob("experiment_state-*.json")):
-        raise UsageError(f"experiment {args.name} stopped before Ray saved any state: "
+    connect(args.address, exp["cpus_per_trial"], exp.get("storage"), exp_dir.parent)
+    if not experiment.has_ray_state(exp_dir):
+        raise UsageError(f"experiment {args.name} stopped before Ray saved any state in {experiment.ray_path(exp_dir)}: "
                          f"delete {exp_dir} and start it again")
-    start_ray(args.address, os.cpu_count())
     from tune.search import restore_tuner
-    print(f"Resuming experiment {args.name} from {exp_dir / 'ray'}")
-    tuner = restore_tuner(exp_dir, exp["trial_settings"], experiment.trial_data(exp_dir))
+    print(f"Resuming experiment {args.name} from {experiment.ray_path(exp_dir)}")
+    tuner = restore_tuner(experiment.ray_path(exp_dir), exp["trial_settings"], experiment.trial_data(exp_dir))
     return fit_and_write(tuner, exp_dir, exp, args.time_budget)
 
 
 def fit_and_write(tuner, exp_dir: Path, exp: dict, time_budget: float | None) -> int:
     """Run the search; write results whatever happened; the exit code says what did."""
-    from tune import budget
+    from tune import budget, scheduler
     budget.start(time_budget)
+    scheduler.keep_state_in(exp_dir / "asha_state.pkl")
     # SIGTERM (timeout, systemd, batch schedulers) stops the search as Ctrl-C does: Tune ends on
     # SIGUSR1 as on SIGINT, saving its state, and the results below are written.
     signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGUSR1))

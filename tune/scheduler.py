@@ -4,7 +4,8 @@
    state but not the scheduler, so after `Tuner.restore` ASHA starts with empty rungs and judges
    a resumed trial against nothing (measured here; see DEVELOPERS.md). This class calls ASHA's
    own save/restore: it saves after every decision and reloads the file the first time it is
-   used after a restore.
+   used after a restore. The file's place is set by the driver for each run (`keep_state_in`),
+   not pickled with the scheduler, so a moved experiment keeps its rungs.
 2. The seed report's baseline is never stopped early: its results still fill the rungs, but it
    trains the full schedule, as the report did, so "the search beat the baseline" is measured
    against the real thing and not against a baseline cut off after one epoch.
@@ -18,24 +19,32 @@ from ray.tune.schedulers import ASHAScheduler
 from tune import budget, is_baseline
 
 
+_state_file: str | None = None
+
+
+def keep_state_in(path) -> None:
+    """Where this run's ASHA saves (and, after a restore, reloads) its rungs."""
+    global _state_file
+    _state_file = str(path)
+
+
 class ASHA(ASHAScheduler):
-    def __init__(self, state_file: str, baseline: dict, **asha_args):
+    def __init__(self, baseline: dict, **asha_args):
         super().__init__(**asha_args)
-        self._state_file = state_file
         self._baseline = baseline
         self._loaded = False
 
     def _load_once(self) -> None:
-        if not self._loaded and os.path.exists(self._state_file):
-            state_file, baseline = self._state_file, self._baseline
-            self.restore(state_file)
-            self._state_file, self._baseline = state_file, baseline
+        if not self._loaded and os.path.exists(_state_file):
+            baseline = self._baseline
+            self.restore(_state_file)
+            self._baseline = baseline
         self._loaded = True
 
     def _save(self) -> None:
-        tmp = f"{self._state_file}.tmp"
+        tmp = f"{_state_file}.tmp"
         self.save(tmp)
-        os.replace(tmp, self._state_file)
+        os.replace(tmp, _state_file)
 
     def on_trial_add(self, tune_controller, trial):
         self._load_once()

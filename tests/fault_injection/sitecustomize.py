@@ -1,0 +1,57 @@
+"""Test-only fault injection, kept out of the product: the fault tests put this folder on
+PYTHONPATH, so every Python process of their search (the driver and Ray's trial workers) runs
+it at start-up. With TUNE_TEST_FAULT="EPOCH:once" (or ":always") and TUNE_TEST_FAULT_DIR set,
+the first trial to finish epoch EPOCH raises there before reporting it, once (or on every
+retry); with "EPOCH:every", every trial does, every time. It wraps training.loop.train_epochs
+when that module is first imported."""
+import importlib.abc
+import importlib.util
+import os
+import sys
+
+
+def inject(train_epochs):
+    at, mode = os.environ["TUNE_TEST_FAULT"].split(":")
+    folder = os.environ["TUNE_TEST_FAULT_DIR"]
+
+    def faulty(config, settings, data, state=None):
+        import ray.tune
+        for metrics, new_state in train_epochs(config, settings, data, state):
+            if metrics["epoch"] == int(at) and mode == "every":
+                raise RuntimeError(f"injected test fault in epoch {at} of every trial")
+            if metrics["epoch"] == int(at):
+                trial_id = ray.tune.get_context().get_trial_id()
+                claim = os.path.join(folder, "test_fault_trial")
+                try:
+                    with open(claim, "x") as f:
+                        f.write(trial_id)
+                except FileExistsError:
+                    pass
+                raised = os.path.join(folder, f"test_fault_raised_{trial_id}")
+                if open(claim).read() == trial_id and (mode == "always" or not os.path.exists(raised)):
+                    open(raised, "w").close()
+                    raise RuntimeError(f"injected test fault in epoch {at} of trial {trial_id}")
+            yield metrics, new_state
+    return faulty
+
+
+class WrapOnImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, name, path, target=None):
+        if name != "training.loop":
+            return None
+        sys.meta_path.remove(self)  # find the real module, then wrap it once it has run
+        spec = importlib.util.find_spec(name)
+        self.real = spec.loader
+        spec.loader = self
+        return spec
+
+    def create_module(self, spec):
+        return self.real.create_module(spec)
+
+    def exec_module(self, module):
+        self.real.exec_module(module)
+        module.train_epochs = inject(module.train_epochs)
+
+
+if os.environ.get("TUNE_TEST_FAULT"):
+    sys.meta_path.insert(0, WrapOnImport())

@@ -1,0 +1,148 @@
+"""A real two-node Ray cluster on this machine whose trial node cannot read the driver's files.
+
+The head node offers no CPUs, so every trial runs on the second node. Both nodes are started in
+their own mount namespace (`unshare -m`, root, as CI runs) with an empty tmpfs over the driver's
+results folder, as if they were other machines: the images reach the trials only through Ray's
+object store, and checkpoints only through the shared `--storage` folder. Everything listens on
+and talks to 127.0.0.1; the cluster is ended by its session's processes, never `ray stop`
+(which would end every Ray on the machine)."""
+import json
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from conftest import DATA_ROOT, REPO, run_cli
+from test_resume import finished_trials
+
+# Ray's token authentication, as the README asks of a cluster: one token for every node and the driver.
+AUTH = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
+ENV = {**os.environ, "TUNE_DATA_ROOT": str(DATA_ROOT), "RAY_USAGE_STATS_ENABLED": "0", **AUTH}
+
+
+def processes_in_sessions(sessions: set) -> set:
+    """Every process whose session is one of ours (the nodes are started with a session each)."""
+    pids = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) in sessions:
+                pids.add(int(entry))
+    return pids
+
+
+def tcp_sockets(pids: set) -> list[tuple[str, str]]:
+    """(local, peer) address of every TCP socket, listening or connected, of these processes."""
+    found = []
+    for line in subprocess.run(["ss", "-tanpH"], capture_output=True, text=True).stdout.splitlines():
+        if {int(p) for p in re.findall(r"pid=(\d+)", line)} & pids:
+            found.append(tuple(line.split()[3:5]))
+    return found
+
+
+def loopback(address: str) -> bool:
+    return address.rsplit(":", 1)[0].strip("[]").removeprefix("::ffff:").startswith("127.")
+
+
+# The cluster: a head offering no CPUs and a trial node with 2, built by Ray's own test helper
+# in a process of its own, with Ray's switch that keeps every node on 127.0.0.1.
+CLUSTER = """
+import time
+from ray.cluster_utils import Cluster
+cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False})
+cluster.add_node(num_cpus=2, object_store_memory=512 * 1024 ** 2)
+print(cluster.address, flush=True)
+while True:
+    time.sleep(60)
+"""
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    """(address, results folder hidden from the nodes, session ids of the cluster's processes).
+    Both nodes live in their own mount namespace, where an empty tmpfs covers the results folder."""
+    results = tmp_path / "results"
+    results.mkdir()
+    command = f'mount -t tmpfs tmpfs "{results}" && exec "{sys.executable}" -c "$CLUSTER"'
+    nodes = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c", command],
+                             env={**ENV, "CLUSTER": CLUSTER, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"},
+                             start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    sessions = {nodes.pid}
+    try:
+        address = nodes.stdout.readline().strip()
+        assert re.fullmatch(r"127\.0\.0\.1:\d+", address), f"the cluster did not start: {address!r}"
+        yield address, results, sessions
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for pid in processes_in_sessions(sessions):
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+            time.sleep(3)
+
+
+def test_a_search_on_a_cluster_whose_trial_node_cannot_see_the_drivers_files(cluster, tmp_path):
+    address, results, sessions = cluster
+    shared = tmp_path / "shared"
+    # The nodes really cannot see the driver's results: their view of that folder is empty.
+    (results / "visible_to_the_driver").touch()
+    raylets = [p for p in processes_in_sessions(sessions) if open(f"/proc/{p}/comm").read().strip() == "raylet"]
+    assert len(raylets) == 2
+    for raylet in raylets:
+        assert os.readlink(f"/proc/{raylet}/ns/mnt") != os.readlink("/proc/self/ns/mnt")
+        assert os.listdir(f"/proc/{raylet}/root{results}") == []
+
+    # Without shared storage the search cannot checkpoint: one line, non-zero, nothing written.
+    refused = run_cli("tune.run", "--space", "smoke", "--name", "nostorage", "--address", address,
+                      "--results-dir", str(results), env_extra=AUTH)
+    assert refused.returncode == 2, refused.stdout[-2000:] + refused.stderr[-2000:]
+    assert len(refused.stderr.strip().splitlines()) == 1 and "cannot see the storage folder" in refused.stderr
+    assert "--storage" in refused.stderr and not (results / "nostorage").exists()
+
+    # The search, killed -9 after two trials finished, then resumed.
+    args = ["--space", "smoke", "--name", "c1", "--num-samples", "5", "--max-concurrent", "1",
+            "--address", address, "--storage", str(shared), "--results-dir", str(results)]
+    driver = subprocess.Popen([sys.executable, "-m", "tune.run", *args], cwd=REPO, env=ENV, start_new_session=True,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sessions.add(driver.pid)
+    deadline, sockets = time.time() + 300, []
+    while len(finished_trials(shared / "c1")) < 2:
+        assert driver.poll() is None, "the search ended before it could be killed"
+        assert time.time() < deadline, "no two trials finished in 5 minutes"
+        sockets += tcp_sockets(processes_in_sessions(sessions))
+        time.sleep(0.5)
+    os.kill(driver.pid, signal.SIGKILL)
+    driver.wait()
+    done_before = finished_trials(shared / "c1")
+    assert len(done_before) < 5
+    resumed = run_cli("tune.run", "--resume", "--name", "c1", "--address", address, "--results-dir", str(results),
+                      env_extra=AUTH)
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+
+    exp_dir = results / "c1"
+    trials = pd.read_csv(exp_dir / "trials.csv")
+    assert len(trials) == 5 and set(trials.status) <= {"COMPLETED", "STOPPED"}
+    assert not (exp_dir / "ray").exists() and (shared / "c1").is_dir()  # Ray's state went to --storage only
+    assert json.loads((exp_dir / "experiment.json").read_text())["storage"] == str(shared)
+    for trial_id in trials.trial_id:  # every trial ran on the trial node: the head has no CPU to offer
+        assert (shared / "c1" / trial_id / "result.json").is_file()
+
+    promoted = run_cli("tune.promote", "c1", "--results-dir", str(results))
+    assert promoted.returncode == 0, promoted.stdout[-2000:] + promoted.stderr[-2000:]
+    assert json.loads((exp_dir / "test_scores.json").read_text())["winner"]["checkpoint"].startswith(str(shared))
+
+    # Every socket of the cluster, the driver and its workers: on 127.0.0.1, to 127.0.0.1.
+    assert len(sockets) > 10, "ss saw too few sockets of the cluster"
+    for local, peer in sockets:
+        assert loopback(local), f"a socket on {local}"
+        assert loopback(peer) or peer.endswith(":*"), f"a connection to {peer}"  # ":*": listening, no peer

@@ -1,0 +1,128 @@
+"""Trials as fast as the CPU allows: the precision choice, frozen backbones on cached features,
+and a time budget that ends a search at an epoch boundary and resumes."""
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from conftest import real_photos, run_cli
+from data_utils.images import load_image
+from training import features, precision
+from training.loop import train_epochs
+from training.precision import Precision
+
+# ---- precision -------------------------------------------------------------------------------
+
+
+def test_auto_picks_bf16_and_channels_last_exactly_where_bf16_is_native(monkeypatch):
+    monkeypatch.setattr(precision, "native_bf16", lambda: True)
+    assert precision.choose("auto") == Precision("bf16", True)
+    monkeypatch.setattr(precision, "native_bf16", lambda: False)
+    assert precision.choose("auto") == Precision("fp32", False)
+    assert precision.choose("bf16") == Precision("bf16", True)  # asked for: honoured even if emulated
+    assert precision.choose("fp32") == Precision("fp32", False)
+
+
+def test_a_recorded_bf16_falls_back_to_fp32_only_where_bf16_is_emulated(monkeypatch):
+    monkeypatch.setattr(precision, "native_bf16", lambda: False)
+    chosen, note = precision.usable({"dtype": "bf16", "channels_last": True})
+    assert chosen == Precision("fp32", False) and "no native bf16" in note
+    monkeypatch.setattr(precision, "native_bf16", lambda: True)
+    assert precision.usable({"dtype": "bf16", "channels_last": True}) == (Precision("bf16", True), None)
+    assert precision.usable(None) == (Precision("fp32", False), None)  # experiments from before the choice
+
+
+def tiny_data(count=8, size=64):
+    """A few real photos per class, decoded as a search would."""
+    def split(kind):
+        photos = real_photos("smoking", count, kind) + real_photos("notsmoking", count, kind)
+        return (torch.stack([load_image(p, size) for p in photos]),
+                torch.tensor([1.0] * count + [0.0] * count))
+    return {"train": split("Training"), "val": split("Validation")}
+
+
+def test_bf16_training_keeps_fp32_weights_and_learns_like_fp32():
+    data = tiny_data()
+    config = {"lr": 1e-3, "dropout_placement": "none", "rotation": 0.0, "batch_size": 8}
+    runs = {}
+    for dtype in ("fp32", "bf16"):
+        settings = {"model": "seed_cnn", "image_size": 64, "max_epochs": 3, "seed": 0,
+                    "precision": {"dtype": dtype, "channels_last": dtype == "bf16"}}
+        runs[dtype] = list(train_epochs(config, settings, data))
+    state = runs["bf16"][-1][1]
+    assert all(t.dtype == torch.float32 for t in state["model"].values())  # saved weights stay fp32
+    fp32, bf16 = runs["fp32"][-1][0], runs["bf16"][-1][0]
+    assert bf16["val_loss"] == pytest.approx(fp32["val_loss"], rel=0.05)
+    assert bf16["train_loss"] != fp32["train_loss"]  # bf16 really ran: not bit-identical to fp32
+
+# ---- cached features ---------------------------------------------------------------------------
+
+
+def test_a_frozen_backbone_trains_the_same_head_on_cached_features():
+    """One epoch, fp32, no rotation, no dropout: the cached path and the uncached path see the same
+    features in the same order, so they must train the same head."""
+    data = {split: (torch.nn.functional.interpolate(x.float(), size=224).to(torch.uint8), y)
+            for split, (x, y) in tiny_data(count=6).items()}
+    config = {"lr": 1e-3, "dropout": 0.0, "freeze_backbone": True, "rotation": 0.0, "batch_size": 4,
+              "weights": "imagenet"}
+    settings = {"model": "efficientnet_lite0", "image_size": 224, "max_epochs": 1, "seed": 0}
+    cache = features.extract("efficientnet_lite0", 224, data["train"][0], data["val"][0], Precision(),
+                             progress=lambda _: None)
+    assert cache["train"].shape == (12, len(features.VIEW_ANGLES), 1280) and cache["val"].shape == (12, 1280)
+    (uncached, uncached_state), = train_epochs(config, settings, data)
+    (cached, cached_state), = train_epochs(config, settings, {**data, "features": cache})
+    assert cached["val_loss"] == pytest.approx(uncached["val_loss"], rel=1e-4)
+    assert cached["train_loss"] == pytest.approx(uncached["train_loss"], rel=1e-4)
+    head = "net.classifier.weight"
+    assert torch.allclose(cached_state["model"][head], uncached_state["model"][head], atol=1e-5)
+    backbone = "net.conv_stem.weight"  # frozen: unchanged, and its batch norms kept ImageNet's statistics
+    assert torch.equal(cached_state["model"][backbone], uncached_state["model"][backbone])
+    assert torch.equal(uncached_state["model"]["net.bn1.running_mean"], cached_state["model"]["net.bn1.running_mean"])
+
+
+def test_cached_views_follow_the_rotation_a_config_asks_for():
+    angles = torch.tensor(features.VIEW_ANGLES)
+    cache = {"train": torch.arange(4 * len(angles)).float().reshape(4, len(angles), 1), "angles": angles}
+    generator = torch.Generator().manual_seed(0)
+    still = features.TrainingViews(cache, torch.zeros(4), {"rotation": 0.0}, generator)
+    x, _ = still.batch(torch.arange(4), generator)
+    assert (x.squeeze(1) == cache["train"][:, 3, 0]).all()  # view 3 is the unrotated image
+    copies = features.TrainingViews(cache, torch.zeros(4), {"rotation": 0.0, "offline_rotations": True}, generator)
+    assert len(copies) == 12
+    x, _ = copies.batch(torch.arange(12), generator)
+    used = {int(v) % len(angles) for v in x.squeeze(1)}
+    assert used <= {1, 2, 3, 4, 5} and {1, 5} & used and {2, 4} & used  # +-10 and +-20 degree copies
+
+# ---- time budget -------------------------------------------------------------------------------
+
+
+def test_a_time_budget_pauses_trials_at_an_epoch_end_and_resume_finishes_them_after_a_move(tmp_path):
+    # The baseline trains 60 epochs (ASHA never stops it): well past a 6-second budget.
+    done = run_cli("tune.run", "--space", "smoke", "--name", "budget", "--num-samples", "6", "--max-epochs", "60",
+                   "--results-dir", str(tmp_path / "first"), "--time-budget", "0.1")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "The time budget of 0.1 min ended the search" in done.stdout and "--resume --name budget" in done.stdout
+    exp_dir = tmp_path / "first" / "budget"
+    exp = json.loads((exp_dir / "experiment.json").read_text())
+    assert not exp["finished"] and exp["ended_by"] == "the time budget (0.1 min)"
+    assert "ended by the time budget" in (exp_dir / "summary.md").read_text()
+    before = pd.read_csv(exp_dir / "trials.csv").set_index("trial")
+    assert before.loc[0, "status"] == "PAUSED" and 0 < before.loc[0, "epochs"] < 60
+    baseline_id = before.loc[0, "trial_id"]
+    checkpoints = sorted((exp_dir / "ray" / baseline_id).glob("checkpoint_*"))
+    assert torch.load(checkpoints[-1] / "checkpoint.pt", weights_only=True)["epoch"] == before.loc[0, "epochs"]
+
+    # Moved elsewhere (every path in an experiment is relative to it), then resumed there.
+    (tmp_path / "moved").mkdir()
+    exp_dir = Path(shutil.move(exp_dir, tmp_path / "moved" / "budget"))
+    resumed = run_cli("tune.run", "--resume", "--name", "budget", "--results-dir", str(tmp_path / "moved"))
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    after = pd.read_csv(exp_dir / "trials.csv").set_index("trial")
+    assert len(after) == 6 and set(after.status) <= {"COMPLETED", "STOPPED"}
+    assert after.loc[0, "status"] == "COMPLETED" and after.loc[0, "epochs"] == 60
+    epochs = [json.loads(line)["epoch"] for line in (exp_dir / "ray" / baseline_id / "result.json").open()]
+    assert epochs == list(range(1, 61))  # continued from its checkpoint: no epoch trained twice
+    assert json.loads((exp_dir / "experiment.json").read_text())["ended_by"] == "all trials"
