@@ -13,6 +13,7 @@ from data_utils.layout import resolve_data_root
 from data_utils.prepare import prepare
 from data_utils.transforms import to_float
 from models.efficientnet import efficientnet_lite0, features
+from training import precision
 
 
 @torch.no_grad()
@@ -28,6 +29,7 @@ def probe_accuracy(model, data) -> float:
 
 
 def main():
+    print(f"CPU: {precision.cpu_capabilities()} (the probe computes in fp32)", flush=True)
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data-root")
     p.add_argument("--per-class", type=int, help="use at most this many images per class per split")

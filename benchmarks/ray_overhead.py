@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from training import precision
 from tune.experiment import settings
 
 
@@ -31,6 +32,7 @@ def search(results: Path, name: str, trials: int) -> tuple[float, float, float]:
 
 
 def main() -> None:
+    print(f"CPU: {precision.cpu_capabilities()}; trials ran with --precision auto: {precision.choose().describe()}", flush=True)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--short", type=int, default=2, help="trials in the short search")
     parser.add_argument("--long", type=int, default=12, help="trials in the long search")

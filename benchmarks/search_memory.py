@@ -13,6 +13,8 @@ import subprocess
 import sys
 import time
 
+from training import precision
+
 
 def children_of(root: int) -> list[int]:
     """The root and all its descendants, read from /proc (no psutil here)."""
@@ -46,7 +48,16 @@ def memory_kib(pid: int) -> tuple[int, int]:
     return values.get("Rss", 0), values.get("Pss", 0)
 
 
+def name_of(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().split(b"\0")[0].decode(errors="replace")[:60] or "?"
+    except OSError:
+        return "?"
+
+
 def main() -> int:
+    print(f"CPU: {precision.cpu_capabilities()}; --precision auto picks {precision.choose().describe()}", flush=True)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--every", type=float, default=1.0, help="seconds between samples")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="the command to run, after --")
@@ -58,8 +69,13 @@ def main() -> int:
     start = time.monotonic()
     process = subprocess.Popen(command)
     peak_rss = peak_pss = peak_processes = 0
+    peak_of = {}  # (pid, name) -> that process's own peak PSS
     while process.poll() is None:
-        samples = [memory_kib(pid) for pid in children_of(process.pid)]
+        pids = children_of(process.pid)
+        samples = [memory_kib(pid) for pid in pids]
+        for pid, (_, pss) in zip(pids, samples):
+            key = (pid, name_of(pid))
+            peak_of[key] = max(peak_of.get(key, 0), pss)
         peak_rss = max(peak_rss, sum(rss for rss, _ in samples))
         peak_pss = max(peak_pss, sum(pss for _, pss in samples))
         peak_processes = max(peak_processes, len(samples))
@@ -70,6 +86,9 @@ def main() -> int:
           f"(shared pages counted once)", flush=True)
     print(f"peak RSS of the process tree: {peak_rss / 2**20:.2f} GiB "
           f"(shared pages counted in every process)", flush=True)
+    print("largest processes by their own peak PSS (a trial worker is ray::ImplicitFunc or ray::train_trial):")
+    for (pid, name), pss in sorted(peak_of.items(), key=lambda item: -item[1])[:6]:
+        print(f"  {pss / 2**20:6.2f} GiB  pid {pid}  {name}")
     return process.returncode
 
 

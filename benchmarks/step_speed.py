@@ -8,6 +8,7 @@ import torch
 import torchvision
 
 from models.seed_cnn import SeedCNN
+from training import precision
 
 MODELS = [("seed_cnn", lambda: SeedCNN(256), 256), ("resnet18", lambda: torchvision.models.resnet18(num_classes=1), 224)]
 
@@ -38,6 +39,7 @@ def images_per_second(make_model, size, threads, channels_last, bf16, steps=6, b
 
 
 if __name__ == "__main__":
+    print(f"CPU: {precision.cpu_capabilities()}; --precision auto would pick {precision.choose().describe()}", flush=True)
     variants = [(False, False), (True, False)] + ([(False, True), (True, True)] if "--bf16" in sys.argv else [])
     for name, make_model, size in MODELS:
         for threads in (1, 2):

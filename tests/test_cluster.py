@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -76,7 +77,7 @@ def cluster(tmp_path):
     nodes = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c", command],
                              env={**ENV, "CLUSTER": CLUSTER, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"},
                              start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    sessions = {nodes.pid}
+    sessions, address = {nodes.pid}, None
     try:
         address = nodes.stdout.readline().strip()
         assert re.fullmatch(r"127\.0\.0\.1:\d+", address), f"the cluster did not start: {address!r}"
@@ -89,6 +90,9 @@ def cluster(tmp_path):
                 except ProcessLookupError:
                     pass
             time.sleep(3)
+        current = Path("/tmp/ray/ray_current_cluster")  # Ray's helper wrote our address there: not left behind
+        if current.is_file() and current.read_text().strip() == address:
+            current.unlink()
 
 
 def test_a_search_on_a_cluster_whose_trial_node_cannot_see_the_drivers_files(cluster, tmp_path):

@@ -26,7 +26,8 @@ def start_ray(address: str | None, num_cpus: int):
         os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     import ray
     if not address:
-        return ray.init(num_cpus=num_cpus, include_dashboard=False, logging_level="WARNING")
+        # "local": always a new Ray of our own, never one that happens to run on this machine
+        return ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, logging_level="WARNING")
     try:
         return ray.init(address=address, logging_level="WARNING")
     except (ConnectionError, RuntimeError, ValueError) as error:

@@ -1,6 +1,8 @@
 """Build the Ray Tune search for a space: Optuna TPE proposes, ASHA stops, Ray runs and saves."""
 import optuna
 import ray.tune
+from ray.train._internal.storage import get_fs_and_path
+from ray.tune.search import ConcurrencyLimiter, SearchGenerator
 from ray.tune.search.optuna import OptunaSearch
 
 from tune import METRIC, MODE
@@ -51,6 +53,25 @@ class DropLatestCheckpointOfFinishedTrials(ray.tune.Callback):
             latest.checkpoint.filesystem.delete_dir(latest.checkpoint.path)
 
 
+_ray_path: str | None = None  # where this run's experiment is: set by restore_tuner
+
+
+class MovableSearch(SearchGenerator):
+    """Ray's own wrapper of the searcher, restored into wherever the experiment is now.
+
+    Ray saves the experiment's storage path with the searcher's state, and after `Tuner.restore`
+    of a moved experiment it gives every *new* trial the old path (their first checkpoint then
+    fails the storage check; measured with Ray 2.60). This puts the current place back."""
+
+    def set_state(self, state: dict):
+        super().set_state(state)
+        if _ray_path:
+            parent, name = _ray_path.rstrip("/").rsplit("/", 1)
+            storage = self._experiment.storage
+            storage.storage_filesystem, storage.storage_fs_path = get_fs_and_path(parent)
+            storage.experiment_dir_name = name
+
+
 def trial_folder_name(trial) -> str:
     return trial.trial_id  # short, and what the trial table shows
 
@@ -64,6 +85,8 @@ def make_trainable(settings: dict, data: dict):
 def restore_tuner(ray_path: str, settings: dict, data: dict) -> ray.tune.Tuner:
     """Continue an interrupted search: finished trials stay, unfinished ones go on from their
     last checkpoint, errored ones are retried; the searcher's history comes back with it."""
+    global _ray_path
+    _ray_path = ray_path
     return ray.tune.Tuner.restore(ray_path, trainable=make_trainable(settings, data),
                                   resume_unfinished=True, resume_errored=True)
 
@@ -73,14 +96,17 @@ def make_tuner(space, settings: dict, data: dict, ray_path: str, num_samples: in
     """ray_path: where Ray keeps the experiment's state and checkpoints (a folder or a URI)."""
     # The baseline goes first through points_to_evaluate, which Optuna enqueues as trial 0
     # (tests/test_search.py checks that it really runs, given ray#35319).
-    searcher = OptunaSearch(space=DefineByRun(space), metric=METRIC, mode=MODE,
-                            points_to_evaluate=[space.baseline], seed=seed)
+    # What Tune builds from max_concurrent_trials (SearchGenerator(ConcurrencyLimiter(searcher))),
+    # built here because the generator is our MovableSearch.
+    searcher = MovableSearch(ConcurrencyLimiter(
+        OptunaSearch(space=DefineByRun(space), metric=METRIC, mode=MODE, points_to_evaluate=[space.baseline], seed=seed),
+        max_concurrent=max_concurrent))
     scheduler = ASHA(space.baseline, time_attr="training_iteration",
                      max_t=settings["max_epochs"], grace_period=1, reduction_factor=3)
     return ray.tune.Tuner(
         make_trainable(settings, data),
         tune_config=ray.tune.TuneConfig(metric=METRIC, mode=MODE, search_alg=searcher, scheduler=scheduler,
-                                        num_samples=num_samples, max_concurrent_trials=max_concurrent,
+                                        num_samples=num_samples,
                                         reuse_actors=True, trial_dirname_creator=trial_folder_name),
         run_config=ray.tune.RunConfig(
             name=ray_path.rstrip("/").rsplit("/", 1)[1], storage_path=ray_path.rstrip("/").rsplit("/", 1)[0],
