@@ -7,25 +7,12 @@ set 1 and scored on its validation split. Run by hand:
 import argparse
 
 import torch
-from sklearn.linear_model import LogisticRegression
 
 from data_utils.layout import resolve_data_root
 from data_utils.prepare import prepare
-from data_utils.transforms import to_float
-from models.efficientnet import efficientnet_lite0, features
+from models.efficientnet import efficientnet_lite0
 from training import precision
-
-
-@torch.no_grad()
-def pooled(model, images, batch=64):
-    model.eval()
-    return torch.cat([features(model, to_float(images[i:i + batch], "imagenet")) for i in range(0, len(images), batch)])
-
-
-def probe_accuracy(model, data) -> float:
-    (train_x, train_y), (val_x, val_y) = data.tensors["train"], data.tensors["val"]
-    classifier = LogisticRegression(max_iter=2000, C=0.5).fit(pooled(model, train_x).numpy(), train_y.numpy())
-    return classifier.score(pooled(model, val_x).numpy(), val_y.numpy())
+from training.probe import probe_accuracy
 
 
 def main():

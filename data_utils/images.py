@@ -5,6 +5,7 @@ import pandas as pd
 import torch
 from PIL import Image
 from torchvision.transforms.v2 import functional as F
+from tqdm import tqdm
 
 from data_utils import DataError
 from data_utils.splits import SPLITS
@@ -21,7 +22,7 @@ def load_image(path: Path, size: int) -> torch.Tensor:
 def decode_many(paths: list[Path], size: int) -> tuple[list, dict]:
     """Images that decode, in order (None where one does not), and {path: why} for those that don't."""
     images, errors = [], {}
-    for path in paths:
+    for path in tqdm(paths, desc="Decoding photos", unit="img", leave=False, disable=None):  # a bar on a terminal only
         try:
             images.append(load_image(path, size))
         except (OSError, ValueError, Image.DecompressionBombError) as error:

@@ -28,8 +28,11 @@ def resolve_data_root(flag: str | None) -> Path:
 
 
 def find_dataset(data_root: Path, name: str) -> Path:
-    if not data_root.is_dir():
+    if not data_root.exists():
         raise DataError(f"data root {data_root} does not exist: {HOW_TO_GET_DATA}")
+    if not data_root.is_dir():
+        raise DataError(f"data root {data_root} is a file, not a folder: point --data-root / $TUNE_DATA_ROOT "
+                        f"at the folder that holds the data sets")
     path = data_root / name
     if not path.is_dir():
         present = sorted(p.name for p in data_root.iterdir() if p.is_dir())

@@ -7,6 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
+
+from data_utils.images import load_image
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_ROOT = Path(os.environ.get("TUNE_DATA_ROOT") or REPO.parent / "shared" / "datasets").resolve()
@@ -18,6 +21,15 @@ def real_photos(label: str, count: int, split: str = "Training") -> list[Path]:
     photos = sorted((SMOKER / split / split).glob(f"{label}_*.jpg"))[:count]
     assert len(photos) == count, f"expected the real photos under {SMOKER}"
     return photos
+
+
+def tiny_data(count=8, size=64):
+    """A few real photos per class, decoded as a search would."""
+    def split(kind):
+        photos = real_photos("smoking", count, kind) + real_photos("notsmoking", count, kind)
+        return (torch.stack([load_image(p, size) for p in photos]),
+                torch.tensor([1.0] * count + [0.0] * count))
+    return {"train": split("Training"), "val": split("Validation")}
 
 
 def copy_photos(photos, folder: Path, rename=lambda p: p.name) -> None:

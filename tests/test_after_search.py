@@ -9,6 +9,12 @@ import pytest
 import torch
 
 from conftest import SMOKER, copy_photos, real_photos, run_cli, run_in_process
+from data_utils.images import load_image
+from data_utils.prepare import load_tensors
+from models import build_model
+from training.loop import predict_logits
+from training.precision import usable
+from tune import model_file
 
 TEST_SCORE_FIELDS = {"n", "accuracy", "accuracy_ci95", "loss", "precision", "recall", "f1", "roc_auc",
                      "confusion_matrix"}
@@ -54,15 +60,27 @@ def test_unknown_experiment_lists_the_known_ones(smoke_search):
 def test_promote_writes_honest_test_scores(promoted):
     exp_dir, done = promoted
     scores = json.loads((exp_dir / "test_scores.json").read_text())
+    exp = json.loads((exp_dir / "experiment.json").read_text())
+    # The manifest's held-out test split, and each model re-scored on it here, independently.
+    test_x, test_y = load_tensors(exp_dir / exp["trial_settings"]["tensors_file"], "test")
+    right = {}
     for who in ("winner", "baseline"):
-        assert TEST_SCORE_FIELDS <= set(scores[who]["test"])
-        assert scores[who]["test"]["n"] == 48  # the held-out test split of the manifest
-        low, high = scores[who]["test"]["accuracy_ci95"]
-        assert low <= scores[who]["test"]["accuracy"] <= high
-    assert 0 <= scores["mcnemar_winner_vs_baseline"]["p_value"] <= 1
+        test = scores[who]["test"]
+        assert TEST_SCORE_FIELDS <= set(test) and test["n"] == len(test_y) == 48
+        (tn, fp), (fn, tp) = test["confusion_matrix"]
+        assert tn + fp + fn + tp == test["n"] and test["accuracy"] == pytest.approx((tp + tn) / test["n"])
+        state = torch.load(exp_dir / scores[who]["checkpoint"] / "checkpoint.pt", weights_only=True)
+        model = build_model("seed_cnn", scores["winner"]["config"] if who == "winner" else exp["baseline"], 64)
+        model.load_state_dict(state["model"])
+        predicted = predict_logits(model, test_x, "half", usable(exp["trial_settings"]["precision"])[0]) > 0
+        right[who] = predicted == test_y.bool()
+        assert int(right[who].sum()) == test["correct"] and int((predicted & test_y.bool()).sum()) == tp
+    mcnemar = scores["mcnemar_winner_vs_baseline"]  # paired: the same images for both
+    assert mcnemar["only_winner_correct"] == int((right["winner"] & ~right["baseline"]).sum())
+    assert mcnemar["only_baseline_correct"] == int((~right["winner"] & right["baseline"]).sum())
     assert "on 48 test images" in done.stdout
     board = pd.read_csv(exp_dir.parent / "leaderboard.csv")
-    assert list(board.experiment) == ["e2e"]
+    assert list(board.experiment) == ["e2e"] and board.test_acc[0] == scores["winner"]["test"]["accuracy"]
     assert "## Final test" in (exp_dir / "summary.md").read_text()
 
 
@@ -81,8 +99,10 @@ def test_promote_top_k_retrains_and_says_who_won(smoke_search, tmp_path):
     shutil.copytree(smoke_search[0], results / "e2e")
     done = run_cli("tune.promote", "e2e", "--results-dir", str(results), "--top-k", "2", "--seeds", "2")
     assert done.returncode == 0, done.stderr[-3000:]
-    selection = json.loads((results / "e2e" / "test_scores.json").read_text())["selection"]
-    assert len(selection["runs"]) == 4 and len(selection["mean_by_trial"]) == 2
+    scores = json.loads((results / "e2e" / "test_scores.json").read_text())
+    runs = pd.DataFrame(scores["selection"]["runs"])
+    assert len(runs) == 4 and runs.groupby("trial_id").size().tolist() == [2, 2]
+    assert scores["winner"]["trial_id"] == runs.groupby("trial_id").val_loss.mean().idxmin()  # the best, not the worst
     assert "had the best mean val loss" in done.stdout
 
 
@@ -116,7 +136,13 @@ def test_predict_prints_a_probability_per_image(promoted, tmp_path):
     done = run_cli("tune.predict", "--model", str(promoted[0] / "model.pt"), *map(str, photos), "--format", "csv")
     assert done.returncode == 0, done.stderr
     rows = pd.read_csv(pd.io.common.StringIO(done.stdout))
-    assert len(rows) == 2 and rows.p_smoking.between(0, 1).all() and set(rows.label) <= {"smoking", "not smoking"}
+    assert len(rows) == 2
+    # Each probability is the model's own, and each label says what its probability says.
+    model, info, computed_in = model_file.load(promoted[0] / "model.pt")
+    images = torch.stack([load_image(p, info["image_size"]) for p in photos])
+    expected = torch.sigmoid(predict_logits(model, images, info["normalization"], computed_in))
+    assert rows.p_smoking.tolist() == pytest.approx(expected.tolist(), abs=1e-4)
+    assert rows.label.tolist() == ["smoking" if p > 0.5 else "not smoking" for p in expected.tolist()]
 
 
 class Exploit:

@@ -18,6 +18,7 @@ def run_main(capsys, *argv):
     (["--space", "smoke", "--max-epochs", "two"], "expected a whole number, got 'two'"),
     (["--space", "smoke", "--cpus-per-trial", "0"], "--cpus-per-trial: must be at least 1"),
     (["--space", "smoke", "--data-root", "/nonexistent"], "data root /nonexistent does not exist"),
+    (["--space", "smoke", "--data-root", "/etc/hostname"], "data root /etc/hostname is a file, not a folder"),
     (["--space", "smoke", "--weights-file", "/nonexistent.pth"], "--weights-file /nonexistent.pth does not exist"),
     ([], "--space is required"),
     (["--space", "smoke", "--name", "../escape"], "--name '../escape': use letters"),

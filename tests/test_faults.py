@@ -35,7 +35,10 @@ def test_a_trial_that_crashes_once_is_retried_and_the_search_completes(tmp_path)
     assert (faults / f"test_fault_raised_{faulted}").exists()  # the fault really happened
     trials = pd.read_csv(exp_dir / "trials.csv").set_index("trial_id")
     assert len(trials) == 3 and set(trials.status) <= {"COMPLETED", "STOPPED"}
-    assert trials.loc[faulted, "epochs"] == 2  # retried from its epoch-1 checkpoint, then finished
+    assert trials.loc[faulted, "epochs"] == 2
+    # Retried from its epoch-1 checkpoint: epoch 1 was not trained again (from scratch it would be).
+    epochs = [json.loads(line)["epoch"] for line in (exp_dir / "ray" / faulted / "result.json").open()]
+    assert epochs == [1, 2]
 
 
 def test_a_trial_that_fails_every_retry_is_marked_and_the_search_still_finishes(tmp_path):
@@ -49,6 +52,11 @@ def test_a_trial_that_fails_every_retry_is_marked_and_the_search_still_finishes(
     assert trials.loc[faulted, "status"] == "ERROR" and "injected test fault" in trials.loc[faulted, "error"]
     assert set(trials.drop(faulted).status) <= {"COMPLETED", "STOPPED"}
     assert (exp_dir / "best_config.json").is_file() and "ERROR" in (exp_dir / "summary.md").read_text()
+    # The error is one line that says where its traceback is, not Ray's traceback on the console.
+    failed = [line for line in done.stdout.splitlines() if line.startswith(f"trial ") and " failed: " in line]
+    assert len(failed) == 1 and f"({faulted}) failed: RuntimeError: injected test fault" in failed[0]
+    assert f"{exp_dir / 'ray' / faulted / 'error.txt'}" in failed[0] and (exp_dir / "ray" / faulted / "error.txt").is_file()
+    assert "Traceback" not in done.stdout + done.stderr
 
 
 def test_a_search_whose_every_trial_fails_exits_non_zero_and_says_why(tmp_path):
@@ -59,23 +67,27 @@ def test_a_search_whose_every_trial_fails_exits_non_zero_and_says_why(tmp_path):
     assert len(trials) == 2 and set(trials.status) == {"ERROR"}
 
 
-def test_ctrl_c_leaves_a_resumable_experiment_and_says_how(tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_leaves_a_resumable_experiment_and_says_how(tmp_path, stop):
+    """SIGTERM is what timeout, systemd and batch schedulers send: it must stop a search as Ctrl-C does."""
     driver = subprocess.Popen(
-        [sys.executable, "-m", "tune.run", "--space", "smoke", "--name", "sigint", "--num-samples", "6",
+        [sys.executable, "-m", "tune.run", "--space", "smoke", "--name", "stopped", "--num-samples", "6",
          "--max-concurrent", "1", "--results-dir", str(tmp_path)],
         cwd=REPO, env={**os.environ, "TUNE_DATA_ROOT": str(DATA_ROOT)}, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 300
-    while not finished_trials(tmp_path / "sigint" / "ray"):
+    while not finished_trials(tmp_path / "stopped" / "ray"):
         assert driver.poll() is None and time.time() < deadline
         time.sleep(0.2)
-    driver.send_signal(signal.SIGINT)
+    driver.send_signal(stop)
     output, _ = driver.communicate(timeout=300)
     assert driver.returncode == 130, output[-3000:]
-    assert "python -m tune.run --resume --name sigint" in output and "Traceback" not in output
-    resumed = run_cli("tune.run", "--resume", "--name", "sigint", "--results-dir", str(tmp_path))
+    assert "python -m tune.run --resume --name stopped" in output and "Traceback" not in output
+    table = pd.read_csv(tmp_path / "stopped" / "trials.csv")  # the results of what finished are written
+    assert table.status.isin(["COMPLETED", "STOPPED"]).any() and len(table) < 6
+    resumed = run_cli("tune.run", "--resume", "--name", "stopped", "--results-dir", str(tmp_path))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert len(pd.read_csv(tmp_path / "sigint" / "trials.csv")) == 6
+    assert len(pd.read_csv(tmp_path / "stopped" / "trials.csv")) == 6
 
 
 def test_a_write_killed_halfway_leaves_the_previous_file_intact(tmp_path):
@@ -109,6 +121,7 @@ def test_same_seed_gives_the_same_split_and_the_same_trial_0(smoke_search, tmp_p
     ("tune.trials", ["x", "--format", "xml"], "invalid choice: 'xml'"),
     ("tune.promote", ["x", "--top-k", "-1"], "--top-k: must be at least 1"),
     ("tune.promote", ["x", "--seeds", "many"], "expected a whole number, got 'many'"),
+    ("tune.promote", ["x", "--seeds", "2"], "--seeds applies only with --top-k 2 or more"),
     ("tune.evaluate", ["--model", "nope.pt", "--data", "/nonexistent"], "--model nope.pt: no such file"),
     ("tune.predict", ["--model", "nope.pt", "a.jpg", "--format", "xml"], "invalid choice: 'xml'"),
     ("tune.predict", [], "the following arguments are required"),

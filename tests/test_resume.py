@@ -11,7 +11,9 @@ import time
 
 import pandas as pd
 
-from conftest import DATA_ROOT, REPO, run_cli
+import search_spaces
+from conftest import DATA_ROOT, REPO, run_cli, tiny_data
+from training.loop import train_epochs
 
 TRIALS = 6
 
@@ -26,6 +28,14 @@ def finished_trials(ray_dir) -> set:
     except (json.JSONDecodeError, OSError):
         return set()  # caught mid-write; look again
     return {t["trial_id"] for t in trials if t["status"] == "TERMINATED"}
+
+
+def uninterrupted_configs(count: int, seed: int = 0) -> list[dict]:
+    """The first configs the `smoke` search's searcher suggests, asked in a row in this process.
+    With fewer than 10 finished trials, TPE draws at random (seeded): no result changes them."""
+    from tune.search import optuna_searcher
+    searcher = optuna_searcher(search_spaces.load("smoke"), seed)
+    return [{**searcher.suggest(f"t{i}"), **search_spaces.load("smoke").fixed} for i in range(count)]
 
 
 def test_kill_9_then_resume(tmp_path):
@@ -67,6 +77,13 @@ def test_kill_9_then_resume(tmp_path):
         assert trials.set_index("trial_id").loc[trial_id, "epochs"] >= 1
     assert trials.set_index("trial").loc[0, "baseline"]
 
+    # The searcher went on with its history: every trial, before the kill and after it, has the
+    # config an uninterrupted search suggests (the baseline, then TPE's seeded start-up draws).
+    params = [c for c in trials if c.startswith("param_")]
+    got = trials.set_index("trial").sort_index()[params]
+    expected = pd.DataFrame([{f"param_{k}": v for k, v in config.items()} for config in uninterrupted_configs(TRIALS)])
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), expected[params], check_dtype=False)
+
     # ASHA's rungs came back too: the trials finished before the kill are still recorded in them.
     with open(results / "crash" / "asha_state.pkl", "rb") as f:
         asha = pickle.load(f)  # our own file, written by tune/scheduler.py
@@ -78,3 +95,17 @@ def test_kill_9_then_resume(tmp_path):
 
     other = run_cli("tune.run", "--resume", "--name", "crash", "--max-epochs", "5", "--results-dir", str(results))
     assert other.returncode == 2 and "--max-epochs 5 (it ran with 2)" in other.stderr
+
+
+def test_a_resumed_trial_trains_exactly_as_an_uninterrupted_one():
+    """Model, optimiser, data order and dropout masks all continue: 3 epochs in a row equal 2
+    epochs, a stop, and a third from the epoch-2 state."""
+    data = tiny_data(count=6)
+    config = {"lr": 1e-3, "dropout_placement": "both", "dropout_before_fc1": 0.5, "dropout_after_fc1": 0.5,
+              "rotation": 10.0, "offline_rotations": True, "batch_size": 4}
+    settings = {"model": "seed_cnn", "image_size": 64, "max_epochs": 3, "seed": 0}
+    straight = [metrics for metrics, _ in train_epochs(config, settings, data)]
+    first_two = list(train_epochs(config, {**settings, "max_epochs": 2}, data))
+    continued = [metrics for metrics, _ in train_epochs(config, settings, data, state=first_two[-1][1])]
+    assert [m["epoch"] for m in continued] == [3]
+    assert continued[0] == straight[2]

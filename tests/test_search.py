@@ -1,11 +1,13 @@
 """A real search, end to end, on a small subset of the real photos (the `smoke` space)."""
 import json
+import re
 
 import pandas as pd
 import pytest
 import torch
 
 import search_spaces
+from conftest import run_cli
 from training.loop import CHECKPOINT_FILE
 
 
@@ -27,7 +29,13 @@ def test_every_trial_is_in_the_table_with_per_epoch_metrics(search):
     assert len(trials) == 3
     assert set(trials.status) <= {"COMPLETED", "STOPPED"}
     assert trials.best_val_loss.is_monotonic_increasing  # sorted by the search metric
-    assert trials.epochs.between(1, 2).all() and trials.best_val_acc.between(0, 1).all()
+    assert trials.epochs.between(1, 2).all()
+    for _, trial in trials.iterrows():  # one report per epoch, and the table's figures come from them
+        epochs = pd.read_json(search[0] / "ray" / trial.trial_id / "result.json", lines=True)
+        assert list(epochs.epoch) == list(range(1, trial.epochs + 1))
+        assert epochs[["train_loss", "val_loss", "val_acc", "val_auc"]].notna().all().all()
+        assert trial.best_val_loss == pytest.approx(epochs.val_loss.min())
+        assert trial.best_val_acc == pytest.approx(epochs.val_acc[epochs.val_loss.idxmin()])
 
 
 def test_the_reports_baseline_is_trial_0(search):
@@ -57,3 +65,25 @@ def test_split_manifest_is_saved_with_the_test_split_held_out(search):
     assert used.groupby(["split", "label"]).size().tolist() == [24] * 6
     sizes = json.loads((search[0] / "experiment.json").read_text())["split_sizes"]
     assert sizes == {"train": 48, "val": 48, "test": 48}
+
+
+def test_a_search_that_is_not_on_a_terminal_prints_one_line_per_trial(search):
+    exp_dir, done = search
+    output = done.stdout + done.stderr
+    trials = pd.read_csv(exp_dir / "trials.csv")
+    ended = [line for line in done.stdout.splitlines() if line.startswith("trial ")]
+    assert len(ended) == len(trials) == 3  # one plain line per ended trial ...
+    for line in ended:
+        assert re.match(r"trial \d \(\w{8}\) (completed|stopped early by ASHA) after \d epochs?: val loss", line)
+        assert "ended (" in line and "elapsed" in line and "best val loss" in line
+    assert "Best trial" in done.stdout and "Results in" in done.stdout  # ... and the final summary
+    assert "Checkpoint successfully created" not in output and "Trial status" not in output  # Ray is quiet
+    assert "\x1b[" not in output and "\r" not in output  # no escape codes, no redrawn line
+
+
+def test_verbose_brings_back_rays_own_table_and_logs(tmp_path):
+    done = run_cli("tune.run", "--space", "smoke", "--name", "loud", "--num-samples", "1", "--max-epochs", "1",
+                   "--results-dir", str(tmp_path), "--verbose")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Configuration for experiment" in done.stdout and "Trial status" in done.stdout
+    assert "Checkpoint successfully created" in done.stdout + done.stderr

@@ -8,8 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from conftest import real_photos, run_cli
-from data_utils.images import load_image
+from conftest import run_cli, tiny_data
 from training import features, precision
 from training.loop import train_epochs
 from training.precision import Precision
@@ -33,15 +32,6 @@ def test_a_recorded_bf16_falls_back_to_fp32_only_where_bf16_is_emulated(monkeypa
     monkeypatch.setattr(precision, "native_bf16", lambda: True)
     assert precision.usable({"dtype": "bf16", "channels_last": True}) == (Precision("bf16", True), None)
     assert precision.usable(None) == (Precision("fp32", False), None)  # experiments from before the choice
-
-
-def tiny_data(count=8, size=64):
-    """A few real photos per class, decoded as a search would."""
-    def split(kind):
-        photos = real_photos("smoking", count, kind) + real_photos("notsmoking", count, kind)
-        return (torch.stack([load_image(p, size) for p in photos]),
-                torch.tensor([1.0] * count + [0.0] * count))
-    return {"train": split("Training"), "val": split("Validation")}
 
 
 def test_bf16_training_keeps_fp32_weights_and_learns_like_fp32():

@@ -6,6 +6,7 @@ project and its dependencies installed (`pip install -e .`, the same versions as
 and must see the experiment's storage; `check_cluster` asks every such node before the search
 starts, so a cluster that cannot run it is a one-line error and not a hang or a search of errors.
 """
+import logging
 import os
 import uuid
 from pathlib import Path
@@ -16,7 +17,9 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 PROBE_TIMEOUT_S = 120
 
 
-def start_ray(address: str | None, num_cpus: int):
+def start_ray(address: str | None, num_cpus: int, verbose: bool = False):
+    """verbose: Ray's own logs and its workers' lines (e.g. every checkpoint saved) on the
+    console; without it, tune/progress.py says what happens and Ray only its errors."""
     os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "1")  # save experiment state often: a crash loses ~nothing
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     if not address or address.rsplit(":", 1)[0] in LOOPBACK:
@@ -25,11 +28,20 @@ def start_ray(address: str | None, num_cpus: int):
         # for our own Ray and for a driver joining a cluster on this machine's loopback.
         os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     import ray
+    quiet = {} if verbose else {"log_to_driver": False}
+    if not verbose:  # a trial's error is one line from tune/progress.py, not Ray's traceback
+        logging.getLogger("ray.tune").setLevel(logging.CRITICAL)
+        logging.getLogger("ray.train").setLevel(logging.CRITICAL)
+        # Ray's new console output prints its experiment box even when silent; the old one at verbose=0 does not
+        os.environ["RAY_AIR_NEW_OUTPUT"] = "0"
+        import optuna
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+    level = "WARNING" if verbose else "ERROR"
     if not address:
         # "local": always a new Ray of our own, never one that happens to run on this machine
-        return ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, logging_level="WARNING")
+        return ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, logging_level=level, **quiet)
     try:
-        return ray.init(address=address, logging_level="WARNING")
+        return ray.init(address=address, logging_level=level, **quiet)
     except (ConnectionError, RuntimeError, ValueError) as error:
         reason = str(error).strip().splitlines()[0][:200]
         raise UsageError(f"--address {address}: cannot join a Ray cluster there ({reason}); "

@@ -4,11 +4,13 @@ The test split (carved and recorded in the experiment's manifest before the sear
 read here for the first time, once for the winner and once for the seed report's baseline, on
 the very same images, so the two can be compared with a paired test.
 """
+import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import torch
+from tqdm import tqdm
 
 from data_utils.prepare import load_tensors
 from models import INPUTS, build_model
@@ -27,9 +29,13 @@ def parse_args(argv):
     p.add_argument("--results-dir", default="results")
     p.add_argument("--top-k", type=int_at_least(1), default=1,
                    help="retrain the K best configs from scratch and pick by mean validation score (default 1: no retraining)")
-    p.add_argument("--seeds", type=int_at_least(1), default=3, help="seeds per config when --top-k > 1 (default 3)")
+    p.add_argument("--seeds", type=int_at_least(1), help="seeds per config when --top-k > 1 (default 3)")
     p.add_argument("--threads", type=int_at_least(1), default=torch.get_num_threads(), help="torch threads for retraining")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.seeds is not None and args.top_k == 1:
+        p.error("--seeds applies only with --top-k 2 or more: with --top-k 1 nothing is retrained")
+    args.seeds = args.seeds or 3
+    return args
 
 
 def load_checkpoint_model(exp: dict, config: dict, checkpoint):
@@ -46,16 +52,19 @@ def retrain_scores(exp_dir: Path, exp: dict, candidates: pd.DataFrame, seeds: in
     its best val loss per seed."""
     data = experiment.trial_data(exp_dir)
     rows = []
-    for _, row in candidates.iterrows():
-        config, _ = experiment.best_checkpoint(exp_dir, row["trial_id"])
-        for seed in range(1, seeds + 1):
+    runs = [(row, seed) for _, row in candidates.iterrows() for seed in range(1, seeds + 1)]
+    # a live bar on a terminal (as tune/progress.py), one line per run everywhere
+    with tqdm(total=len(runs), desc="retraining", unit="run", file=sys.stdout, disable=None) as bar:
+        for row, seed in runs:
+            config, _ = experiment.best_checkpoint(exp_dir, row["trial_id"])
             settings = {**exp["trial_settings"], "seed": exp["seed"] + 1000 * seed}
             history = [metrics for metrics, _ in train_epochs(config, settings, data)]
             best = experiment.best_row(pd.DataFrame(history))
             rows.append({"trial": row["trial"], "trial_id": row["trial_id"], "seed": settings["seed"],
                          "val_loss": best["val_loss"], "val_acc": best["val_acc"]})
-            print(f"  retrained trial {row['trial']} with seed {settings['seed']}: val loss {best['val_loss']:.4f}, "
-                  f"val accuracy {percent(best['val_acc'])}")
+            tqdm.write(f"  retrained trial {row['trial']} with seed {settings['seed']}: val loss "
+                       f"{best['val_loss']:.4f}, val accuracy {percent(best['val_acc'])}", file=sys.stdout)
+            bar.update()
     return pd.DataFrame(rows)
 
 

@@ -62,6 +62,8 @@ def parse_args(argv):
     p.add_argument("--time-budget", type=minutes, metavar="MINUTES",
                    help="start no trial after this many minutes; running trials stop at their next epoch, "
                         "resumable with --resume (which may give a new budget)")
+    p.add_argument("--verbose", action="store_true",
+                   help="Ray's own trial table and its workers' logs instead of the one-line progress display")
     args = p.parse_args(argv)
     args.seed_given, args.seed = args.seed is not None, 0 if args.seed is None else args.seed
     if args.name is not None and not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", args.name):
@@ -103,9 +105,9 @@ def storage_of(args) -> str | None:
     return args.storage if "://" in args.storage else str(Path(args.storage).resolve())
 
 
-def connect(address: str | None, cpus_per_trial: int, storage: str | None, results_dir: Path) -> int:
+def connect(address: str | None, cpus_per_trial: int, storage: str | None, results_dir: Path, verbose: bool) -> int:
     """Start or join Ray; check that it can run this search. Returns the trials it can run at once."""
-    start_ray(address, os.cpu_count())
+    start_ray(address, os.cpu_count(), verbose)
     if not address:
         return max(1, os.cpu_count() // cpus_per_trial)
     local_storage = None if storage and "://" in storage else Path(storage) if storage else results_dir
@@ -136,7 +138,7 @@ def main(argv=None) -> int:
                    getattr(space, "subset_per_class", None))
     check_batch_sizes(space, data.sizes()["train"])
     storage = storage_of(args)
-    can_run = connect(args.address, args.cpus_per_trial, storage, Path(args.results_dir))
+    can_run = connect(args.address, args.cpus_per_trial, storage, Path(args.results_dir), args.verbose)
 
     chosen = precision.choose(args.precision or "auto")
     exp = {"name": name, "space": args.space, "model": space.model, "dataset": space.dataset,
@@ -178,7 +180,7 @@ def main(argv=None) -> int:
 
     from tune.search import make_tuner  # imports Ray: only after start_ray has set it up
     tuner = make_tuner(space, exp["trial_settings"], experiment.trial_data(exp_dir), experiment.ray_path(exp_dir),
-                       exp["num_samples"], exp["max_concurrent"], args.seed)
+                       exp["num_samples"], exp["max_concurrent"], args.seed, args.verbose)
     return fit_and_write(tuner, exp_dir, exp, args.time_budget)
 
 
@@ -203,21 +205,24 @@ def resume(args) -> int:
         print(f"Experiment {args.name} already finished ({len(experiment.trials_table(exp_dir))} trials); "
               f"nothing to resume. Its results: {exp_dir}/summary.md")
         return 0
-    connect(args.address, exp["cpus_per_trial"], exp.get("storage"), exp_dir.parent)
+    connect(args.address, exp["cpus_per_trial"], exp.get("storage"), exp_dir.parent, args.verbose)
     if not experiment.has_ray_state(exp_dir):
         raise UsageError(f"experiment {args.name} stopped before Ray saved any state in {experiment.ray_path(exp_dir)}: "
                          f"delete {exp_dir} and start it again")
     from tune.search import restore_tuner
     print(f"Resuming experiment {args.name} from {experiment.ray_path(exp_dir)}")
-    tuner = restore_tuner(experiment.ray_path(exp_dir), exp["trial_settings"], experiment.trial_data(exp_dir))
+    tuner = restore_tuner(experiment.ray_path(exp_dir), exp["trial_settings"], experiment.trial_data(exp_dir),
+                          args.verbose)
     return fit_and_write(tuner, exp_dir, exp, args.time_budget)
 
 
 def fit_and_write(tuner, exp_dir: Path, exp: dict, time_budget: float | None) -> int:
     """Run the search; write results whatever happened; the exit code says what did."""
-    from tune import budget, scheduler
+    from tune import budget, progress, scheduler, search
     budget.start(time_budget)
     scheduler.keep_state_in(exp_dir / "asha_state.pkl")
+    progress.configure(exp["num_samples"], exp["max_epochs"], exp["max_concurrent"], exp["baseline"],
+                       (search.GRACE_PERIOD, search.REDUCTION_FACTOR), experiment.ray_path(exp_dir))
     # SIGTERM (timeout, systemd, batch schedulers) stops the search as Ctrl-C does: Tune ends on
     # SIGUSR1 as on SIGINT, saving its state, and the results below are written.
     signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGUSR1))

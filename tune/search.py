@@ -7,6 +7,7 @@ from ray.tune.search.optuna import OptunaSearch
 
 from tune import METRIC, MODE
 from tune.budget import EndWhenSpent
+from tune.progress import Progress
 from tune.scheduler import ASHA
 from tune.trainable import as_numpy, train_trial
 
@@ -72,6 +73,13 @@ class MovableSearch(SearchGenerator):
             storage.experiment_dir_name = name
 
 
+def optuna_searcher(space, seed: int) -> OptunaSearch:
+    """Optuna's TPE over the space. The baseline goes first through points_to_evaluate, which
+    Optuna enqueues as trial 0 (tests/test_search.py checks that it really runs, given ray#35319)."""
+    return OptunaSearch(space=DefineByRun(space), metric=METRIC, mode=MODE, points_to_evaluate=[space.baseline],
+                        seed=seed)
+
+
 def trial_folder_name(trial) -> str:
     return trial.trial_id  # short, and what the trial table shows
 
@@ -82,27 +90,34 @@ def make_trainable(settings: dict, data: dict):
                                    {"cpu": settings["cpus_per_trial"]})
 
 
-def restore_tuner(ray_path: str, settings: dict, data: dict) -> ray.tune.Tuner:
+GRACE_PERIOD, REDUCTION_FACTOR = 1, 3  # ASHA's: every trial trains 1 epoch; a third go on at each rung
+
+
+def restore_tuner(ray_path: str, settings: dict, data: dict, verbose: bool) -> ray.tune.Tuner:
     """Continue an interrupted search: finished trials stay, unfinished ones go on from their
     last checkpoint, errored ones are retried; the searcher's history comes back with it."""
     global _ray_path
     _ray_path = ray_path
-    return ray.tune.Tuner.restore(ray_path, trainable=make_trainable(settings, data),
-                                  resume_unfinished=True, resume_errored=True)
+    tuner = ray.tune.Tuner.restore(ray_path, trainable=make_trainable(settings, data),
+                                   resume_unfinished=True, resume_errored=True)
+    # Ray restores the run config it pickled, verbosity included; Tuner.restore cannot set it.
+    tuner._local_tuner.get_run_config().verbose = ray_verbosity(verbose)
+    return tuner
+
+
+def ray_verbosity(verbose: bool) -> int:
+    """Ray's own trial table and trial lines with --verbose; otherwise tune/progress.py speaks."""
+    return 1 if verbose else 0
 
 
 def make_tuner(space, settings: dict, data: dict, ray_path: str, num_samples: int, max_concurrent: int,
-               seed: int) -> ray.tune.Tuner:
+               seed: int, verbose: bool = False) -> ray.tune.Tuner:
     """ray_path: where Ray keeps the experiment's state and checkpoints (a folder or a URI)."""
-    # The baseline goes first through points_to_evaluate, which Optuna enqueues as trial 0
-    # (tests/test_search.py checks that it really runs, given ray#35319).
     # What Tune builds from max_concurrent_trials (SearchGenerator(ConcurrencyLimiter(searcher))),
     # built here because the generator is our MovableSearch.
-    searcher = MovableSearch(ConcurrencyLimiter(
-        OptunaSearch(space=DefineByRun(space), metric=METRIC, mode=MODE, points_to_evaluate=[space.baseline], seed=seed),
-        max_concurrent=max_concurrent))
+    searcher = MovableSearch(ConcurrencyLimiter(optuna_searcher(space, seed), max_concurrent=max_concurrent))
     scheduler = ASHA(space.baseline, time_attr="training_iteration",
-                     max_t=settings["max_epochs"], grace_period=1, reduction_factor=3)
+                     max_t=settings["max_epochs"], grace_period=GRACE_PERIOD, reduction_factor=REDUCTION_FACTOR)
     return ray.tune.Tuner(
         make_trainable(settings, data),
         tune_config=ray.tune.TuneConfig(metric=METRIC, mode=MODE, search_alg=searcher, scheduler=scheduler,
@@ -110,7 +125,7 @@ def make_tuner(space, settings: dict, data: dict, ray_path: str, num_samples: in
                                         reuse_actors=True, trial_dirname_creator=trial_folder_name),
         run_config=ray.tune.RunConfig(
             name=ray_path.rstrip("/").rsplit("/", 1)[1], storage_path=ray_path.rstrip("/").rsplit("/", 1)[0],
-            verbose=1, callbacks=[EndWhenSpent(), DropLatestCheckpointOfFinishedTrials()],
+            verbose=ray_verbosity(verbose), callbacks=[EndWhenSpent(), DropLatestCheckpointOfFinishedTrials(), Progress()],
             checkpoint_config=ray.tune.CheckpointConfig(num_to_keep=1, checkpoint_score_attribute=METRIC,
                                                         checkpoint_score_order=MODE),
             failure_config=ray.tune.FailureConfig(max_failures=1)),

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Do the tests catch a broken feature? Each mutation below breaks one feature in a scratch copy
+# of the project, then runs the test named after that feature, which must now FAIL.
+# Run by hand, not in CI (about 10 minutes): bash tests/mutations.sh [MUTATION_NAME ...]
+# It uses the project's .venv (PYTHON=... to choose another) and the photos in ../shared/datasets
+# (or $TUNE_DATA_ROOT); the scratch copies are deleted at the end.
+set -uo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+PYTHON=${PYTHON:-$REPO/.venv/bin/python}
+export TUNE_DATA_ROOT=${TUNE_DATA_ROOT:-$(cd "$REPO/.." && pwd)/shared/datasets}
+SCRATCH=$(mktemp -d)
+trap 'rm -rf "$SCRATCH"' EXIT
+
+# name | file | exact text | replaced by (\n: a new line) | the test that must fail
+MUTATIONS=$(cat <<'EOF'
+asha-stops-the-baseline|tune/scheduler.py|if stopped_early and is_baseline(trial.config, self._baseline):|if False:|tests/test_scheduler.py::test_a_trial_that_trails_at_a_rung_is_stopped_but_the_baseline_never_is
+asha-never-stops|tune/scheduler.py|        action = super().on_trial_result(tune_controller, trial, result)|        action = super().on_trial_result(tune_controller, trial, result) and self.CONTINUE|tests/test_scheduler.py::test_a_trial_that_trails_at_a_rung_is_stopped_but_the_baseline_never_is
+asha-forgets-its-rungs|tune/scheduler.py|        if not self._loaded and os.path.exists(_state_file):|        if False:|tests/test_scheduler.py::test_the_rungs_survive_a_new_driver
+retry-from-scratch|tune/trainable.py|    checkpoint = ray.tune.get_checkpoint()|    checkpoint = None|tests/test_faults.py::test_a_trial_that_crashes_once_is_retried_and_the_search_completes
+resume-from-scratch|tune/trainable.py|    checkpoint = ray.tune.get_checkpoint()|    checkpoint = None|tests/test_speed.py::test_a_time_budget_pauses_trials_at_an_epoch_end_and_resume_finishes_them_after_a_move
+resume-drops-unfinished-trials|tune/search.py|resume_unfinished=True, resume_errored=True|resume_unfinished=False, resume_errored=True|tests/test_speed.py::test_a_time_budget_pauses_trials_at_an_epoch_end_and_resume_finishes_them_after_a_move
+resume-restarts-the-searcher|tune/search.py|    def set_state(self, state: dict):|    def restore_from_dir(self, dirpath):\n        pass\n\n    def set_state(self, state: dict):|tests/test_resume.py::test_kill_9_then_resume
+resume-reseeds-dropout|training/loop.py|            torch.set_rng_state(state["torch_rng"])|            pass|tests/test_resume.py::test_a_resumed_trial_trains_exactly_as_an_uninterrupted_one
+top-k-picks-the-worst|tune/promote.py|.mean().sort_values("val_loss")|.mean().sort_values("val_loss", ascending=False)|tests/test_after_search.py::test_promote_top_k_retrains_and_says_who_won
+baseline-on-other-images|tune/promote.py|evaluate_trial(exp_dir, exp, b["trial_id"], test_x)|evaluate_trial(exp_dir, exp, b["trial_id"], test_x.flip(0))|tests/test_after_search.py::test_promote_writes_honest_test_scores
+predict-label-contradicts-probability|tune/predict.py|"smoking" if p > 0.5 else "not smoking"|"smoking" if p < 0.5 else "not smoking"|tests/test_after_search.py::test_predict_prints_a_probability_per_image
+sigterm-like-a-crash|tune/run.py|    signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGUSR1))|    pass|tests/test_faults.py::test_ctrl_c_or_sigterm_leaves_a_resumable_experiment_and_says_how[sigterm]
+seeds-ignored-with-top-k-1|tune/promote.py|    if args.seeds is not None and args.top_k == 1:|    if False:|tests/test_faults.py::test_every_command_rejects_bad_flags_in_one_line
+data-root-file-says-missing|data_utils/layout.py|    if not data_root.exists():|    if not data_root.is_dir():|tests/test_cli.py::test_bad_flags_are_one_line_errors
+table-metrics-not-the-best-epoch|tune/experiment.py|best, last = best_row(history), history.iloc[-1]|best, last = history.iloc[-1], history.iloc[-1]|tests/test_search.py::test_every_trial_is_in_the_table_with_per_epoch_metrics
+EOF
+)
+
+printf '%-40s %-10s %s\n' "mutation" "result" "test"
+failed=0
+while IFS='|' read -r name file old new test; do
+    if [ $# -gt 0 ] && [[ " $* " != *" $name "* ]]; then continue; fi
+    copy="$SCRATCH/$name"
+    mkdir -p "$copy"
+    (cd "$REPO" && tar --exclude=.venv --exclude=.git --exclude=results --exclude=data -cf - .) | tar -xf - -C "$copy"
+    if ! OLD="$old" NEW="$new" "$PYTHON" - "$copy/$file" <<'PY'
+import os, sys
+path, old, new = sys.argv[1], os.environ["OLD"], os.environ["NEW"].replace("\\n", "\n")
+text = open(path).read()
+if text.count(old) != 1:
+    sys.exit(f"{path}: the text to mutate is not there exactly once; update tests/mutations.sh")
+open(path, "w").write(text.replace(old, new))
+PY
+    then failed=1; continue; fi
+    # The scratch copy comes first on the path (the editable install's finder comes last).
+    if (cd "$copy" && PYTHONPATH="$copy" "$PYTHON" -m pytest -q -x -p no:cacheprovider "$test" > "$copy.log" 2>&1); then
+        printf '%-40s %-10s %s\n' "$name" "MISSED" "$test (log: kept in $REPO/mutation-$name.log)"
+        cp "$copy.log" "$REPO/mutation-$name.log"
+        failed=1
+    elif tail -1 "$copy.log" | grep -q " failed" && ! tail -1 "$copy.log" | grep -q " error"; then
+        printf '%-40s %-10s %s\n' "$name" "caught" "$test"
+    else  # an import error or a crash of the test is not a test that caught the breakage
+        printf '%-40s %-10s %s\n' "$name" "BROKEN" "$test (log: $REPO/mutation-$name.log)"
+        cp "$copy.log" "$REPO/mutation-$name.log"
+        failed=1
+    fi
+    rm -rf "$copy"
+done <<< "$MUTATIONS"
+exit $failed
