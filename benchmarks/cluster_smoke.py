@@ -39,6 +39,7 @@ def main() -> None:
         single = timed_search("--name", "single", "--results-dir", f"{folder}/results")
         print(f"smoke search, a Ray of its own:       {single:.1f} s (whole command)", flush=True)
         nodes = subprocess.Popen([sys.executable, "-c", CLUSTER], env=env, stdout=subprocess.PIPE, text=True,
+                                 stderr=subprocess.DEVNULL,  # its shutdown complains when killed
                                  start_new_session=True)
         try:
             address = nodes.stdout.readline().strip()

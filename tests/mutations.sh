@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Do the tests catch a broken feature? Each mutation below breaks one feature in a scratch copy
 # of the project, then runs the test named after that feature, which must now FAIL.
-# Run by hand, not in CI (about 10 minutes): bash tests/mutations.sh [MUTATION_NAME ...]
+# Run by hand, not in CI (about 20 minutes): bash tests/mutations.sh [MUTATION_NAME ...]
 # It uses the project's .venv (PYTHON=... to choose another) and the photos in ../shared/datasets
 # (or $TUNE_DATA_ROOT); the scratch copies are deleted at the end.
 set -uo pipefail
