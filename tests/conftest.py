@@ -38,6 +38,13 @@ def copy_photos(photos, folder: Path, rename=lambda p: p.name) -> None:
         shutil.copy(photo, folder / rename(photo))
 
 
+def hooks_env(**variables) -> dict:
+    """The environment that makes tests/fault_injection/sitecustomize.py wrap the training loop
+    in every Python process of a search (TUNE_TEST_FAULT=..., TUNE_TEST_SLOW_EPOCH_S=...)."""
+    return {**variables, "PYTHONPATH": os.pathsep.join([str(REPO / "tests" / "fault_injection"),
+                                                         os.environ.get("PYTHONPATH", "")])}
+
+
 def run_cli(*args, env_extra=None, timeout=600) -> subprocess.CompletedProcess:
     """Run `python -m ARGS` as a user would, from the repository root."""
     env = {**os.environ, "TUNE_DATA_ROOT": str(DATA_ROOT), **(env_extra or {})}

@@ -10,7 +10,7 @@ import time
 import pandas as pd
 import pytest
 
-from conftest import DATA_ROOT, REPO, run_cli
+from conftest import DATA_ROOT, REPO, hooks_env, run_cli
 from test_resume import finished_trials
 from tune.results import write_atomic
 
@@ -22,8 +22,7 @@ def smoke(results, name, *extra, env=None):
 def with_fault(spec: str, folder) -> dict:
     """The environment that makes tests/fault_injection/sitecustomize.py inject a fault."""
     folder.mkdir(parents=True, exist_ok=True)
-    return {"TUNE_TEST_FAULT": spec, "TUNE_TEST_FAULT_DIR": str(folder),
-            "PYTHONPATH": os.pathsep.join([str(REPO / "tests" / "fault_injection"), os.environ.get("PYTHONPATH", "")])}
+    return hooks_env(TUNE_TEST_FAULT=spec, TUNE_TEST_FAULT_DIR=str(folder))
 
 
 def test_a_trial_that_crashes_once_is_retried_and_the_search_completes(tmp_path):
@@ -53,7 +52,7 @@ def test_a_trial_that_fails_every_retry_is_marked_and_the_search_still_finishes(
     assert set(trials.drop(faulted).status) <= {"COMPLETED", "STOPPED"}
     assert (exp_dir / "best_config.json").is_file() and "ERROR" in (exp_dir / "summary.md").read_text()
     # The error is one line that says where its traceback is, not Ray's traceback on the console.
-    failed = [line for line in done.stdout.splitlines() if line.startswith(f"trial ") and " failed: " in line]
+    failed = [line for line in done.stdout.splitlines() if line.startswith("trial ") and " failed: " in line]
     assert len(failed) == 1 and f"({faulted}) failed: RuntimeError: injected test fault" in failed[0]
     assert f"{exp_dir / 'ray' / faulted / 'error.txt'}" in failed[0] and (exp_dir / "ray" / faulted / "error.txt").is_file()
     assert "Traceback" not in done.stdout + done.stderr
@@ -71,7 +70,7 @@ def test_a_search_whose_every_trial_fails_exits_non_zero_and_says_why(tmp_path):
 def test_ctrl_c_or_sigterm_leaves_a_resumable_experiment_and_says_how(tmp_path, stop):
     """SIGTERM is what timeout, systemd and batch schedulers send: it must stop a search as Ctrl-C does."""
     driver = subprocess.Popen(
-        [sys.executable, "-m", "tune.run", "--space", "smoke", "--name", "stopped", "--num-samples", "6",
+        [sys.executable, "-m", "tune.run", "--space", "smoke", "--name", "stopped", "--num-samples", "3",
          "--max-concurrent", "1", "--results-dir", str(tmp_path)],
         cwd=REPO, env={**os.environ, "TUNE_DATA_ROOT": str(DATA_ROOT)}, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True)
@@ -84,10 +83,10 @@ def test_ctrl_c_or_sigterm_leaves_a_resumable_experiment_and_says_how(tmp_path, 
     assert driver.returncode == 130, output[-3000:]
     assert "python -m tune.run --resume --name stopped" in output and "Traceback" not in output
     table = pd.read_csv(tmp_path / "stopped" / "trials.csv")  # the results of what finished are written
-    assert table.status.isin(["COMPLETED", "STOPPED"]).any() and len(table) < 6
+    assert table.status.isin(["COMPLETED", "STOPPED"]).any() and len(table) < 3
     resumed = run_cli("tune.run", "--resume", "--name", "stopped", "--results-dir", str(tmp_path))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert len(pd.read_csv(tmp_path / "stopped" / "trials.csv")) == 6
+    assert len(pd.read_csv(tmp_path / "stopped" / "trials.csv")) == 3
 
 
 def test_a_write_killed_halfway_leaves_the_previous_file_intact(tmp_path):
@@ -106,9 +105,12 @@ def test_a_write_killed_halfway_leaves_the_previous_file_intact(tmp_path):
 
 
 def test_same_seed_gives_the_same_split_and_the_same_trial_0(smoke_search, tmp_path):
-    """A second run with the shared smoke search's seed (0) and schedule, alone this time."""
-    done = smoke(tmp_path, "again", "--num-samples", "1", "--max-epochs", "2", "--seed", "0")
+    """A second run with the shared smoke search's seed (0) and schedule, alone this time, and
+    with --verbose: Ray's own trial table and its workers' lines are back."""
+    done = smoke(tmp_path, "again", "--num-samples", "1", "--max-epochs", "2", "--seed", "0", "--verbose")
     assert done.returncode == 0, done.stderr[-2000:]
+    assert "Configuration for experiment" in done.stdout and "Trial status" in done.stdout
+    assert "Checkpoint successfully created" in done.stdout + done.stderr
     first, again = smoke_search[0], tmp_path / "again"
     assert (first / "manifest.csv").read_text() == (again / "manifest.csv").read_text()
     a, b = (pd.read_csv(d / "trials.csv").set_index("trial").loc[0] for d in (first, again))

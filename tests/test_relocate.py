@@ -4,25 +4,26 @@ import shutil
 
 import pandas as pd
 
-from conftest import run_cli
+from conftest import run_in_process
+from tune import promote, report, trials
 
 
-def test_a_copied_experiment_can_be_listed_promoted_and_reported(smoke_search, tmp_path):
+def test_a_copied_experiment_can_be_listed_promoted_and_reported(smoke_search, tmp_path, capsys):
     original = smoke_search[0]
     moved = tmp_path / "elsewhere" / original.name
     shutil.copytree(original, moved, symlinks=True)
     (moved / "test_scores.json").unlink(missing_ok=True)  # other tests may have promoted the original
     results = str(moved.parent)
 
-    listed = run_cli("tune.trials", original.name, "--results-dir", results, "--format", "csv")
-    assert listed.returncode == 0, listed.stderr[-2000:]
-    assert len(pd.read_csv(pd.io.common.StringIO(listed.stdout))) == 3
+    code, out, err = run_in_process(capsys, trials.main, original.name, "--results-dir", results, "--format", "csv")
+    assert code == 0, err[-2000:]
+    assert len(pd.read_csv(pd.io.common.StringIO(out))) == 3
 
-    promoted = run_cli("tune.promote", original.name, "--results-dir", results)
-    assert promoted.returncode == 0, promoted.stdout[-2000:] + promoted.stderr[-2000:]
+    code, out, err = run_in_process(capsys, promote.main, original.name, "--results-dir", results)
+    assert code == 0, out[-2000:] + err[-2000:]
     scores = json.loads((moved / "test_scores.json").read_text())
     assert (moved / scores["winner"]["checkpoint"]).is_dir()  # the copy's own checkpoint, not the original's
 
-    reported = run_cli("tune.report", original.name, "--results-dir", results)
-    assert reported.returncode == 0, reported.stderr[-2000:]
+    code, _, err = run_in_process(capsys, report.main, original.name, "--results-dir", results)
+    assert code == 0, err[-2000:]
     assert (moved / "report.md").is_file() and (moved / "curves.png").is_file()

@@ -15,7 +15,7 @@ import search_spaces
 from conftest import DATA_ROOT, REPO, run_cli, tiny_data
 from training.loop import train_epochs
 
-TRIALS = 6
+TRIALS = 4
 
 
 def finished_trials(ray_dir) -> set:

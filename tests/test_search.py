@@ -7,7 +7,6 @@ import pytest
 import torch
 
 import search_spaces
-from conftest import run_cli
 from training.loop import CHECKPOINT_FILE
 
 
@@ -80,10 +79,3 @@ def test_a_search_that_is_not_on_a_terminal_prints_one_line_per_trial(search):
     assert "Checkpoint successfully created" not in output and "Trial status" not in output  # Ray is quiet
     assert "\x1b[" not in output and "\r" not in output  # no escape codes, no redrawn line
 
-
-def test_verbose_brings_back_rays_own_table_and_logs(tmp_path):
-    done = run_cli("tune.run", "--space", "smoke", "--name", "loud", "--num-samples", "1", "--max-epochs", "1",
-                   "--results-dir", str(tmp_path), "--verbose")
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "Configuration for experiment" in done.stdout and "Trial status" in done.stdout
-    assert "Checkpoint successfully created" in done.stdout + done.stderr

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from conftest import run_cli, tiny_data
+from conftest import hooks_env, run_cli, tiny_data
 from training import features, precision
 from training.loop import train_epochs
 from training.precision import Precision
@@ -90,18 +90,19 @@ def test_cached_views_follow_the_rotation_a_config_asks_for():
 
 
 def test_a_time_budget_pauses_trials_at_an_epoch_end_and_resume_finishes_them_after_a_move(tmp_path):
-    # The baseline trains 80 epochs (ASHA never stops it), 0.3-0.6 s each on these machines: well
-    # past a 15-second budget, which still leaves its worker time to start and finish an epoch.
-    done = run_cli("tune.run", "--space", "smoke", "--name", "budget", "--num-samples", "6", "--max-epochs", "80",
-                   "--results-dir", str(tmp_path / "first"), "--time-budget", "0.25")
+    # The baseline trains 40 epochs (ASHA never stops it), made to last over a second each in this
+    # first run: well past a 30-second budget on any CPU, which still leaves its worker time to start.
+    done = run_cli("tune.run", "--space", "smoke", "--name", "budget", "--num-samples", "3", "--max-epochs", "40",
+                   "--results-dir", str(tmp_path / "first"), "--time-budget", "0.5",
+                   env_extra=hooks_env(TUNE_TEST_SLOW_EPOCH_S="1"))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "The time budget of 0.25 min ended the search" in done.stdout and "--resume --name budget" in done.stdout
+    assert "The time budget of 0.5 min ended the search" in done.stdout and "--resume --name budget" in done.stdout
     exp_dir = tmp_path / "first" / "budget"
     exp = json.loads((exp_dir / "experiment.json").read_text())
-    assert not exp["finished"] and exp["ended_by"] == "the time budget (0.25 min)"
+    assert not exp["finished"] and exp["ended_by"] == "the time budget (0.5 min)"
     assert "ended by the time budget" in (exp_dir / "summary.md").read_text()
     before = pd.read_csv(exp_dir / "trials.csv").set_index("trial")
-    assert before.loc[0, "status"] == "PAUSED" and 0 < before.loc[0, "epochs"] < 80
+    assert before.loc[0, "status"] == "PAUSED" and 0 < before.loc[0, "epochs"] < 40
     baseline_id = before.loc[0, "trial_id"]
     checkpoints = sorted((exp_dir / "ray" / baseline_id).glob("checkpoint_*"))
     assert torch.load(checkpoints[-1] / "checkpoint.pt", weights_only=True)["epoch"] == before.loc[0, "epochs"]
@@ -112,8 +113,8 @@ def test_a_time_budget_pauses_trials_at_an_epoch_end_and_resume_finishes_them_af
     resumed = run_cli("tune.run", "--resume", "--name", "budget", "--results-dir", str(tmp_path / "moved"))
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     after = pd.read_csv(exp_dir / "trials.csv").set_index("trial")
-    assert len(after) == 6 and set(after.status) <= {"COMPLETED", "STOPPED"}
-    assert after.loc[0, "status"] == "COMPLETED" and after.loc[0, "epochs"] == 80
+    assert len(after) == 3 and set(after.status) <= {"COMPLETED", "STOPPED"}
+    assert after.loc[0, "status"] == "COMPLETED" and after.loc[0, "epochs"] == 40
     epochs = [json.loads(line)["epoch"] for line in (exp_dir / "ray" / baseline_id / "result.json").open()]
-    assert epochs == list(range(1, 81))  # continued from its checkpoint: no epoch trained twice
+    assert epochs == list(range(1, 41))  # continued from its checkpoint: no epoch trained twice
     assert json.loads((exp_dir / "experiment.json").read_text())["ended_by"] == "all trials"

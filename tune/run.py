@@ -233,8 +233,8 @@ def fit_and_write(tuner, exp_dir: Path, exp: dict, time_budget: float | None) ->
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
     exp["wall_time_s"] = exp.get("wall_time_s", 0.0) + time.time() - started
     table = experiment.trials_table(exp_dir)
-    exp["finished"] = len(table) >= exp["num_samples"] and table["status"].isin(
-        ["COMPLETED", "STOPPED", "ERROR"]).all()
+    exp["finished"] = bool(len(table) >= exp["num_samples"] and table["status"].isin(
+        ["COMPLETED", "STOPPED", "ERROR"]).all())  # a plain bool: numpy's would be written as "False"
     exp["ended_by"] = ("all trials" if exp["finished"] else
                        f"the time budget ({time_budget:g} min)" if budget.ended_search() else "an interruption")
     write_results(exp_dir, exp, table)

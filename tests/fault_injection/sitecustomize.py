@@ -2,12 +2,14 @@
 PYTHONPATH, so every Python process of their search (the driver and Ray's trial workers) runs
 it at start-up. With TUNE_TEST_FAULT="EPOCH:once" (or ":always") and TUNE_TEST_FAULT_DIR set,
 the first trial to finish epoch EPOCH raises there before reporting it, once (or on every
-retry); with "EPOCH:every", every trial does, every time. It wraps training.loop.train_epochs
-when that module is first imported."""
+retry); with "EPOCH:every", every trial does, every time. With TUNE_TEST_SLOW_EPOCH_S=S, every
+epoch takes S seconds longer (a search slow enough for its time budget on any CPU). It wraps
+training.loop.train_epochs when that module is first imported."""
 import importlib.abc
 import importlib.util
 import os
 import sys
+import time
 
 
 def inject(train_epochs):
@@ -35,6 +37,16 @@ def inject(train_epochs):
     return faulty
 
 
+def slow(train_epochs):
+    seconds = float(os.environ["TUNE_TEST_SLOW_EPOCH_S"])
+
+    def slowed(config, settings, data, state=None):
+        for metrics, new_state in train_epochs(config, settings, data, state):
+            time.sleep(seconds)
+            yield metrics, new_state
+    return slowed
+
+
 class WrapOnImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def find_spec(self, name, path, target=None):
         if name != "training.loop":
@@ -50,8 +62,11 @@ class WrapOnImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def exec_module(self, module):
         self.real.exec_module(module)
-        module.train_epochs = inject(module.train_epochs)
+        if os.environ.get("TUNE_TEST_FAULT"):
+            module.train_epochs = inject(module.train_epochs)
+        if os.environ.get("TUNE_TEST_SLOW_EPOCH_S"):
+            module.train_epochs = slow(module.train_epochs)
 
 
-if os.environ.get("TUNE_TEST_FAULT"):
+if os.environ.get("TUNE_TEST_FAULT") or os.environ.get("TUNE_TEST_SLOW_EPOCH_S"):
     sys.meta_path.insert(0, WrapOnImport())
