@@ -68,6 +68,17 @@ def best_row(history: pd.DataFrame) -> pd.Series:
     return history.loc[history[METRIC].idxmin() if MODE == "min" else history[METRIC].idxmax()]
 
 
+def trial_number(trial) -> int:
+    """0 for the first trial started (the baseline), 1 for the next, ... (Ray's experiment tag)."""
+    return int(trial.experiment_tag.split("_")[0]) - 1
+
+
+def ended_status(epochs: int, max_epochs: int) -> str:
+    """What a TERMINATED trial is to a person: Ray ends a trial that trained all its epochs and one
+    that ASHA stopped early the same way, and nothing else ends a trial early here."""
+    return "COMPLETED" if epochs >= max_epochs else "STOPPED"
+
+
 def trials_table(exp_dir: Path) -> pd.DataFrame:
     """One row per trial: number (0 = first started, the baseline), id, status, params, epochs
     run, best and last validation metrics, wall time, error; best first by the search metric."""
@@ -76,13 +87,13 @@ def trials_table(exp_dir: Path) -> pd.DataFrame:
     rows = []
     for trial in found.trials if found else []:
         history = found.trial_dataframes.get(trial.trial_id)
-        row = {"trial": int(trial.experiment_tag.split("_")[0]) - 1, "trial_id": trial.trial_id,
+        row = {"trial": trial_number(trial), "trial_id": trial.trial_id,
                "baseline": is_baseline(trial.config, exp["baseline"])}
         row.update({f"param_{k}": v for k, v in trial.config.items()})
         epochs = 0 if history is None or history.empty or METRIC not in history else int(history["epoch"].max())
         status = trial.status
         if status == "TERMINATED":
-            status = "COMPLETED" if epochs >= exp["max_epochs"] else "STOPPED"  # stopped early by ASHA
+            status = ended_status(epochs, exp["max_epochs"])
         elif status == "PENDING" and epochs:
             status = "RUNNING"  # the saved state lags the trial's own results
         row.update({"status": status, "epochs": epochs})

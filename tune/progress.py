@@ -21,6 +21,7 @@ from ray.tune import Callback
 from tqdm import tqdm
 
 from tune import METRIC, MODE, is_baseline
+from tune.experiment import ended_status, trial_number
 
 _settings: dict = {}
 
@@ -53,7 +54,7 @@ class Progress(Callback):
         self.started = time.time()
         self.epochs: dict[str, int] = {}  # trial id -> epochs trained
         self.epoch_seconds: list[float] = []
-        self.ended: dict[str, str] = {}  # trial id -> "done" | "stopped" | "errored"
+        self.ended: dict[str, str] = {}  # trial id -> "COMPLETED" | "STOPPED" | "ERROR"
         self.best = None  # (val loss, val acc, trial number)
         self.caught_up, self.shown = False, 0.0
         self.live = sys.stdout.isatty()
@@ -62,9 +63,6 @@ class Progress(Callback):
 
     def __getstate__(self):  # Ray pickles the callback with the experiment: never the bar
         return {}
-
-    def number(self, trial) -> int:
-        return int(trial.experiment_tag.split("_")[0]) - 1
 
     def better(self, value: float) -> bool:
         return self.best is None or (value < self.best[0] if MODE == "min" else value > self.best[0])
@@ -80,11 +78,11 @@ class Progress(Callback):
                 self.epochs[t.trial_id] = epochs
                 best = t.metric_analysis.get(METRIC, {}).get(MODE)
                 if best is not None and self.better(best):
-                    self.best = (best, None, self.number(t))  # the accuracy of that epoch is not at hand
+                    self.best = (best, None, trial_number(t))  # the accuracy of that epoch is not at hand
             if t.status == "TERMINATED":
-                self.ended[t.trial_id] = "done" if epochs >= _settings["max_epochs"] else "stopped"
+                self.ended[t.trial_id] = ended_status(epochs, _settings["max_epochs"])
             elif t.status == "ERROR":
-                self.ended[t.trial_id] = "errored"
+                self.ended[t.trial_id] = "ERROR"
 
     def on_step_end(self, iteration, trials, **info):
         if self.bar is not None and time.time() - self.shown >= 1:  # the clock ticks on between results
@@ -94,21 +92,21 @@ class Progress(Callback):
         self.epochs[trial.trial_id] = int(result.get("epoch", 0))
         self.epoch_seconds.append(float(result.get("time_this_iter_s", 0.0)))
         if METRIC in result and self.better(result[METRIC]):
-            self.best = (result[METRIC], result.get("val_acc", float("nan")), self.number(trial))
+            self.best = (result[METRIC], result.get("val_acc", float("nan")), trial_number(trial))
         self.refresh(trials)
 
     def on_trial_complete(self, iteration, trials, trial, **info):
         epochs = self.epochs.get(trial.trial_id, 0)
-        self.ended[trial.trial_id] = "done" if epochs >= _settings["max_epochs"] else "stopped"
-        self.say(f"trial {self.number(trial)} ({trial.trial_id}) "
-                 f"{'completed' if self.ended[trial.trial_id] == 'done' else 'stopped early by ASHA'} after "
+        self.ended[trial.trial_id] = ended_status(epochs, _settings["max_epochs"])
+        self.say(f"trial {trial_number(trial)} ({trial.trial_id}) "
+                 f"{'completed' if self.ended[trial.trial_id] == 'COMPLETED' else 'stopped early by ASHA'} after "
                  f"{epochs} epoch{'s' * (epochs != 1)}: val loss {trial.last_result.get(METRIC, float('nan')):.4f}, "
                  f"val acc {100 * trial.last_result.get('val_acc', float('nan')):.1f}%", trials)
 
     def on_trial_error(self, iteration, trials, trial, **info):
-        self.ended[trial.trial_id] = "errored"
+        self.ended[trial.trial_id] = "ERROR"
         error = str(trial.get_error() or "unknown error").strip().splitlines()[-1][:200]
-        self.say(f"trial {self.number(trial)} ({trial.trial_id}) failed: {error} "
+        self.say(f"trial {trial_number(trial)} ({trial.trial_id}) failed: {error} "
                  f"(traceback: {_settings['trial_folder']}/{trial.trial_id}/error.txt)", trials)
 
     def on_experiment_end(self, trials, **info):
@@ -130,15 +128,15 @@ class Progress(Callback):
             self.shown = time.time()
 
     def status(self, trials) -> str:
-        counts = {kind: list(self.ended.values()).count(kind) for kind in ("done", "stopped", "errored")}
+        counts = {kind: list(self.ended.values()).count(kind) for kind in ("COMPLETED", "STOPPED", "ERROR")}
         running = sum(t.status == "RUNNING" and t.trial_id not in self.ended for t in trials)
         best = "no result yet"
         if self.best:
             accuracy = f", acc {100 * self.best[1]:.1f}%" if self.best[1] is not None else ""
             best = f"best val loss {self.best[0]:.4f}{accuracy} (trial {self.best[2]})"
         left = self.time_left(trials)
-        return (f"{len(self.ended)}/{_settings['total']} ended ({counts['done']} done, {counts['stopped']} stopped early, "
-                f"{counts['errored']} errored), {running} running | {best} | {clock(time.time() - self.started)} "
+        return (f"{len(self.ended)}/{_settings['total']} ended ({counts['COMPLETED']} done, {counts['STOPPED']} stopped "
+                f"early, {counts['ERROR']} errored), {running} running | {best} | {clock(time.time() - self.started)} "
                 f"elapsed{f', ~{clock(left)} left' if left is not None else ''}")
 
     def time_left(self, trials) -> float | None:

@@ -52,11 +52,13 @@ def retrain_scores(exp_dir: Path, exp: dict, candidates: pd.DataFrame, seeds: in
     its best val loss per seed."""
     data = experiment.trial_data(exp_dir)
     rows = []
+    configs = {row["trial_id"]: experiment.best_checkpoint(exp_dir, row["trial_id"])[0]
+               for _, row in candidates.iterrows()}  # read once per candidate, not once per seed
     runs = [(row, seed) for _, row in candidates.iterrows() for seed in range(1, seeds + 1)]
     # a live bar on a terminal (as tune/progress.py), one line per run everywhere
     with tqdm(total=len(runs), desc="retraining", unit="run", file=sys.stdout, disable=None) as bar:
         for row, seed in runs:
-            config, _ = experiment.best_checkpoint(exp_dir, row["trial_id"])
+            config = configs[row["trial_id"]]
             settings = {**exp["trial_settings"], "seed": exp["seed"] + 1000 * seed}
             history = [metrics for metrics, _ in train_epochs(config, settings, data)]
             best = experiment.best_row(pd.DataFrame(history))
