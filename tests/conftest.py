@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 
@@ -59,6 +60,27 @@ def run_in_process(capsys, main, *argv) -> tuple[int, str, str]:
         run_main(main, list(argv))
     out = capsys.readouterr()
     return exit_info.value.code, out.out, out.err
+
+
+def assert_study_matches_the_trial_table(exp_dir: Path) -> list:
+    """The experiment's Optuna study (results/EXP/optuna.db) says what its trials.csv says: one
+    Optuna trial per Ray trial and none twice, each ended as the table says, valued at its last
+    validation loss, with one intermediate value per epoch. Returns the study's trials."""
+    from optuna.trial import TrialState
+    from tune import study
+    table = pd.read_csv(exp_dir / "trials.csv").set_index("trial_id")
+    trials = [t for t in study.load(exp_dir).trials if not t.user_attrs.get("ended", "").startswith("lost")]
+    assert sorted(t.user_attrs["ray_trial_id"] for t in trials) == sorted(table.index)
+    meaning = {"COMPLETED": ("completed", TrialState.COMPLETE), "STOPPED": ("stopped early by ASHA", TrialState.PRUNED),
+               "ERROR": ("errored", TrialState.FAIL), "PAUSED": ("paused by the time budget", TrialState.RUNNING)}
+    for trial in trials:
+        row = table.loc[trial.user_attrs["ray_trial_id"]]
+        assert (trial.user_attrs["ended"], trial.state) == meaning[row.status], row.name
+        assert trial.user_attrs["baseline"] == bool(row.baseline)
+        assert sorted(trial.intermediate_values) == list(range(1, row.epochs + 1))
+        if row.status in ("COMPLETED", "STOPPED"):
+            assert trial.value == pytest.approx(row.last_val_loss)
+    return trials
 
 
 @pytest.fixture

@@ -82,6 +82,10 @@ def test_promote_writes_honest_test_scores(promoted):
     board = pd.read_csv(exp_dir.parent / "leaderboard.csv")
     assert list(board.experiment) == ["e2e"] and board.test_acc[0] == scores["winner"]["test"]["accuracy"]
     assert "## Final test" in (exp_dir / "summary.md").read_text()
+    from tune import study  # and on the Optuna study, for the dashboard
+    recorded = study.load(exp_dir).user_attrs
+    assert recorded["test_winner"]["accuracy"] == scores["winner"]["test"]["accuracy"]
+    assert recorded["test_baseline"]["accuracy_ci95"] == scores["baseline"]["test"]["accuracy_ci95"]
 
 
 def test_promoted_model_is_weights_only_and_matches_the_checkpoint(promoted):

@@ -10,7 +10,7 @@ import time
 import pandas as pd
 import pytest
 
-from conftest import DATA_ROOT, REPO, hooks_env, run_cli
+from conftest import DATA_ROOT, REPO, assert_study_matches_the_trial_table, hooks_env, run_cli
 from test_resume import finished_trials
 from tune.results import write_atomic
 
@@ -51,6 +51,7 @@ def test_a_trial_that_fails_every_retry_is_marked_and_the_search_still_finishes(
     assert trials.loc[faulted, "status"] == "ERROR" and "injected test fault" in trials.loc[faulted, "error"]
     assert set(trials.drop(faulted).status) <= {"COMPLETED", "STOPPED"}
     assert (exp_dir / "best_config.json").is_file() and "ERROR" in (exp_dir / "summary.md").read_text()
+    assert_study_matches_the_trial_table(exp_dir)  # FAIL in the study, not a value
     # The error is one line that says where its traceback is, not Ray's traceback on the console.
     failed = [line for line in done.stdout.splitlines() if line.startswith("trial ") and " failed: " in line]
     assert len(failed) == 1 and f"({faulted}) failed: RuntimeError: injected test fault" in failed[0]
@@ -87,6 +88,7 @@ def test_ctrl_c_or_sigterm_leaves_a_resumable_experiment_and_says_how(tmp_path, 
     resumed = run_cli("tune.run", "--resume", "--name", "stopped", "--results-dir", str(tmp_path))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert len(pd.read_csv(tmp_path / "stopped" / "trials.csv")) == 3
+    assert len(assert_study_matches_the_trial_table(tmp_path / "stopped")) == 3  # the same study went on
 
 
 def test_a_write_killed_halfway_leaves_the_previous_file_intact(tmp_path):

@@ -12,7 +12,7 @@ import time
 import pandas as pd
 
 import search_spaces
-from conftest import DATA_ROOT, REPO, run_cli, tiny_data
+from conftest import DATA_ROOT, REPO, assert_study_matches_the_trial_table, run_cli, tiny_data
 from training.loop import train_epochs
 
 TRIALS = 4
@@ -30,11 +30,14 @@ def finished_trials(ray_dir) -> set:
     return {t["trial_id"] for t in trials if t["status"] == "TERMINATED"}
 
 
-def uninterrupted_configs(count: int, seed: int = 0) -> list[dict]:
+def uninterrupted_configs(count: int, folder, seed: int = 0) -> list[dict]:
     """The first configs the `smoke` search's searcher suggests, asked in a row in this process.
     With fewer than 10 finished trials, TPE draws at random (seeded): no result changes them."""
+    from tune import study
     from tune.search import optuna_searcher
-    searcher = optuna_searcher(search_spaces.load("smoke"), seed)
+    folder.mkdir()
+    study.keep_in(folder)
+    searcher = optuna_searcher(search_spaces.load("smoke"), seed, max_epochs=2)
     return [{**searcher.suggest(f"t{i}"), **search_spaces.load("smoke").fixed} for i in range(count)]
 
 
@@ -81,8 +84,13 @@ def test_kill_9_then_resume(tmp_path):
     # config an uninterrupted search suggests (the baseline, then TPE's seeded start-up draws).
     params = [c for c in trials if c.startswith("param_")]
     got = trials.set_index("trial").sort_index()[params]
-    expected = pd.DataFrame([{f"param_{k}": v for k, v in config.items()} for config in uninterrupted_configs(TRIALS)])
+    expected = pd.DataFrame([{f"param_{k}": v for k, v in config.items()}
+                             for config in uninterrupted_configs(TRIALS, tmp_path / "fresh")])
     pd.testing.assert_frame_equal(got.reset_index(drop=True), expected[params], check_dtype=False)
+
+    # So did the Optuna study: one Optuna trial per Ray trial, none twice. (A trial the kill caught
+    # in the second before Ray saved it is marked lost, and Ray runs its slot again.)
+    assert_study_matches_the_trial_table(results / "crash")
 
     # ASHA's rungs came back too: the trials finished before the kill are still recorded in them.
     with open(results / "crash" / "asha_state.pkl", "rb") as f:

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import search_spaces
+from conftest import assert_study_matches_the_trial_table, copy_photos, real_photos, run_cli
 from training.loop import CHECKPOINT_FILE
 
 
@@ -58,6 +59,12 @@ def test_best_config_points_at_a_weights_only_checkpoint(search):
         assert len(list((exp_dir / "ray" / trial_id).glob("checkpoint_*"))) == 1, trial_id
 
 
+def test_the_optuna_study_has_every_trial_as_ray_ran_it(search):
+    trials = assert_study_matches_the_trial_table(search[0])
+    assert len(trials) == 3 and [t.user_attrs["baseline"] for t in trials] == [True, False, False]
+    assert trials[0].params == search_spaces.load("smoke").baseline  # trial 0 of Optuna too
+
+
 def test_split_manifest_is_saved_with_the_test_split_held_out(search):
     manifest = pd.read_csv(search[0] / "manifest.csv")
     used = manifest[manifest.status == "ok"]
@@ -79,3 +86,26 @@ def test_a_search_that_is_not_on_a_terminal_prints_one_line_per_trial(search):
     assert "Checkpoint successfully created" not in output and "Trial status" not in output  # Ray is quiet
     assert "\x1b[" not in output and "\r" not in output  # no escape codes, no redrawn line
 
+
+
+def test_a_space_searches_your_own_photos_with_dataset(tmp_path):
+    """Class folders of a few real photos, no split folders: the smoke space's model, parameters
+    and baseline on them, and the experiment says which data set it searched."""
+    root = tmp_path / "root"
+    copy_photos(real_photos("smoking", 15), root / "my_photos" / "smoking")
+    copy_photos(real_photos("notsmoking", 15), root / "my_photos" / "not smoking")
+    done = run_cli("tune.run", "--space", "smoke", "--dataset", "my_photos", "--data-root", str(root), "--name", "mine",
+                   "--num-samples", "2", "--max-epochs", "1", "--results-dir", str(tmp_path / "results"))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    exp_dir = tmp_path / "results" / "mine"
+    exp = json.loads((exp_dir / "experiment.json").read_text())
+    assert exp["dataset"] == "my_photos" and exp["dataset_dir"] == str((root / "my_photos").resolve())
+    assert sum(exp["split_sizes"].values()) == 30  # every photo, split three ways
+    manifest = pd.read_csv(exp_dir / "manifest.csv")
+    assert len(manifest) == 30 and manifest.path.str.match(r"(smoking|not smoking)/").all()
+    trials = pd.read_csv(exp_dir / "trials.csv").set_index("trial")
+    assert len(trials) == 2 and trials.loc[0, "baseline"]  # the report's baseline is still trial 0
+    assert "data set `my_photos`" in (exp_dir / "summary.md").read_text()
+    refused = run_cli("tune.run", "--resume", "--name", "mine", "--dataset", "smoker_detection",
+                      "--results-dir", str(tmp_path / "results"))
+    assert refused.returncode == 2 and "--dataset smoker_detection (it ran with my_photos)" in refused.stderr

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from conftest import hooks_env, run_cli, tiny_data
+from conftest import assert_study_matches_the_trial_table, hooks_env, run_cli, tiny_data
 from training import features, precision
 from training.loop import train_epochs
 from training.precision import Precision
@@ -107,6 +107,8 @@ def test_a_time_budget_pauses_trials_at_an_epoch_end_and_resume_finishes_them_af
     checkpoints = sorted((exp_dir / "ray" / baseline_id).glob("checkpoint_*"))
     assert torch.load(checkpoints[-1] / "checkpoint.pt", weights_only=True)["epoch"] == before.loc[0, "epochs"]
 
+    assert_study_matches_the_trial_table(exp_dir)  # the paused trials are running, and say why
+
     # Moved elsewhere (every path in an experiment is relative to it), then resumed there.
     (tmp_path / "moved").mkdir()
     exp_dir = Path(shutil.move(exp_dir, tmp_path / "moved" / "budget"))
@@ -117,4 +119,5 @@ def test_a_time_budget_pauses_trials_at_an_epoch_end_and_resume_finishes_them_af
     assert after.loc[0, "status"] == "COMPLETED" and after.loc[0, "epochs"] == 40
     epochs = [json.loads(line)["epoch"] for line in (exp_dir / "ray" / baseline_id / "result.json").open()]
     assert epochs == list(range(1, 41))  # continued from its checkpoint: no epoch trained twice
+    assert len(assert_study_matches_the_trial_table(exp_dir)) == 3  # the moved study went on, none twice
     assert json.loads((exp_dir / "experiment.json").read_text())["ended_by"] == "all trials"

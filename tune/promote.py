@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from data_utils.prepare import load_tensors
 from models import INPUTS, build_model
-from tune import METRIC, experiment, model_file
+from tune import METRIC, experiment, model_file, study
 from tune.cli import ArgumentParser, UsageError, int_at_least, run_main
 from training.metrics import mcnemar, test_metrics
 from tune.report import write_report
@@ -132,6 +132,7 @@ def main(argv=None) -> int:
     model_file.save(exp_dir / "model.pt", exp["model"], config, exp["image_size"], model.state_dict(), computed_in,
                     {"experiment": exp["name"], "trial_id": winner_id, "checkpoint": scores["winner"]["checkpoint"]})
     update_leaderboard(Path(args.results_dir) / "leaderboard.csv", scores)
+    study.record_test_scores(exp_dir, scores)
     best = experiment.best_trial(exp_dir, table)
     write_atomic(exp_dir / "summary.md", summary_markdown(exp, table, best, scores))
     write_report(exp_dir)

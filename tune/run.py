@@ -47,6 +47,9 @@ def parse_args(argv):
     p.add_argument("--cpus-per-trial", type=int_at_least(1), default=1, help="CPUs (and torch threads) per trial")
     p.add_argument("--max-concurrent", type=int_at_least(1),
                    help="trials run at once (default: the CPUs Ray has / --cpus-per-trial)")
+    p.add_argument("--dataset", metavar="NAME",
+                   help="search this data set (a folder under the data root, in any layout the data layer reads) "
+                        "instead of the space's own, with the space's model, parameters and baseline")
     p.add_argument("--data-root", help="folder holding the data sets (default: $TUNE_DATA_ROOT, else data/)")
     p.add_argument("--results-dir", default="results", help="where experiments are written (default: results/)")
     p.add_argument("--seed", type=int_at_least(0), help="seed for the split, the searcher and every trial (default 0)")
@@ -134,14 +137,15 @@ def main(argv=None) -> int:
     check_pretrained_weights(space.model, values_of(space, "weights"), args.weights_file)
 
     image_size = getattr(space, "image_size", None) or INPUTS[space.model][0]
-    data = prepare(resolve_data_root(args.data_root), space.dataset, image_size, args.seed,
+    dataset = args.dataset or space.dataset
+    data = prepare(resolve_data_root(args.data_root), dataset, image_size, args.seed,
                    getattr(space, "subset_per_class", None))
     check_batch_sizes(space, data.sizes()["train"])
     storage = storage_of(args)
     can_run = connect(args.address, args.cpus_per_trial, storage, Path(args.results_dir), args.verbose)
 
     chosen = precision.choose(args.precision or "auto")
-    exp = {"name": name, "space": args.space, "model": space.model, "dataset": space.dataset,
+    exp = {"name": name, "space": args.space, "model": space.model, "dataset": dataset,
            "dataset_dir": str(data.dataset_dir.resolve()), "image_size": image_size,
            "split_sizes": data.sizes(), "num_samples": args.num_samples or space.num_samples,
            "max_epochs": args.max_epochs or space.max_epochs, "seed": args.seed,
@@ -178,7 +182,9 @@ def main(argv=None) -> int:
     staging.rename(exp_dir)
     print(f"Experiment {name}: {exp['split_sizes']} images (train/val/test), manifest in {exp_dir / 'manifest.csv'}")
 
-    from tune.search import make_tuner  # imports Ray: only after start_ray has set it up
+    from tune import study  # imports Ray: only after start_ray has set it up
+    from tune.search import make_tuner
+    study.keep_in(exp_dir)
     tuner = make_tuner(space, exp["trial_settings"], experiment.trial_data(exp_dir), experiment.ray_path(exp_dir),
                        exp["num_samples"], exp["max_concurrent"], args.seed, args.verbose)
     return fit_and_write(tuner, exp_dir, exp, args.time_budget)
@@ -189,7 +195,8 @@ def resume(args) -> int:
         raise UsageError("--resume needs --name EXPERIMENT")
     exp_dir = experiment.find(args.results_dir, args.name)
     exp = experiment.settings(exp_dir)
-    asked = {"space": args.space, "num_samples": args.num_samples, "max_epochs": args.max_epochs,
+    asked = {"space": args.space, "dataset": args.dataset, "num_samples": args.num_samples,
+             "max_epochs": args.max_epochs,
              "seed": args.seed if args.seed_given else None}
     differences = [f"--{k.replace('_', '-')} {v} (it ran with {exp[k]})" for k, v in asked.items()
                    if v is not None and v != exp[k]]
@@ -209,7 +216,9 @@ def resume(args) -> int:
     if not experiment.has_ray_state(exp_dir):
         raise UsageError(f"experiment {args.name} stopped before Ray saved any state in {experiment.ray_path(exp_dir)}: "
                          f"delete {exp_dir} and start it again")
+    from tune import study
     from tune.search import restore_tuner
+    study.keep_in(exp_dir)
     print(f"Resuming experiment {args.name} from {experiment.ray_path(exp_dir)}")
     tuner = restore_tuner(experiment.ray_path(exp_dir), exp["trial_settings"], experiment.trial_data(exp_dir),
                           args.verbose)
@@ -218,7 +227,7 @@ def resume(args) -> int:
 
 def fit_and_write(tuner, exp_dir: Path, exp: dict, time_budget: float | None) -> int:
     """Run the search; write results whatever happened; the exit code says what did."""
-    from tune import budget, progress, scheduler, search
+    from tune import budget, progress, scheduler, search, study
     budget.start(time_budget)
     scheduler.keep_state_in(exp_dir / "asha_state.pkl")
     progress.configure(exp["num_samples"], exp["max_epochs"], exp["max_concurrent"], exp["baseline"],
@@ -237,6 +246,8 @@ def fit_and_write(tuner, exp_dir: Path, exp: dict, time_budget: float | None) ->
         ["COMPLETED", "STOPPED", "ERROR"]).all())  # a plain bool: numpy's would be written as "False"
     exp["ended_by"] = ("all trials" if exp["finished"] else
                        f"the time budget ({time_budget:g} min)" if budget.ended_search() else "an interruption")
+    if not exp["finished"]:
+        study.label_unfinished(exp_dir, "paused by the time budget" if budget.ended_search() else "interrupted")
     write_results(exp_dir, exp, table)
     write_report(exp_dir)
     resume_command = f"python -m tune.run --resume --name {exp['name']}" + (

@@ -3,12 +3,12 @@ import optuna
 import ray.tune
 from ray.train._internal.storage import get_fs_and_path
 from ray.tune.search import ConcurrencyLimiter, SearchGenerator
-from ray.tune.search.optuna import OptunaSearch
 
 from tune import METRIC, MODE
 from tune.budget import EndWhenSpent
 from tune.progress import Progress
 from tune.scheduler import ASHA
+from tune.study import StudySearch
 from tune.trainable import as_numpy, train_trial
 
 
@@ -73,11 +73,14 @@ class MovableSearch(SearchGenerator):
             storage.experiment_dir_name = name
 
 
-def optuna_searcher(space, seed: int) -> OptunaSearch:
-    """Optuna's TPE over the space. The baseline goes first through points_to_evaluate, which
-    Optuna enqueues as trial 0 (tests/test_search.py checks that it really runs, given ray#35319)."""
-    return OptunaSearch(space=DefineByRun(space), metric=METRIC, mode=MODE, points_to_evaluate=[space.baseline],
-                        seed=seed)
+def optuna_searcher(space, seed: int, max_epochs: int) -> StudySearch:
+    """Optuna's TPE over the space, its study in the experiment folder. The baseline goes first through
+    points_to_evaluate, which Optuna enqueues as trial 0 (tests/test_search.py checks that it really
+    runs, given ray#35319)."""
+    return StudySearch(space=DefineByRun(space), metric=METRIC, mode=MODE, points_to_evaluate=[space.baseline],
+                       seed=seed, baseline=space.baseline, max_epochs=max_epochs,
+                       description={"space": space.__name__.rsplit(".", 1)[-1], "model": space.model,
+                                    "max_epochs": max_epochs})
 
 
 def trial_folder_name(trial) -> str:
@@ -115,7 +118,8 @@ def make_tuner(space, settings: dict, data: dict, ray_path: str, num_samples: in
     """ray_path: where Ray keeps the experiment's state and checkpoints (a folder or a URI)."""
     # What Tune builds from max_concurrent_trials (SearchGenerator(ConcurrencyLimiter(searcher))),
     # built here because the generator is our MovableSearch.
-    searcher = MovableSearch(ConcurrencyLimiter(optuna_searcher(space, seed), max_concurrent=max_concurrent))
+    searcher = MovableSearch(ConcurrencyLimiter(optuna_searcher(space, seed, settings["max_epochs"]),
+                                                 max_concurrent=max_concurrent))
     scheduler = ASHA(space.baseline, time_attr="training_iteration",
                      max_t=settings["max_epochs"], grace_period=GRACE_PERIOD, reduction_factor=REDUCTION_FACTOR)
     return ray.tune.Tuner(
