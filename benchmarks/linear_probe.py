@@ -1,8 +1,8 @@
-"""Are the EfficientNet-Lite0 ImageNet weights really in use, and which timm variant fits them?
-A logistic-regression probe on frozen, pooled features, trained on the training split of data
-set 1 and scored on its validation split. Run by hand:
+"""Are the EfficientNet-Lite0/1/2 ImageNet weights really in use, and which timm variant fits them?
+A logistic-regression probe on frozen, pooled features at each backbone's native input size,
+trained on the training split of data set 1 and scored on its validation split. Run by hand:
 
-    TUNE_DATA_ROOT=../shared/datasets python benchmarks/linear_probe.py
+    TUNE_DATA_ROOT=../shared/datasets python benchmarks/linear_probe.py [--models efficientnet_lite1 ...]
 """
 import argparse
 
@@ -10,7 +10,8 @@ import torch
 
 from data_utils.layout import resolve_data_root
 from data_utils.prepare import prepare
-from models.efficientnet import efficientnet_lite0
+from models import INPUTS
+from models.efficientnet import SHIPPED, efficientnet_lite
 from training import precision
 from training.probe import probe_accuracy
 
@@ -20,14 +21,17 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data-root")
     p.add_argument("--per-class", type=int, help="use at most this many images per class per split")
+    p.add_argument("--models", nargs="+", choices=list(SHIPPED), default=list(SHIPPED))
     args = p.parse_args()
-    torch.manual_seed(0)
-    data = prepare(resolve_data_root(args.data_root), "smoker_detection", 224, seed=0, subset_per_class=args.per_class)
-    print(f"train {data.sizes()['train']} / val {data.sizes()['val']} images, 224x224")
-    for variant, weights in [("efficientnet_lite0", "imagenet"), ("tf_efficientnet_lite0", "imagenet"),
-                             ("efficientnet_lite0", "none")]:
-        accuracy = probe_accuracy(efficientnet_lite0(weights, variant=variant), data)
-        print(f"{variant:22s} weights={weights:8s} linear-probe val accuracy {accuracy:.3f}", flush=True)
+    for name in args.models:
+        torch.manual_seed(0)
+        size = INPUTS[name][0]
+        data = prepare(resolve_data_root(args.data_root), "smoker_detection", size, seed=0,
+                       subset_per_class=args.per_class)
+        print(f"{name}: train {data.sizes()['train']} / val {data.sizes()['val']} images, {size}x{size}")
+        for variant, weights in [(name, "imagenet"), (f"tf_{name}", "imagenet"), (name, "none")]:
+            accuracy = probe_accuracy(efficientnet_lite(name, weights, variant=variant), data)
+            print(f"  {variant:22s} weights={weights:8s} linear-probe val accuracy {accuracy:.3f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Augmentation and normalisation on uint8 tensor batches, so no epoch decodes a JPEG again."""
 import torch
+from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
 # The report normalised its CNN input to [-1, 1] and ResNet18's with ImageNet statistics.
@@ -31,3 +32,36 @@ def add_rotated_copies(images: torch.Tensor, labels: torch.Tensor, generator: to
         copies.append(torch.stack([F.rotate(image, angle * float(sign)) for image, sign in zip(images, signs)]))
         copy_labels.append(labels)
     return torch.cat(copies), torch.cat(copy_labels)
+
+
+
+def augment(batch: torch.Tensor, config: dict, generator: torch.Generator) -> torch.Tensor:
+    """A training batch through the augmentations its config asks for: the report's rotation, then
+    torchvision's RandomResizedCrop (`crop_scale`: the smallest share of the area kept; 1 = off),
+    RandomHorizontalFlip (`hflip`) and ColorJitter (`color_jitter`: brightness, contrast and
+    saturation factors in 1 +- it). torchvision draws from the global generator, so each image's
+    draws are seeded from the trial's own: a resumed trial draws what it would have, and a config
+    without the new ones draws exactly what the report's rotation alone did."""
+    batch = random_rotation(batch, config.get("rotation", 0.0), generator)
+    transform = torchvision_augmentations(config, batch.shape[-1])
+    if transform is None:
+        return batch
+    seeds = torch.randint(0, 2**62, (len(batch),), generator=generator)
+    with torch.random.fork_rng(devices=[]):
+        out = []
+        for image, seed in zip(batch, seeds):
+            torch.manual_seed(int(seed))
+            out.append(transform(image))
+    return torch.stack(out)
+
+
+def torchvision_augmentations(config: dict, size: int) -> v2.Compose | None:
+    steps = []
+    if config.get("crop_scale", 1.0) < 1.0:
+        steps.append(v2.RandomResizedCrop(size, scale=(config["crop_scale"], 1.0), antialias=True))
+    if config.get("hflip"):
+        steps.append(v2.RandomHorizontalFlip())
+    if config.get("color_jitter", 0.0) > 0:
+        jitter = config["color_jitter"]
+        steps.append(v2.ColorJitter(brightness=jitter, contrast=jitter, saturation=jitter))
+    return v2.Compose(steps) if steps else None

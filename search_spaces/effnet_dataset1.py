@@ -17,9 +17,20 @@ params = {
     "rotation": Float(0.0, 30.0),
     "offline_rotations": Choice([False, True]),
     "batch_size": Choice([32, 54, 64]),
+    # the fine-tuning recipe the report did not try (its config below has it off): a slower
+    # backbone than head, warm-up and cosine decay, label smoothing, and the usual augmentations
+    "backbone_lr_ratio": Float(0.01, 1.0, log=True),
+    "lr_schedule": Choice(["constant", "cosine"]),
+    "warmup_epochs": Choice([0, 1, 2]),
+    "label_smoothing": Float(0.0, 0.2),
+    "hflip": Choice([False, True]),
+    "color_jitter": Float(0.0, 0.4),
+    "crop_scale": Float(0.5, 1.0),
 }
 conditions = {
     "weight_decay": ("use_weight_decay", [True]),
+    # a frozen backbone trains on cached features of unflipped, uncropped images: these cannot apply
+    **{name: ("freeze_backbone", [False]) for name in ("backbone_lr_ratio", "hflip", "color_jitter", "crop_scale")},
 }
 fixed = {"weights": "imagenet"}
 
@@ -34,4 +45,11 @@ baseline = {
     "rotation": 10.0,
     "offline_rotations": False,
     "batch_size": 32,
+    "backbone_lr_ratio": 1.0,
+    "lr_schedule": "constant",
+    "warmup_epochs": 0,
+    "label_smoothing": 0.0,
+    "hflip": False,
+    "color_jitter": 0.0,
+    "crop_scale": 1.0,
 }

@@ -17,4 +17,11 @@ baseline = {
     "rotation": 10.0,
     "offline_rotations": False,
     "batch_size": 64,
+    "backbone_lr_ratio": 1.0,
+    "lr_schedule": "constant",
+    "warmup_epochs": 0,
+    "label_smoothing": 0.0,
+    "hflip": False,
+    "color_jitter": 0.0,
+    "crop_scale": 1.0,
 }

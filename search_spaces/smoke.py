@@ -17,6 +17,8 @@ params = {
     "dropout_after_fc1": Float(0.0, 0.7),
     "rotation": Float(0.0, 30.0),
     "batch_size": Choice([8, 16]),
+    "lr_schedule": Choice(["constant", "cosine"]),
+    "hflip": Choice([False, True]),
 }
 conditions = {
     "dropout_before_fc1": ("dropout_placement", ["before_fc1", "both"]),
@@ -31,4 +33,6 @@ baseline = {
     "dropout_after_fc1": 0.4,
     "rotation": 10.0,
     "batch_size": 16,
+    "lr_schedule": "constant",
+    "hflip": False,
 }

