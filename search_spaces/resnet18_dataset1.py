@@ -5,6 +5,8 @@ Needs the ImageNet weights file offline: see `--weights-file` in `python -m tune
 from optuna.distributions import CategoricalDistribution as Choice
 from optuna.distributions import FloatDistribution as Float
 
+from search_spaces import _fine_tuning as fine_tuning
+
 dataset = "smoker_detection"
 model = "resnet18"
 image_size = 224
@@ -19,15 +21,7 @@ params = {
     "rotation": Float(0.0, 30.0),
     "offline_rotations": Choice([False, True]),
     "batch_size": Choice([32, 54, 64]),
-    # the fine-tuning recipe the report did not try (its config below has it off): a slower
-    # backbone than head, warm-up and cosine decay, label smoothing, and the usual augmentations
-    "backbone_lr_ratio": Float(0.01, 1.0, log=True),
-    "lr_schedule": Choice(["constant", "cosine"]),
-    "warmup_epochs": Choice([0, 1, 2]),
-    "label_smoothing": Float(0.0, 0.2),
-    "hflip": Choice([False, True]),
-    "color_jitter": Float(0.0, 0.4),
-    "crop_scale": Float(0.5, 1.0),
+    **fine_tuning.params,  # the recipe the report did not try (search_spaces/_fine_tuning.py)
 }
 conditions = {
     "weight_decay": ("use_weight_decay", [True]),
@@ -44,11 +38,5 @@ baseline = {
     "rotation": 10.0,
     "offline_rotations": False,
     "batch_size": 32,
-    "backbone_lr_ratio": 1.0,
-    "lr_schedule": "constant",
-    "warmup_epochs": 0,
-    "label_smoothing": 0.0,
-    "hflip": False,
-    "color_jitter": 0.0,
-    "crop_scale": 1.0,
+    **fine_tuning.off,
 }

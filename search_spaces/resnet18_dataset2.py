@@ -4,6 +4,7 @@ The same search as resnet18_dataset1, on another data set (see cnn_dataset2 for 
 comes from). Needs the ImageNet weights file offline: see `--weights-file` in `python -m tune.run --help`.
 """
 from search_spaces.resnet18_dataset1 import conditions, fixed, image_size, max_epochs, model, num_samples, params  # noqa: F401
+from search_spaces import _fine_tuning as fine_tuning
 
 dataset = "smoker_detection_augmented"
 
@@ -17,11 +18,5 @@ baseline = {
     "rotation": 10.0,
     "offline_rotations": False,
     "batch_size": 64,
-    "backbone_lr_ratio": 1.0,
-    "lr_schedule": "constant",
-    "warmup_epochs": 0,
-    "label_smoothing": 0.0,
-    "hflip": False,
-    "color_jitter": 0.0,
-    "crop_scale": 1.0,
+    **fine_tuning.off,
 }
