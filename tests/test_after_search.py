@@ -173,3 +173,76 @@ def test_a_model_file_that_is_not_ours(tmp_path):
     torch.save({"weight": torch.zeros(3)}, tmp_path / "other.pt")
     done = run_cli("tune.predict", "--model", str(tmp_path / "other.pt"), str(SMOKER))
     assert done.returncode == 2 and "not a model written by python -m tune.promote" in done.stderr
+
+
+def test_promote_ensemble_lets_validation_choose_and_reports_every_option(smoke_search, tmp_path):
+    results = tmp_path / "results"
+    shutil.copytree(smoke_search[0], results / "e2e")
+    done = run_cli("tune.promote", "e2e", "--results-dir", str(results), "--ensemble", "3", "--tta")
+    assert done.returncode == 0, done.stderr[-3000:]
+    scores = json.loads((results / "e2e" / "test_scores.json").read_text())
+    options = {o["name"]: o for o in scores["alternatives"]}
+    assert list(options) == ["single best", "single best + flip TTA", "ensemble of the top 3",
+                             "ensemble of the top 3 + flip TTA"]
+    chosen = min(options.values(), key=lambda o: o["val_loss"])  # validation chose, never the test
+    assert scores["winner"]["test"] == chosen["test"]
+    assert scores["winner"].get("ensemble", {}).get("name", "single best") == chosen["name"]
+    saved = torch.load(results / "e2e" / "model.pt", weights_only=True)
+    assert (saved["model"] == "ensemble") == (chosen["name"] != "single best")
+    assert "| single best" in done.stdout and "the report's baseline" in done.stdout  # the table, printed
+    assert "ensemble of the top 3" in (results / "e2e" / "summary.md").read_text()
+    refused = run_cli("tune.promote", "e2e", "--results-dir", str(results), "--ensemble", "2", "--top-k", "2")
+    assert refused.returncode == 2 and "use one of them" in refused.stderr
+
+
+def test_an_ensemble_model_file_round_trips_and_beats_its_best_member(tmp_path):
+    """Three heads on frozen ImageNet EfficientNet-Lite0 features, one config and three seeds,
+    trained on 30 real photos per class; averaged (with flip TTA) into one model.pt, which evaluate
+    and predict use on 30 other real photos per class, as they use any model file."""
+    from training import features
+    from training.loop import train_epochs
+    from training.precision import Precision
+
+    def photos(split, first, last):
+        return [p for label in ("smoking", "notsmoking") for p in real_photos(label, last, split)[first:]]
+
+    def decoded(paths):
+        return (torch.stack([load_image(p, 224) for p in paths]),
+                torch.tensor([float(p.name.startswith("smoking")) for p in paths]))
+
+    train, val = decoded(photos("Training", 0, 30)), decoded(photos("Validation", 0, 30))
+    data = {"train": train, "val": val,
+            "features": features.extract("efficientnet_lite0", 224, train[0], val[0], Precision(), progress=print)}
+    config = {"lr": 3e-3, "dropout": 0.3, "freeze_backbone": True, "rotation": 10.0, "batch_size": 8, "weights": "imagenet"}
+    members = []
+    for seed in (1, 2, 3):
+        *_, (_, state) = train_epochs(config, {"model": "efficientnet_lite0", "image_size": 224, "max_epochs": 4,
+                                               "seed": seed}, data)
+        members.append(state["model"])
+    copy_photos(photos("Training", 30, 60), tmp_path / "photos")
+    model_file.save(tmp_path / "ensemble.pt", [("efficientnet_lite0", config, m) for m in members], 224, Precision(),
+                    {"test": "ensemble"}, hflip_tta=True)
+    done = run_cli("tune.evaluate", "--model", str(tmp_path / "ensemble.pt"), "--data", str(tmp_path / "photos"),
+                   "--out", str(tmp_path / "ensemble.json"))
+    assert done.returncode == 0, done.stderr
+    ensemble = json.loads((tmp_path / "ensemble.json").read_text())
+    images, labels = decoded(sorted((tmp_path / "photos").iterdir()))
+    accuracies = []
+    for state in members:  # each member alone, as a single-model file
+        model_file.save(tmp_path / "member.pt", [("efficientnet_lite0", config, state)], 224, Precision(), {})
+        model, info, computed_in = model_file.load(tmp_path / "member.pt")
+        accuracies.append(((predict_logits(model, images, "imagenet", computed_in) > 0) == labels.bool())
+                          .float().mean().item())
+    assert ensemble["n"] == 60 and ensemble["accuracy"] >= max(accuracies), (ensemble["accuracy"], accuracies)
+    # predict: the ensemble's probability is the mean of its members' on the photo and on its mirror image
+    photo = sorted((tmp_path / "photos").iterdir())[0]
+    done = run_cli("tune.predict", "--model", str(tmp_path / "ensemble.pt"), str(photo), "--format", "csv")
+    assert done.returncode == 0, done.stderr
+    image = load_image(photo, 224)[None]
+    expected = []
+    for state in members:
+        model_file.save(tmp_path / "member.pt", [("efficientnet_lite0", config, state)], 224, Precision(), {})
+        model, _, computed_in = model_file.load(tmp_path / "member.pt")
+        expected += [torch.sigmoid(predict_logits(model, view, "imagenet", computed_in)) for view in (image, image.flip(-1))]
+    assert pd.read_csv(pd.io.common.StringIO(done.stdout)).p_smoking[0] == pytest.approx(
+        float(torch.cat(expected).mean()), abs=1e-3)

@@ -14,12 +14,13 @@ from tqdm import tqdm
 
 from data_utils.prepare import load_tensors
 from models import INPUTS, build_model
+from models.ensemble import Ensemble
 from tune import METRIC, experiment, model_file, study
 from tune.cli import ArgumentParser, UsageError, int_at_least, run_main
 from training.metrics import mcnemar, test_metrics
 from tune.report import write_report
-from tune.results import percent, summary_markdown, write_atomic, write_json
-from training.loop import CHECKPOINT_FILE, predict_logits, train_epochs
+from tune.results import alternatives_table, percent, summary_markdown, write_atomic, write_json
+from training.loop import CHECKPOINT_FILE, predict_logits, scores as scores_of, train_epochs
 from training.precision import usable
 
 
@@ -30,10 +31,16 @@ def parse_args(argv):
     p.add_argument("--top-k", type=int_at_least(1), default=1,
                    help="retrain the K best configs from scratch and pick by mean validation score (default 1: no retraining)")
     p.add_argument("--seeds", type=int_at_least(1), help="seeds per config when --top-k > 1 (default 3)")
+    p.add_argument("--ensemble", type=int_at_least(2), metavar="K",
+                   help="also try the average of the top K trials' best checkpoints; validation decides what is promoted")
+    p.add_argument("--tta", action="store_true",
+                   help="also try averaging each prediction with the prediction on the mirrored photo (validation decides)")
     p.add_argument("--threads", type=int_at_least(1), default=torch.get_num_threads(), help="torch threads for retraining")
     args = p.parse_args(argv)
     if args.seeds is not None and args.top_k == 1:
         p.error("--seeds applies only with --top-k 2 or more: with --top-k 1 nothing is retrained")
+    if args.ensemble and args.top_k > 1:
+        p.error("--ensemble and --top-k choose in different ways: use one of them")
     args.seeds = args.seeds or 3
     return args
 
@@ -89,12 +96,19 @@ def choose(exp_dir: Path, exp: dict, table: pd.DataFrame, top_k: int, seeds: int
         "margin_val_loss": margin}
 
 
-def evaluate_trial(exp_dir: Path, exp: dict, trial_id: str, test_x):
-    """The trial's best checkpoint, and its logits on the test images."""
+def load_trial(exp_dir: Path, exp: dict, trial_id: str):
+    """A trial's config, the checkpoint Ray kept for it (its best epoch), and the model saved there."""
     config, checkpoint = experiment.best_checkpoint(exp_dir, trial_id)
-    model = load_checkpoint_model(exp, config, checkpoint)
-    computed_in, _ = usable(exp["trial_settings"].get("precision"))
-    return config, checkpoint, model, predict_logits(model, test_x, INPUTS[exp["model"]][1], computed_in)
+    return config, checkpoint, load_checkpoint_model(exp, config, checkpoint)
+
+
+def options(count: int, tta: bool) -> list[tuple[str, int, bool]]:
+    """What validation chooses among: (name, how many of the top trials are averaged, flip TTA)."""
+    found = [("single best", 1, False)] + ([("single best + flip TTA", 1, True)] if tta else [])
+    if count > 1:
+        found += [(f"ensemble of the top {count}", count, False)]
+        found += [(f"ensemble of the top {count} + flip TTA", count, True)] if tta else []
+    return found
 
 
 def main(argv=None) -> int:
@@ -104,33 +118,64 @@ def main(argv=None) -> int:
     exp = experiment.settings(exp_dir)
     table = experiment.trials_table(exp_dir)
     winner_row, selection = choose(exp_dir, exp, table, args.top_k, args.seeds)
-    winner_id = winner_row["trial_id"]
 
     computed_in, note = usable(exp["trial_settings"].get("precision"))
     if note:
         print(f"Note: {note}")
-    test_x, test_y = load_tensors(exp_dir / exp["trial_settings"]["tensors_file"], "test")
-    config, checkpoint, model, logits = evaluate_trial(exp_dir, exp, winner_id, test_x)
+    normalization = INPUTS[exp["model"]][1]
+    tensors_file = exp_dir / exp["trial_settings"]["tensors_file"]
+    val_x, val_y = load_tensors(tensors_file, "val")
+    test_x, test_y = load_tensors(tensors_file, "test")
+    finished = table[(table["epochs"] > 0) & (table["trial_id"] != winner_row["trial_id"])]
+    rows = [winner_row] + [row for _, row in finished.head((args.ensemble or 1) - 1).iterrows()]
+    members = [(row, *load_trial(exp_dir, exp, row["trial_id"])) for row in rows]  # (row, config, checkpoint, model)
+
+    tried = []  # each option: its validation scores (what chooses) and its test scores (reported)
+    for name, count, tta in options(len(members), args.tta):
+        models = [model for *_, model in members[:count]]
+        combined = models[0] if count == 1 and not tta else Ensemble(models, tta)
+        val = scores_of(predict_logits(combined, val_x, normalization, computed_in), val_y)
+        test_logits = predict_logits(combined, test_x, normalization, computed_in)
+        tried.append({"name": name, "members": count, "hflip_tta": tta, "val_loss": val["loss"],
+                      "val_acc": val["accuracy"], "logits": test_logits, "test": test_metrics(test_y, test_logits)})
+    chosen = min(tried, key=lambda option: option["val_loss"])  # ties: the simpler, listed first
+
+    row, config, checkpoint, _ = members[0]
     scores = {"experiment": exp["name"], "space": exp["space"], "test_images": len(test_y),
               "selection": selection,
-              "winner": {"trial": int(winner_row["trial"]), "trial_id": winner_id, "config": config,
+              "winner": {"trial": int(row["trial"]), "trial_id": row["trial_id"], "config": config,
                          "checkpoint": experiment.checkpoint_label(exp_dir, checkpoint),
-                         "val_loss": float(winner_row["best_val_loss"]), "val_acc": float(winner_row["best_val_acc"]),
-                         "test": test_metrics(test_y, logits)}}
+                         "val_loss": float(row["best_val_loss"]), "val_acc": float(row["best_val_acc"]),
+                         "test": chosen["test"]}}
+    if chosen["name"] != "single best":
+        scores["winner"].update(val_loss=chosen["val_loss"], val_acc=chosen["val_acc"], ensemble={
+            "name": chosen["name"], "hflip_tta": chosen["hflip_tta"],
+            "members": [{"trial": int(r["trial"]), "trial_id": r["trial_id"],
+                         "checkpoint": experiment.checkpoint_label(exp_dir, c)} for r, _, c, _ in members[:chosen["members"]]]})
     baseline = table[table["baseline"] & (table["epochs"] > 0)]
     if len(baseline):
         b = baseline.iloc[0]
-        _, b_checkpoint, _, b_logits = evaluate_trial(exp_dir, exp, b["trial_id"], test_x)
+        _, b_checkpoint, b_model = load_trial(exp_dir, exp, b["trial_id"])
+        b_logits = predict_logits(b_model, test_x, normalization, computed_in)
         scores["baseline"] = {"trial": int(b["trial"]), "trial_id": b["trial_id"],
                               "checkpoint": experiment.checkpoint_label(exp_dir, b_checkpoint),
                               "val_loss": float(b["best_val_loss"]), "val_acc": float(b["best_val_acc"]),
                               "test": test_metrics(test_y, b_logits)}
-        scores["mcnemar_winner_vs_baseline"] = mcnemar(test_y, logits, b_logits)
+        scores["mcnemar_winner_vs_baseline"] = mcnemar(test_y, chosen["logits"], b_logits)
+        for option in tried:
+            option["mcnemar_vs_baseline"] = mcnemar(test_y, option["logits"], b_logits)
+    if len(tried) > 1:
+        scores["alternatives"] = [{k: v for k, v in option.items() if k != "logits"} for option in tried]
+        print(alternatives_table(scores))
 
     scores["final_words"] = final_words(scores)
     write_json(exp_dir / "test_scores.json", scores)
-    model_file.save(exp_dir / "model.pt", exp["model"], config, exp["image_size"], model.state_dict(), computed_in,
-                    {"experiment": exp["name"], "trial_id": winner_id, "checkpoint": scores["winner"]["checkpoint"]})
+    model_file.save(exp_dir / "model.pt", [(exp["model"], c, model.state_dict()) for _, c, _, model in
+                                           members[:chosen["members"]]],
+                    exp["image_size"], computed_in,
+                    {"experiment": exp["name"], "trial_id": row["trial_id"], "checkpoint": scores["winner"]["checkpoint"],
+                     **({"ensemble": scores["winner"]["ensemble"]} if "ensemble" in scores["winner"] else {})},
+                    hflip_tta=chosen["hflip_tta"])
     update_leaderboard(Path(args.results_dir) / "leaderboard.csv", scores)
     study.record_test_scores(exp_dir, scores)
     best = experiment.best_trial(exp_dir, table)
@@ -167,9 +212,15 @@ def final_words(scores: dict) -> str:
         text = (f"Retrained from scratch, trial {scores['winner']['trial']}'s config had the best mean val loss "
                 f"({means[0]['val_loss']:.4f}" + (f", {selection['margin_val_loss']:.4f} below the next config's "
                                                   f"{means[1]['val_loss']:.4f}" if len(means) > 1 else "") + "). ")
-    text += (f"The search's best model (trial {scores['winner']['trial']}) reached {percent(w['accuracy'])} "
-            f"on {w['n']} test images (95% CI {percent(lo)}-{percent(hi)}).")
-    if scores.get("baseline", {}).get("trial_id") == scores["winner"]["trial_id"]:
+    if "ensemble" in scores["winner"]:
+        chosen = scores["winner"]["ensemble"]
+        trials = ", ".join(str(m["trial"]) for m in chosen["members"])
+        text += (f"Chosen on validation, the {chosen['name']} (trial{'s' * (len(chosen['members']) > 1)} {trials}) "
+                 f"reached {percent(w['accuracy'])} on {w['n']} test images (95% CI {percent(lo)}-{percent(hi)}).")
+    else:
+        text += (f"The search's best model (trial {scores['winner']['trial']}) reached {percent(w['accuracy'])} "
+                 f"on {w['n']} test images (95% CI {percent(lo)}-{percent(hi)}).")
+    if scores.get("baseline", {}).get("trial_id") == scores["winner"]["trial_id"] and "ensemble" not in scores["winner"]:
         text += " The winner is the report's hand-tuned baseline itself: the search found nothing better."
     elif "baseline" in scores:
         b = scores["baseline"]["test"]

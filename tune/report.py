@@ -15,7 +15,7 @@ import pandas as pd  # noqa: E402
 import search_spaces  # noqa: E402
 from tune import METRIC, experiment  # noqa: E402
 from tune.cli import ArgumentParser, run_main  # noqa: E402
-from tune.results import percent, three_places, write_atomic  # noqa: E402
+from tune.results import alternatives_table, percent, three_places, write_atomic  # noqa: E402
 
 CURVES = [("train_acc", "train accuracy"), ("val_acc", "validation accuracy"),
           ("train_loss", "train loss"), ("val_loss", "validation loss")]
@@ -120,6 +120,9 @@ def report_markdown(exp: dict, table: pd.DataFrame, scores: dict, test_scores: d
             b = test_scores["baseline"]["test"]
             lines += ["", f"Baseline: accuracy {percent(b['accuracy'])} (95% CI {percent(b['accuracy_ci95'][0])}-"
                           f"{percent(b['accuracy_ci95'][1])}), ROC AUC {three_places(b['roc_auc'])}, F1 {three_places(b['f1'])}."]
+        if "alternatives" in test_scores:
+            lines += ["", "Validation chose what is promoted among these (each also on the test images):", "",
+                      alternatives_table(test_scores)]
         lines.append("")
     else:
         lines += ["No final test yet: run `python -m tune.promote " + exp["name"] + "`.", ""]

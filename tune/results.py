@@ -71,9 +71,33 @@ def summary_markdown(exp: dict, table: pd.DataFrame, best: dict | None, test_sco
         lines += ["## Final test (`python -m tune.promote`)", "", test_scores["final_words"], "",
                   f"Chosen by: {test_scores['selection']['method']}. Figures for both models, with precision, "
                   f"recall, F1, ROC AUC and confusion matrices: `test_scores.json`.", ""]
+        if "alternatives" in test_scores:
+            lines += ["What validation chose among (each also on the test images, for the record):", "",
+                      alternatives_table(test_scores), ""]
     columns = [c for c in ["trial", "trial_id", "baseline", "status", "epochs", "best_val_loss", "best_val_acc",
                            "best_val_auc", "wall_time_s"] if c in table]
     lines += ["## Trials (best first)", "", table[columns].to_markdown(index=False, floatfmt=".4f"), "",
               "Every trial's parameters: `trials.csv`. Ray's own experiment folder, for "
               "`Tuner.restore` and TensorBoard: `ray/`.", ""]
+    return "\n".join(lines)
+
+
+def alternatives_table(scores: dict) -> str:
+    """`promote --ensemble/--tta`: single best vs ensembles vs the baseline, on validation (which
+    chose what is promoted) and on test."""
+    def test_cell(test):
+        low, high = test["accuracy_ci95"]
+        return f"{percent(test['accuracy'])} ({percent(low)}-{percent(high)})"
+
+    promoted = scores["winner"].get("ensemble", {}).get("name", "single best")
+    lines = ["| model | val loss | val acc | test acc (95% CI) | McNemar p vs baseline |", "| --- | --- | --- | --- | --- |"]
+    for option in scores["alternatives"]:
+        p = option.get("mcnemar_vs_baseline", {}).get("p_value")
+        lines.append(f"| {option['name']}{' (promoted)' if option['name'] == promoted else ''} | "
+                     f"{option['val_loss']:.4f} | {percent(option['val_acc'])} | {test_cell(option['test'])} | "
+                     f"{'n/a' if p is None else f'{p:.3g}'} |")
+    if "baseline" in scores:
+        b = scores["baseline"]
+        lines.append(f"| the report's baseline (trial {b['trial']}) | {b['val_loss']:.4f} | {percent(b['val_acc'])} | "
+                     f"{test_cell(b['test'])} | |")
     return "\n".join(lines)
