@@ -33,10 +33,10 @@ def finished_trials(ray_dir) -> set:
 def uninterrupted_configs(count: int, folder, seed: int = 0) -> list[dict]:
     """The first configs the `smoke` search's searcher suggests, asked in a row in this process.
     With fewer than 10 finished trials, TPE draws at random (seeded): no result changes them."""
-    from tune import study
+    from tune import searcher
     from tune.search import optuna_searcher
     folder.mkdir()
-    study.keep_in(folder)
+    searcher.keep_in(folder)
     searcher = optuna_searcher(search_spaces.load("smoke"), seed, max_epochs=2)
     return [{**searcher.suggest(f"t{i}"), **search_spaces.load("smoke").fixed} for i in range(count)]
 

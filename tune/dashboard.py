@@ -6,6 +6,7 @@ notes), so it must never be reachable from the network. `--all` serves every exp
 results/, one port each (optuna-dashboard shows one storage, and each experiment keeps its own).
 """
 import errno
+import signal
 import threading
 from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler, make_server
@@ -59,12 +60,16 @@ def main(argv=None) -> int:
             raise UsageError(f"no experiment in {args.results_dir}/ has an Optuna study yet")
     else:
         exp_dirs = [with_study(experiment.find(args.results_dir, args.experiment))]
+    # Ctrl-C (and SIGTERM) stop it cleanly even where the parent started it with SIGINT ignored,
+    # as background jobs and test runners do (Python then installs no KeyboardInterrupt of its own).
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, signal.default_int_handler)
     servers = [serve(exp_dir, args.port + offset) for offset, exp_dir in enumerate(exp_dirs)]
     for exp_dir, server in zip(exp_dirs, servers):
         print(f"{exp_dir.name}: http://{HOST}:{server.server_port}/dashboard/", flush=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
-    print("Ctrl-C stops the dashboard.", flush=True)
     try:
+        print("Ctrl-C stops the dashboard.", flush=True)
         threading.Event().wait()
     except KeyboardInterrupt:
         print("Dashboard stopped.")

@@ -182,9 +182,9 @@ def main(argv=None) -> int:
     staging.rename(exp_dir)
     print(f"Experiment {name}: {exp['split_sizes']} images (train/val/test), manifest in {exp_dir / 'manifest.csv'}")
 
-    from tune import study  # imports Ray: only after start_ray has set it up
+    from tune import searcher  # imports Ray: only after start_ray has set it up
     from tune.search import make_tuner
-    study.keep_in(exp_dir)
+    searcher.keep_in(exp_dir)
     tuner = make_tuner(space, exp["trial_settings"], experiment.trial_data(exp_dir), experiment.ray_path(exp_dir),
                        exp["num_samples"], exp["max_concurrent"], args.seed, args.verbose)
     return fit_and_write(tuner, exp_dir, exp, args.time_budget)
@@ -216,9 +216,9 @@ def resume(args) -> int:
     if not experiment.has_ray_state(exp_dir):
         raise UsageError(f"experiment {args.name} stopped before Ray saved any state in {experiment.ray_path(exp_dir)}: "
                          f"delete {exp_dir} and start it again")
-    from tune import study
+    from tune import searcher
     from tune.search import restore_tuner
-    study.keep_in(exp_dir)
+    searcher.keep_in(exp_dir)
     print(f"Resuming experiment {args.name} from {experiment.ray_path(exp_dir)}")
     tuner = restore_tuner(experiment.ray_path(exp_dir), exp["trial_settings"], experiment.trial_data(exp_dir),
                           args.verbose)

@@ -8,7 +8,7 @@ from tune import METRIC, MODE
 from tune.budget import EndWhenSpent
 from tune.progress import Progress
 from tune.scheduler import ASHA
-from tune.study import StudySearch
+from tune.searcher import StudySearch
 from tune.trainable import as_numpy, train_trial
 
 
