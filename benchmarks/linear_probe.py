@@ -29,7 +29,7 @@ def main():
         data = prepare(resolve_data_root(args.data_root), "smoker_detection", size, seed=0,
                        subset_per_class=args.per_class)
         print(f"{name}: train {data.sizes()['train']} / val {data.sizes()['val']} images, {size}x{size}")
-        for variant, weights in [(name, "imagenet"), (f"tf_{name}", "imagenet"), (SHIPPED[name][4], "none")]:
+        for variant, weights in [(name, "imagenet"), (f"tf_{name}", "imagenet"), (SHIPPED[name].variant, "none")]:
             accuracy = probe_accuracy(efficientnet_lite(name, weights, variant=variant), data)
             print(f"  {variant:22s} weights={weights:8s} linear-probe val accuracy {accuracy:.3f}", flush=True)
 

@@ -12,7 +12,7 @@ from models.seed_cnn import SeedCNN
 INPUTS = {
     "seed_cnn": (256, "half"),
     "resnet18": (224, "imagenet"),
-    **{name: (shipped[3], "imagenet") for name, shipped in efficientnet.SHIPPED.items()},  # Lite0, 1, 2
+    **{name: (shipped.size, "imagenet") for name, shipped in efficientnet.SHIPPED.items()},  # Lite0, 1, 2
 }
 
 

