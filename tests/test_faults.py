@@ -84,7 +84,10 @@ def test_ctrl_c_or_sigterm_leaves_a_resumable_experiment_and_says_how(tmp_path, 
     assert driver.returncode == 130, output[-3000:]
     assert "python -m tune.run --resume --name stopped" in output and "Traceback" not in output
     table = pd.read_csv(tmp_path / "stopped" / "trials.csv")  # the results of what finished are written
-    assert table.status.isin(["COMPLETED", "STOPPED"]).any() and len(table) < 3
+    ended = table.status.isin(["COMPLETED", "STOPPED"])
+    # ... and it really stopped early: a trial not begun, or (if the signal came just as the last one
+    # was created, as on a fast CPU) one not ended
+    assert ended.any() and (len(table) < 3 or not ended.all())
     resumed = run_cli("tune.run", "--resume", "--name", "stopped", "--results-dir", str(tmp_path))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert len(pd.read_csv(tmp_path / "stopped" / "trials.csv")) == 3
