@@ -33,6 +33,19 @@ def decode_many(paths: list[Path], size: int) -> tuple[list, dict]:
     return images, errors
 
 
+def decode_at_sizes(paths: list[Path], sizes: list[int]) -> tuple[dict, list[Path], dict]:
+    """The readable images at each size ({size: N x 3 x size x size}, for models of several input
+    sizes), which paths those are, and {path: why} for the others."""
+    images, errors = decode_many(paths, sizes[0])
+    readable = [path for path in paths if path not in errors]
+    if not readable:
+        return {}, [], errors
+    by_size = {sizes[0]: torch.stack([image for image in images if image is not None])}
+    for size in sizes[1:]:
+        by_size[size] = torch.stack([load_image(path, size) for path in readable])
+    return by_size, readable, errors
+
+
 def decode_splits(manifest: pd.DataFrame, dataset_dir: Path, size: int) -> tuple[pd.DataFrame, dict]:
     """Returns the manifest with unreadable files marked, and {split: (images, labels)}."""
     manifest = manifest.copy()

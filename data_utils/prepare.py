@@ -14,14 +14,20 @@ from data_utils.splits import assign_splits, check_manifest, take_subset
 class PreparedData:
     dataset_dir: Path
     manifest: pd.DataFrame  # every file found, with label, split and status
+    image_size: int
     tensors: dict  # {split: (uint8 images N x 3 x S x S, float labels N)}
 
     def sizes(self) -> dict:
         return {split: len(labels) for split, (_, labels) in self.tensors.items()}
 
-    def save(self, manifest_path: Path, tensors_path: Path) -> None:
+    def at_size(self, size: int) -> dict:
+        """The same images decoded at another size (for a search whose models differ in input size)."""
+        return self.tensors if size == self.image_size else decode_splits(self.manifest, self.dataset_dir, size)[1]
+
+    def save(self, manifest_path: Path, tensors_path: Path, tensors: dict | None = None) -> None:
+        """tensors: the images at another size (from at_size); these by default."""
         self.manifest.to_csv(manifest_path, index=False)
-        torch.save({f"{split}_{kind}": t for split, pair in self.tensors.items()
+        torch.save({f"{split}_{kind}": t for split, pair in (tensors or self.tensors).items()
                     for kind, t in zip(("images", "labels"), pair)}, tensors_path)
 
 
@@ -32,7 +38,7 @@ def prepare(data_root: Path, dataset: str, image_size: int, seed: int, subset_pe
     check_manifest(manifest, str(dataset_dir))
     manifest, tensors = decode_splits(manifest, dataset_dir, image_size)
     check_manifest(manifest, str(dataset_dir))
-    return PreparedData(dataset_dir, manifest, tensors)
+    return PreparedData(dataset_dir, manifest, image_size, tensors)
 
 
 def load_tensors(tensors_path: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:

@@ -2,8 +2,9 @@
 
 A space module defines:
   dataset          folder name under the data root
-  model            a name from models.INPUTS
-  image_size       optional; the model's default otherwise
+  model            a name from models.INPUTS: the baseline's, and every trial's unless `params`
+                   searches `model` too (a Choice of names; each trial then builds the one it drew)
+  image_size       optional; each model's own input size otherwise
   subset_per_class optional; keep at most this many images per class per split (quick demos)
   num_samples      default number of trials
   max_epochs       most epochs a trial may train (ASHA's max_t)
@@ -16,11 +17,23 @@ import importlib
 import pkgutil
 from types import ModuleType
 
+from models import INPUTS
+
 REQUIRED = ("dataset", "model", "num_samples", "max_epochs", "params", "baseline")
 
 
 class UnknownSpaceError(Exception):
     pass
+
+
+def models(space) -> list[str]:
+    """Every model the space's trials may build: its own first, then any other that `params` can choose."""
+    searched = getattr(space.params.get("model"), "choices", ())
+    return [space.model] + [name for name in searched if name != space.model]
+
+
+def image_size(space, model: str) -> int:
+    return getattr(space, "image_size", None) or INPUTS[model][0]
 
 
 def names() -> list[str]:

@@ -5,13 +5,12 @@ from pathlib import Path
 import torch
 
 from data_utils import DataError
-from data_utils.images import decode_many
+from data_utils.images import decode_at_sizes
 from data_utils.layout import scan
 from tune import model_file
 from tune.cli import ArgumentParser, run_main
 from training.metrics import test_metrics
 from tune.results import percent, write_json
-from training.loop import predict_logits
 
 
 def parse_args(argv):
@@ -22,7 +21,8 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
-def load_labelled(folder: Path, image_size: int):
+def load_labelled(folder: Path, image_sizes: list[int]):
+    """{size: the readable labelled photos decoded at that size}, and their labels."""
     if not folder.is_dir():
         raise DataError(f"--data {folder}: no such folder")
     files = scan(folder)
@@ -32,18 +32,18 @@ def load_labelled(folder: Path, image_size: int):
     files = files[files["label"].notna()]
     if files.empty:
         raise DataError(f"--data {folder}: no image has a class in its folder or file name (smoking / not smoking)")
-    images, _ = decode_many([folder / p for p in files["path"]], image_size)
-    kept = [(image, int(label)) for image, label in zip(images, files["label"]) if image is not None]
-    if not kept:
+    paths, labels = [folder / p for p in files["path"]], torch.tensor(files["label"].tolist(), dtype=torch.float32)
+    by_size, readable, _ = decode_at_sizes(paths, image_sizes)
+    if not readable:
         raise DataError(f"--data {folder}: no readable image")
-    return torch.stack([i for i, _ in kept]), torch.tensor([l for _, l in kept], dtype=torch.float32)
-
+    kept = set(readable)
+    return by_size, labels[torch.tensor([path in kept for path in paths])]
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    model, info, computed_in = model_file.load(args.model)
-    images, labels = load_labelled(Path(args.data), info["image_size"])
-    metrics = test_metrics(labels, predict_logits(model, images, info["normalization"], computed_in))
+    model, _ = model_file.load(args.model)
+    images, labels = load_labelled(Path(args.data), model.image_sizes)
+    metrics = test_metrics(labels, model.logits(images.get))
     lo, hi = metrics["accuracy_ci95"]
     print(f"{args.data}: {metrics['n']} images ({metrics['n_smoking']} smoking), accuracy {percent(metrics['accuracy'])} "
           f"(95% CI {percent(lo)}-{percent(hi)}), loss {metrics['loss']:.4f}")

@@ -25,16 +25,25 @@ def settings(exp_dir: Path) -> dict:
 
 
 def trial_data(exp_dir: Path) -> dict:
-    """What every trial trains on: the train and val splits, the ImageNet weights of a pretrained
-    model, and the cached features if the search has them. Paths in experiment.json are relative
-    to the experiment folder, so a moved experiment still finds them."""
+    """What the trials train on, per model they may build: the train and val splits at its input
+    size, its ImageNet weights if pretrained, and its cached features if the search has them.
+    Paths in experiment.json are relative to the experiment folder, so a moved experiment still finds them."""
     trial_settings = settings(exp_dir)["trial_settings"]
-    data = load_splits(exp_dir / trial_settings["tensors_file"])
-    if trial_settings.get("imagenet"):
-        data["imagenet"] = imagenet_state(trial_settings["model"], trial_settings.get("weights_file"))
-    if trial_settings.get("features_file"):
-        data["features"] = torch.load(exp_dir / trial_settings["features_file"], weights_only=True)
+    data = {}
+    for model, inputs in trial_settings["inputs"].items():
+        data[model] = load_splits(exp_dir / inputs["tensors_file"])
+        if trial_settings.get("imagenet"):
+            data[model]["imagenet"] = imagenet_state(model, trial_settings.get("weights_file"))
+        if inputs.get("features_file"):
+            data[model]["features"] = torch.load(exp_dir / inputs["features_file"], weights_only=True)
     return data
+
+
+def for_trial(config: dict, trial_settings: dict) -> dict:
+    """The settings the training loop gets for one trial: the model its config drew (where the
+    space searches `model`; the search's own otherwise) and that model's input size."""
+    model = config.get("model", trial_settings["model"])
+    return {**trial_settings, "model": model, "image_size": trial_settings["inputs"][model]["image_size"]}
 
 
 def ray_path(exp_dir: Path) -> str:

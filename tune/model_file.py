@@ -1,50 +1,72 @@
 """The promoted model as one file: weights plus what is needed to use them (model name, config,
-image size, normalisation), or several such models averaged (models/ensemble.py). Saved and
+input size, normalisation), or several such models averaged (models/ensemble.py). Saved and
 loaded weights-only: a file that needs more than tensors and plain values to load is refused,
 never unpickled."""
 import pickle
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from models import INPUTS, build_model
-from models.ensemble import Ensemble
+from models.ensemble import average
+from training.loop import predict_logits
 from training.precision import Precision, usable
 from tune.cli import UsageError
 
 FORMAT = "smoker-tune-model/1"
 
 
-def save(path: Path, members: list[tuple[str, dict, dict]], image_size: int, precision: Precision, source: dict,
+def save(path: Path, members: list[tuple[str, dict, dict, int]], precision: Precision, source: dict,
          hflip_tta: bool = False) -> None:
-    """members: (model name, config, state dict) of each model averaged (one for a single model).
-    `precision`: what the search trained and validated in, so `evaluate` and `predict` compute the same way."""
-    normalizations = {INPUTS[name][1] for name, _, _ in members}
-    assert len(normalizations) == 1, "an ensemble's members must take the same input"
-    saved = {"format": FORMAT, "image_size": image_size, "normalization": normalizations.pop(),
-             "precision": precision.as_dict(), "source": source}
+    """members: (model name, config, state dict, input size) of each model averaged (one for a single
+    model). `precision`: what the search trained and validated in, so `evaluate` and `predict`
+    compute the same way."""
+    saved = {"format": FORMAT, "precision": precision.as_dict(), "source": source}
+    described = [{"model": name, "config": config, "state_dict": state_dict, "image_size": size,
+                  "normalization": INPUTS[name][1]} for name, config, state_dict, size in members]
     if len(members) == 1 and not hflip_tta:
-        (name, config, state_dict), = members
-        saved.update(model=name, config=config, state_dict=state_dict)
+        saved.update(described[0])
     else:
-        saved.update(model="ensemble", hflip_tta=hflip_tta,
-                     members=[{"model": name, "config": config, "state_dict": state_dict}
-                              for name, config, state_dict in members])
+        saved.update(model="ensemble", hflip_tta=hflip_tta, members=described)
     tmp = path.with_name(f".{path.name}.tmp")
     torch.save(saved, tmp)
     tmp.replace(path)
 
 
-def build(name: str, config: dict, image_size: int, state_dict: dict):
+class Promoted:
+    """A model file ready to predict: one network, or several averaged (models/ensemble.py). Each
+    sees the photos decoded at its own input size, as in its trials, so `logits` asks for them
+    by size."""
+
+    def __init__(self, members: list[tuple[nn.Module, int, str]], hflip_tta: bool, precision: Precision):
+        self.members, self.hflip_tta, self.precision = members, hflip_tta, precision
+
+    @property
+    def image_sizes(self) -> list[int]:
+        return sorted({size for _, size, _ in self.members})
+
+    def logits(self, images_at: Callable[[int], torch.Tensor]) -> torch.Tensor:
+        """images_at(size): the uint8 photos decoded at that size."""
+        outputs = []
+        for model, size, normalization in self.members:
+            images = images_at(size)
+            for view in [images, images.flip(-1)] if self.hflip_tta else [images]:
+                outputs.append(predict_logits(model, view, normalization, self.precision))
+        return outputs[0] if len(outputs) == 1 else average(outputs)
+
+
+def build(member: dict, precision: Precision) -> tuple[nn.Module, int, str]:
     # "weights": "none": the file holds every weight, so nothing is read from ImageNet files
-    model = build_model(name, {**config, "weights": "none"}, image_size)
-    model.load_state_dict(state_dict)
-    return model
+    model = build_model(member["model"], {**member["config"], "weights": "none"}, member["image_size"])
+    model.load_state_dict(member["state_dict"])
+    return precision.model(model).eval(), member["image_size"], member["normalization"]
 
 
-def load(path: str | Path):
-    """Returns (model in eval mode, its metadata, the precision to compute in on this CPU)."""
+def load(path: str | Path) -> tuple[Promoted, dict]:
+    """Returns the model, ready to predict in the precision this CPU can compute, and its metadata."""
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"--model {path}: no such file")
@@ -56,12 +78,10 @@ def load(path: str | Path):
                          f"use a model.pt written by python -m tune.promote")
     if not isinstance(saved, dict) or saved.get("format") != FORMAT:
         raise UsageError(f"--model {path} is not a model written by python -m tune.promote (format {FORMAT})")
-    if saved["model"] == "ensemble":
-        model = Ensemble([build(m["model"], m["config"], saved["image_size"], m["state_dict"])
-                          for m in saved["members"]], saved["hflip_tta"])
-    else:
-        model = build(saved["model"], saved["config"], saved["image_size"], saved["state_dict"])
     computed_in, note = usable(saved.get("precision"))
     if note:
         print(f"Note: {note}", file=sys.stderr)
-    return computed_in.model(model).eval(), saved, computed_in
+    # files written before a search could choose its model keep image_size and normalization at the top
+    members = saved["members"] if saved["model"] == "ensemble" else [saved]
+    members = [{"image_size": saved.get("image_size"), "normalization": saved.get("normalization"), **m} for m in members]
+    return Promoted([build(m, computed_in) for m in members], saved.get("hflip_tta", False), computed_in), saved

@@ -7,11 +7,10 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from data_utils.images import decode_many
+from data_utils.images import decode_at_sizes
 from data_utils.layout import IMAGE_SUFFIXES
 from tune import model_file
 from tune.cli import ArgumentParser, UsageError, run_main
-from training.loop import predict_logits
 
 
 def parse_args(argv):
@@ -38,14 +37,13 @@ def image_paths(inputs: list[str]) -> list[Path]:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    model, info, computed_in = model_file.load(args.model)
+    model, _ = model_file.load(args.model)
     paths = image_paths(args.inputs)
-    images, errors = decode_many(paths, info["image_size"])
-    readable = [(p, i) for p, i in zip(paths, images) if i is not None]
+    images, readable, errors = decode_at_sizes(paths, model.image_sizes)
     if not readable:
         raise UsageError("none of the images could be read")
-    probs = torch.sigmoid(predict_logits(model, torch.stack([i for _, i in readable]), info["normalization"], computed_in))
-    table = pd.DataFrame({"image": [str(p) for p, _ in readable], "p_smoking": probs.numpy().round(4),
+    probs = torch.sigmoid(model.logits(images.get))
+    table = pd.DataFrame({"image": [str(p) for p in readable], "p_smoking": probs.numpy().round(4),
                           "label": ["smoking" if p > 0.5 else "not smoking" for p in probs.tolist()]})
     if args.format == "csv":
         print(table.to_csv(index=False), end="")

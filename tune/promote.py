@@ -47,7 +47,7 @@ def parse_args(argv):
 
 def load_checkpoint_model(exp: dict, config: dict, checkpoint):
     """The model saved in a ray.tune.Checkpoint (local or in remote storage)."""
-    settings = exp["trial_settings"]
+    settings = experiment.for_trial(config, exp["trial_settings"])
     model = build_model(settings["model"], {**config, "weights": "none"}, settings["image_size"])
     with checkpoint.as_directory() as folder:
         model.load_state_dict(torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=True)["model"])
@@ -66,8 +66,8 @@ def retrain_scores(exp_dir: Path, exp: dict, candidates: pd.DataFrame, seeds: in
     with tqdm(total=len(runs), desc="retraining", unit="run", file=sys.stdout, disable=None) as bar:
         for row, seed in runs:
             config = configs[row["trial_id"]]
-            settings = {**exp["trial_settings"], "seed": exp["seed"] + 1000 * seed}
-            history = [metrics for metrics, _ in train_epochs(config, settings, data)]
+            settings = experiment.for_trial(config, {**exp["trial_settings"], "seed": exp["seed"] + 1000 * seed})
+            history = [metrics for metrics, _ in train_epochs(config, settings, data[settings["model"]])]
             best = experiment.best_row(pd.DataFrame(history))
             rows.append({"trial": row["trial"], "trial_id": row["trial_id"], "seed": settings["seed"],
                          "val_loss": best["val_loss"], "val_acc": best["val_acc"]})
@@ -122,19 +122,24 @@ def main(argv=None) -> int:
     computed_in, note = usable(exp["trial_settings"].get("precision"))
     if note:
         print(f"Note: {note}")
-    normalization = INPUTS[exp["model"]][1]
-    tensors_file = exp_dir / exp["trial_settings"]["tensors_file"]
-    val_x, val_y = load_tensors(tensors_file, "val")
-    test_x, test_y = load_tensors(tensors_file, "test")
     finished = table[(table["epochs"] > 0) & (table["trial_id"] != winner_row["trial_id"])]
     rows = [winner_row] + [row for _, row in finished.head((args.ensemble or 1) - 1).iterrows()]
     members = [(row, *load_trial(exp_dir, exp, row["trial_id"])) for row in rows]  # (row, config, checkpoint, model)
+    # the val and test photos at each input size the trials used (memory-mapped: read when used)
+    files = {inputs["image_size"]: exp_dir / inputs["tensors_file"] for inputs in exp["trial_settings"]["inputs"].values()}
+    (_, val_y), (_, test_y) = (load_tensors(next(iter(files.values())), split) for split in ("val", "test"))
 
-    # Each member's logits on the val and test images, and on their mirror images with --tta, are
-    # computed once; every option averages some of them as models/ensemble.py does.
-    images = {split: [x, x.flip(-1)] if args.tta else [x] for split, x in (("val", val_x), ("test", test_x))}
-    logits = [{split: [predict_logits(model, x, normalization, computed_in) for x in views]
-               for split, views in images.items()} for *_, model in members]
+    def member_logits(config: dict, model, views: bool) -> dict:
+        """A member's logits on the val and test photos at its input size (and on their mirror images)."""
+        settings = experiment.for_trial(config, exp["trial_settings"])
+        normalization = INPUTS[settings["model"]][1]
+        images = {split: load_tensors(files[settings["image_size"]], split)[0] for split in ("val", "test")}
+        return {split: [predict_logits(model, view, normalization, computed_in)
+                        for view in ([x, x.flip(-1)] if views else [x])] for split, x in images.items()}
+
+    # Each member's logits are computed once; every option averages some of them, as
+    # model_file.Promoted (what evaluate and predict run) does, with the same models/ensemble.py.
+    logits = [member_logits(config, model, args.tta) for _, config, _, model in members]
     tried = []  # each option: its validation scores (what chooses) and its test scores (reported)
     for name, count, tta in options(len(members), args.tta):
         def combined(split):
@@ -164,8 +169,8 @@ def main(argv=None) -> int:
         if loaded:  # the baseline is one of the members (often the winner): already scored
             b_checkpoint, b_logits = members[loaded[0]][2], logits[loaded[0]]["test"][0]
         else:
-            _, b_checkpoint, b_model = load_trial(exp_dir, exp, b["trial_id"])
-            b_logits = predict_logits(b_model, test_x, normalization, computed_in)
+            b_config, b_checkpoint, b_model = load_trial(exp_dir, exp, b["trial_id"])
+            b_logits = member_logits(b_config, b_model, False)["test"][0]
         scores["baseline"] = {"trial": int(b["trial"]), "trial_id": b["trial_id"],
                               "checkpoint": experiment.checkpoint_label(exp_dir, b_checkpoint),
                               "val_loss": float(b["best_val_loss"]), "val_acc": float(b["best_val_acc"]),
@@ -179,9 +184,11 @@ def main(argv=None) -> int:
 
     scores["final_words"] = final_words(scores)
     write_json(exp_dir / "test_scores.json", scores)
-    model_file.save(exp_dir / "model.pt", [(exp["model"], c, model.state_dict()) for _, c, _, model in
-                                           members[:chosen["members"]]],
-                    exp["image_size"], computed_in,
+    saved = []  # (model name, config, weights, input size) of each model promoted
+    for _, member_config, _, model in members[:chosen["members"]]:
+        trial = experiment.for_trial(member_config, exp["trial_settings"])
+        saved.append((trial["model"], member_config, model.state_dict(), trial["image_size"]))
+    model_file.save(exp_dir / "model.pt", saved, computed_in,
                     {"experiment": exp["name"], "trial_id": row["trial_id"], "checkpoint": scores["winner"]["checkpoint"],
                      **({"ensemble": scores["winner"]["ensemble"]} if "ensemble" in scores["winner"] else {})},
                     hflip_tta=chosen["hflip_tta"])

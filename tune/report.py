@@ -15,7 +15,7 @@ import pandas as pd  # noqa: E402
 import search_spaces  # noqa: E402
 from tune import METRIC, experiment  # noqa: E402
 from tune.cli import ArgumentParser, run_main  # noqa: E402
-from tune.results import alternatives_table, percent, three_places, write_atomic  # noqa: E402
+from tune.results import alternatives_table, models_words, percent, three_places, write_atomic  # noqa: E402
 
 CURVES = [("train_acc", "train accuracy"), ("val_acc", "validation accuracy"),
           ("train_loss", "train loss"), ("val_loss", "validation loss")]
@@ -101,7 +101,7 @@ def report_markdown(exp: dict, table: pd.DataFrame, scores: dict, test_scores: d
              "photos of people not smoking best, and do they beat the seed report's hand-tuned settings?", "",
              f"**Data.** `{exp['dataset']}` ({exp['dataset_dir']}); split sizes: "
              + ", ".join(f"{k} {v}" for k, v in exp["split_sizes"].items()) + "; the test split is untouched until promotion.", "",
-             f"**Search.** Space `{exp['space']}` (model `{exp['model']}`, {exp['image_size']}x{exp['image_size']}); "
+             f"**Search.** Space `{exp['space']}` ({models_words(exp)}); "
              f"{len(table)} trials of {exp['num_samples']} asked, at most {exp['max_epochs']} epochs each; Optuna TPE "
              f"with ASHA early stopping on {METRIC}; seed {exp['seed']}; wall time {exp.get('wall_time_s', 0) / 60:.1f} min.", "",
              "## Top trials", "", top[[c for c in columns if c in top]].to_markdown(index=False, floatfmt=".4g"), "",

@@ -46,9 +46,15 @@ def precision_line(exp: dict) -> str:
             f"{'yes' if chosen['avx512_bf16'] or chosen['amx_bf16'] else 'no'})")
 
 
+def models_words(exp: dict) -> str:
+    """"model `seed_cnn` 256x256", or every model a search chose among, each at its input size."""
+    sizes = exp.get("image_sizes") or {exp["model"]: exp["image_size"]}
+    return f"model{'s' * (len(sizes) > 1)} " + ", ".join(f"`{model}` {size}x{size}" for model, size in sizes.items())
+
+
 def summary_markdown(exp: dict, table: pd.DataFrame, best: dict | None, test_scores: dict | None = None) -> str:
     lines = [f"# Experiment {exp['name']}", "",
-             f"- Space: `{exp['space']}` (model `{exp['model']}`, data set `{exp['dataset']}` in {exp['dataset_dir']})",
+             f"- Space: `{exp['space']}` ({models_words(exp)}, data set `{exp['dataset']}` in {exp['dataset_dir']})",
              f"- Split sizes: " + ", ".join(f"{k} {v}" for k, v in exp["split_sizes"].items())
              + " (test untouched by the search)",
              f"- Trials: {len(table)} of {exp['num_samples']} asked, up to {exp['max_epochs']} epochs each, "

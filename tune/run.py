@@ -17,7 +17,7 @@ import torch
 import search_spaces
 from data_utils.layout import resolve_data_root
 from data_utils.prepare import prepare
-from models import CACHED_FEATURES, INPUTS, check_pretrained_weights, imagenet_state
+from models import CACHED_FEATURES, check_pretrained_weights, imagenet_state
 from training import features, precision
 from tune import experiment
 from tune.cli import ArgumentParser, UsageError, int_at_least, run_main
@@ -80,7 +80,9 @@ def list_spaces() -> None:
     for name in search_spaces.names():
         space = search_spaces.load(name)
         doc = (space.__doc__ or "").strip().splitlines()[0]
-        print(f"{name:18s} {space.model:18s} {space.dataset:27s} {doc}")
+        models = search_spaces.models(space)
+        model = models[0] if len(models) == 1 else f"{len(models)} searched"
+        print(f"{name:20s} {model:18s} {space.dataset:27s} {doc}")
 
 
 def values_of(space, name: str) -> set:
@@ -89,8 +91,8 @@ def values_of(space, name: str) -> set:
     return values | set(getattr(space.params.get(name), "choices", []))
 
 
-def needs_feature_cache(space) -> bool:
-    return space.model in CACHED_FEATURES and True in values_of(space, "freeze_backbone")
+def needs_feature_cache(space, model: str) -> bool:
+    return model in CACHED_FEATURES and True in values_of(space, "freeze_backbone")
 
 
 def check_batch_sizes(space, train_size: int) -> None:
@@ -134,9 +136,11 @@ def main(argv=None) -> int:
         raise UsageError(f"experiment {exp_dir} already exists: pick another --name")
     if args.weights_file and not Path(args.weights_file).is_file():
         raise UsageError(f"--weights-file {args.weights_file} does not exist")
-    check_pretrained_weights(space.model, values_of(space, "weights"), args.weights_file)
+    models = search_spaces.models(space)
+    for model in models:
+        check_pretrained_weights(model, values_of(space, "weights"), args.weights_file)
 
-    image_size = getattr(space, "image_size", None) or INPUTS[space.model][0]
+    image_size = search_spaces.image_size(space, space.model)
     dataset = args.dataset or space.dataset
     data = prepare(resolve_data_root(args.data_root), dataset, image_size, args.seed,
                    getattr(space, "subset_per_class", None))
@@ -147,6 +151,7 @@ def main(argv=None) -> int:
     chosen = precision.choose(args.precision or "auto")
     exp = {"name": name, "space": args.space, "model": space.model, "dataset": dataset,
            "dataset_dir": str(data.dataset_dir.resolve()), "image_size": image_size,
+           "image_sizes": {model: search_spaces.image_size(space, model) for model in models},
            "split_sizes": data.sizes(), "num_samples": args.num_samples or space.num_samples,
            "max_epochs": args.max_epochs or space.max_epochs, "seed": args.seed,
            "cpus_per_trial": args.cpus_per_trial, "max_concurrent": args.max_concurrent or can_run,
@@ -154,11 +159,13 @@ def main(argv=None) -> int:
            "precision": {**chosen.as_dict(), "requested": args.precision or "auto", **precision.cpu_capabilities()},
            "baseline": space.baseline, "finished": False, "wall_time_s": 0.0}
     exp["trial_settings"] = {  # what every trial shares; saved so that --resume rebuilds the same trainable
-        "model": space.model, "image_size": image_size, "max_epochs": exp["max_epochs"], "seed": args.seed,
+        "model": space.model, "max_epochs": exp["max_epochs"], "seed": args.seed,
         "cpus_per_trial": args.cpus_per_trial, "precision": chosen.as_dict(),
         "imagenet": "imagenet" in values_of(space, "weights"),
         "weights_file": str(Path(args.weights_file).resolve()) if args.weights_file else None,
-        "tensors_file": f"images_{image_size}.pt"}  # relative to the experiment folder, as every path here
+        # per model a trial may build: its input size and its files, relative to the experiment folder
+        "inputs": {model: {"image_size": size, "tensors_file": f"images_{size}.pt"}
+                   for model, size in exp["image_sizes"].items()}}
     print(f"Trials compute in {chosen.describe()} ({exp['precision']['isa']} CPU, native bf16: "
           f"{'yes' if precision.native_bf16() else 'no'}; --precision {exp['precision']['requested']}); "
           f"{exp['max_concurrent']} at a time")
@@ -166,17 +173,21 @@ def main(argv=None) -> int:
     staging = exp_dir.with_name(f".{name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    data.save(staging / "manifest.csv", staging / exp["trial_settings"]["tensors_file"])
-    if needs_feature_cache(space):
-        exp["trial_settings"]["features_file"] = f"features_{space.model}_{image_size}.pt"
-        started = time.time()
-        print(f"Caching the frozen {space.model} backbone's features for the trials that freeze it ...")
-        cache = features.extract(space.model, image_size, data.tensors["train"][0], data.tensors["val"][0], chosen,
-                                 imagenet_state(space.model, args.weights_file))
-        torch.save(cache, staging / exp["trial_settings"]["features_file"])
-        exp["feature_cache_s"] = round(time.time() - started, 1)
-        print(f"  cached {tuple(cache['train'].shape)} training and {tuple(cache['val'].shape)} validation "
-              f"features in {exp['feature_cache_s']:.0f} s")
+    for model, inputs in exp["trial_settings"]["inputs"].items():  # one model's images at a time in memory
+        tensors = data.at_size(inputs["image_size"])
+        if not (staging / inputs["tensors_file"]).exists():
+            data.save(staging / "manifest.csv", staging / inputs["tensors_file"], tensors)
+        if needs_feature_cache(space, model):
+            inputs["features_file"] = f"features_{model}_{inputs['image_size']}.pt"
+            started = time.time()
+            print(f"Caching the frozen {model} backbone's features for the trials that freeze it ...")
+            cache = features.extract(model, inputs["image_size"], tensors["train"][0], tensors["val"][0], chosen,
+                                     imagenet_state(model, args.weights_file))
+            torch.save(cache, staging / inputs["features_file"])
+            exp["feature_cache_s"] = round(exp.get("feature_cache_s", 0) + time.time() - started, 1)
+            print(f"  cached {tuple(cache['train'].shape)} training and {tuple(cache['val'].shape)} validation "
+                  f"features in {time.time() - started:.0f} s")
+        del tensors
     del data  # trials get the saved tensors through Ray's object store; no second copy here
     write_json(staging / "experiment.json", exp)
     staging.rename(exp_dir)

@@ -17,6 +17,7 @@ import ray.tune
 import torch
 
 from training.loop import CHECKPOINT_FILE, train_epochs
+from tune.experiment import for_trial
 
 
 def as_numpy(tree):
@@ -41,15 +42,16 @@ def as_tensors(tree):
 
 def train_trial(config: dict, settings: dict, data: dict) -> None:
     """config: the searched hyperparameters. settings: what every trial of the search shares
-    (model, image size, epochs, seed, precision, CPUs per trial, weights file). data: the train
-    and val splits (and cached features) as numpy arrays from the object store."""
+    (model, inputs per model, epochs, seed, precision, CPUs per trial, weights file). data: per
+    model, the train and val splits (and cached features) as numpy arrays from the object store."""
     torch.set_num_threads(settings["cpus_per_trial"])  # Ray starts workers with 1 thread
+    settings = for_trial(config, settings)
     state = None
     checkpoint = ray.tune.get_checkpoint()
     if checkpoint:
         with checkpoint.as_directory() as folder:
             state = torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=True)
-    for metrics, state in train_epochs(config, settings, as_tensors(data), state):
+    for metrics, state in train_epochs(config, settings, as_tensors(data[settings["model"]]), state):
         with tempfile.TemporaryDirectory() as folder:
             torch.save(state, os.path.join(folder, CHECKPOINT_FILE))
             ray.tune.report(metrics, checkpoint=ray.tune.Checkpoint.from_directory(folder))

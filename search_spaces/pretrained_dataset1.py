@@ -1,0 +1,49 @@
+"""The backbone searched too: EfficientNet-Lite0, -Lite1 or -Lite2 (ImageNet, offline), frozen or fine-tuned, on data set 1.
+
+Each trial builds the network its `model` drew, at that network's own input size (224, 240,
+260); a frozen one trains its head on that backbone's cached features. The fine-tuning recipe
+(a slower backbone, warm-up, cosine decay, label smoothing, flips, colour jitter, random crops)
+is search_spaces/_fine_tuning.py, as in effnet_dataset1.
+"""
+from optuna.distributions import CategoricalDistribution as Choice
+from optuna.distributions import FloatDistribution as Float
+
+from search_spaces import _fine_tuning as fine_tuning
+
+dataset = "smoker_detection"
+model = "efficientnet_lite0"  # the baseline's; every other trial draws its own from params["model"]
+num_samples = 20
+max_epochs = 10
+
+params = {
+    "model": Choice(["efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"]),
+    "freeze_backbone": Choice([False, True]),
+    "lr": Float(1e-4, 1e-2, log=True),
+    "use_weight_decay": Choice([False, True]),
+    "weight_decay": Float(1e-6, 1e-3, log=True),
+    "dropout": Float(0.0, 0.7),
+    "rotation": Float(0.0, 30.0),
+    "batch_size": Choice([32, 54, 64]),
+    **fine_tuning.params,
+}
+conditions = {
+    "weight_decay": ("use_weight_decay", [True]),
+    # a frozen backbone trains on cached features of unflipped, uncropped images: these cannot apply
+    **{name: ("freeze_backbone", [False]) for name in ("backbone_lr_ratio", "hflip", "color_jitter", "crop_scale")},
+}
+# The report's offline rotated copies "changed little" and triple an epoch: not searched here.
+fixed = {"weights": "imagenet", "offline_rotations": False}
+
+# As in effnet_dataset1: the recipe the report used for its pretrained ResNet18, on Lite0
+# (fine-tune every layer, Adam lr 1e-3, weight decay 1e-4, RandomRotation(10), batch 32).
+baseline = {
+    "model": "efficientnet_lite0",
+    "freeze_backbone": False,
+    "lr": 1e-3,
+    "use_weight_decay": True,
+    "weight_decay": 1e-4,
+    "dropout": 0.0,
+    "rotation": 10.0,
+    "batch_size": 32,
+    **fine_tuning.off,
+}

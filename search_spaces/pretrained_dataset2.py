@@ -1,0 +1,8 @@
+"""The backbone searched too: EfficientNet-Lite0, -Lite1 or -Lite2, frozen or fine-tuned, on data set 2 (smoker_detection_augmented).
+
+The same search as pretrained_dataset1, on another data set (see cnn_dataset2 for where data set 2 comes from).
+"""
+from search_spaces.pretrained_dataset1 import (baseline, conditions, fixed, max_epochs, model,  # noqa: F401
+                                               num_samples, params)
+
+dataset = "smoker_detection_augmented"
