@@ -8,6 +8,7 @@ A space module defines:
   subset_per_class optional; keep at most this many images per class per split (quick demos)
   num_samples      default number of trials
   max_epochs       most epochs a trial may train (ASHA's max_t)
+  grace_period     optional; epochs every trial trains before ASHA may stop it (default 1)
   params           {name: optuna distribution} - what the search varies
   conditions       {name: (parent, [values])} - search `name` only when `parent` takes one of them
   fixed            {name: value} - settings every trial gets, not searched
@@ -34,6 +35,10 @@ def models(space) -> list[str]:
 
 def image_size(space, model: str) -> int:
     return getattr(space, "image_size", None) or INPUTS[model][0]
+
+
+def grace_period(space) -> int:
+    return getattr(space, "grace_period", 1)
 
 
 def names() -> list[str]:

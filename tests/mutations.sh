@@ -22,7 +22,9 @@ resume-drops-unfinished-trials|tune/search.py|resume_unfinished=True, resume_err
 resume-restarts-the-searcher|tune/search.py|    def set_state(self, state: dict):|    def restore_from_dir(self, dirpath):\n        pass\n\n    def set_state(self, state: dict):|tests/test_resume.py::test_kill_9_then_resume
 resume-reseeds-dropout|training/loop.py|            torch.set_rng_state(state["torch_rng"])|            pass|tests/test_resume.py::test_a_resumed_trial_trains_exactly_as_an_uninterrupted_one
 top-k-picks-the-worst|tune/promote.py|.mean().sort_values("val_loss")|.mean().sort_values("val_loss", ascending=False)|tests/test_after_search.py::test_promote_top_k_retrains_and_says_who_won
-baseline-on-other-images|tune/promote.py|evaluate_trial(exp_dir, exp, b["trial_id"], test_x)|evaluate_trial(exp_dir, exp, b["trial_id"], test_x.flip(0))|tests/test_after_search.py::test_promote_writes_honest_test_scores
+baseline-on-other-images|tune/promote.py|"test": test_metrics(test_y, b_logits)}|"test": test_metrics(test_y, b_logits.flip(0))}|tests/test_after_search.py::test_promote_writes_honest_test_scores
+every-trial-builds-the-spaces-model|tune/trainable.py|    settings = for_trial(config, settings)|    settings = for_trial({}, settings)|tests/test_pretrained_space.py::test_each_trial_trains_the_backbone_it_drew_at_its_own_input_size
+members-at-one-size|tune/model_file.py|            images = images_at(size)|            images = images_at(self.image_sizes[0])|tests/test_after_search.py::test_an_ensemble_of_models_with_other_input_sizes_feeds_each_its_own
 predict-label-contradicts-probability|tune/predict.py|"smoking" if p > 0.5 else "not smoking"|"smoking" if p < 0.5 else "not smoking"|tests/test_after_search.py::test_predict_prints_a_probability_per_image
 sigterm-like-a-crash|tune/run.py|    signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGUSR1))|    pass|tests/test_faults.py::test_ctrl_c_or_sigterm_leaves_a_resumable_experiment_and_says_how[sigterm]
 seeds-ignored-with-top-k-1|tune/promote.py|    if args.seeds is not None and args.top_k == 1:|    if False:|tests/test_faults.py::test_every_command_rejects_bad_flags_in_one_line

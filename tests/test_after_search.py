@@ -62,7 +62,7 @@ def test_promote_writes_honest_test_scores(promoted):
     scores = json.loads((exp_dir / "test_scores.json").read_text())
     exp = json.loads((exp_dir / "experiment.json").read_text())
     # The manifest's held-out test split, and each model re-scored on it here, independently.
-    test_x, test_y = load_tensors(exp_dir / exp["trial_settings"]["tensors_file"], "test")
+    test_x, test_y = load_tensors(exp_dir / exp["trial_settings"]["inputs"]["seed_cnn"]["tensors_file"], "test")
     right = {}
     for who in ("winner", "baseline"):
         test = scores[who]["test"]
@@ -141,10 +141,12 @@ def test_predict_prints_a_probability_per_image(promoted, tmp_path):
     assert done.returncode == 0, done.stderr
     rows = pd.read_csv(pd.io.common.StringIO(done.stdout))
     assert len(rows) == 2
-    # Each probability is the model's own, and each label says what its probability says.
-    model, info, computed_in = model_file.load(promoted[0] / "model.pt")
-    images = torch.stack([load_image(p, info["image_size"]) for p in photos])
-    expected = torch.sigmoid(predict_logits(model, images, info["normalization"], computed_in))
+    # Each probability is the saved network's own, and each label says what its probability says.
+    saved = torch.load(promoted[0] / "model.pt", weights_only=True)
+    model = build_model("seed_cnn", saved["config"], saved["image_size"])
+    model.load_state_dict(saved["state_dict"])
+    images = torch.stack([load_image(p, saved["image_size"]) for p in photos])
+    expected = torch.sigmoid(predict_logits(model, images, saved["normalization"], usable(saved["precision"])[0]))
     assert rows.p_smoking.tolist() == pytest.approx(expected.tolist(), abs=1e-4)
     assert rows.label.tolist() == ["smoking" if p > 0.5 else "not smoking" for p in expected.tolist()]
 
@@ -220,7 +222,7 @@ def test_an_ensemble_model_file_round_trips_and_beats_its_best_member(tmp_path):
                                                "seed": seed}, data)
         members.append(state["model"])
     copy_photos(photos("Training", 30, 60), tmp_path / "photos")
-    model_file.save(tmp_path / "ensemble.pt", [("efficientnet_lite0", config, m) for m in members], 224, Precision(),
+    model_file.save(tmp_path / "ensemble.pt", [("efficientnet_lite0", config, m, 224) for m in members], Precision(),
                     {"test": "ensemble"}, hflip_tta=True)
     done = run_cli("tune.evaluate", "--model", str(tmp_path / "ensemble.pt"), "--data", str(tmp_path / "photos"),
                    "--out", str(tmp_path / "ensemble.json"))
@@ -229,10 +231,9 @@ def test_an_ensemble_model_file_round_trips_and_beats_its_best_member(tmp_path):
     images, labels = decoded(sorted((tmp_path / "photos").iterdir()))
     accuracies = []
     for state in members:  # each member alone, as a single-model file
-        model_file.save(tmp_path / "member.pt", [("efficientnet_lite0", config, state)], 224, Precision(), {})
-        model, info, computed_in = model_file.load(tmp_path / "member.pt")
-        accuracies.append(((predict_logits(model, images, "imagenet", computed_in) > 0) == labels.bool())
-                          .float().mean().item())
+        model_file.save(tmp_path / "member.pt", [("efficientnet_lite0", config, state, 224)], Precision(), {})
+        model, _ = model_file.load(tmp_path / "member.pt")
+        accuracies.append(((model.logits({224: images}.get) > 0) == labels.bool()).float().mean().item())
     assert ensemble["n"] == 60 and ensemble["accuracy"] >= max(accuracies), (ensemble["accuracy"], accuracies)
     # predict: the ensemble's probability is the mean of its members' on the photo and on its mirror image
     photo = sorted((tmp_path / "photos").iterdir())[0]
@@ -241,8 +242,38 @@ def test_an_ensemble_model_file_round_trips_and_beats_its_best_member(tmp_path):
     image = load_image(photo, 224)[None]
     expected = []
     for state in members:
-        model_file.save(tmp_path / "member.pt", [("efficientnet_lite0", config, state)], 224, Precision(), {})
-        model, _, computed_in = model_file.load(tmp_path / "member.pt")
-        expected += [torch.sigmoid(predict_logits(model, view, "imagenet", computed_in)) for view in (image, image.flip(-1))]
+        model_file.save(tmp_path / "member.pt", [("efficientnet_lite0", config, state, 224)], Precision(), {})
+        model, _ = model_file.load(tmp_path / "member.pt")
+        expected += [torch.sigmoid(model.logits({224: view}.get)) for view in (image, image.flip(-1))]
     assert pd.read_csv(pd.io.common.StringIO(done.stdout)).p_smoking[0] == pytest.approx(
         float(torch.cat(expected).mean()), abs=1e-3)
+
+
+def test_an_ensemble_of_models_with_other_input_sizes_feeds_each_its_own(tmp_path):
+    """A search that chooses its backbone promotes members of different input sizes (Lite0 takes
+    224, Lite1 240): evaluate and predict decode each photo once per size, and each member sees
+    the photo at its own size, as in its trials."""
+    from training.precision import Precision
+
+    config = {"dropout": 0.0, "freeze_backbone": True}
+    torch.manual_seed(0)  # the heads: random, which is all this needs (different members, different sizes)
+    members = [(name, config, build_model(name, {**config, "weights": "imagenet"}, size).state_dict(), size)
+               for name, size in (("efficientnet_lite0", 224), ("efficientnet_lite1", 240))]
+    model_file.save(tmp_path / "mixed.pt", members, Precision(), {"test": "mixed sizes"})
+    photos = real_photos("smoking", 2, "Validation") + real_photos("notsmoking", 2, "Validation")
+    copy_photos(photos, tmp_path / "photos")
+    done = run_cli("tune.predict", "--model", str(tmp_path / "mixed.pt"), str(tmp_path / "photos"), "--format", "csv")
+    assert done.returncode == 0, done.stderr
+    predicted = pd.read_csv(pd.io.common.StringIO(done.stdout)).p_smoking
+    expected = []
+    for name, _, state_dict, size in members:  # each member alone, on the photos decoded at its size
+        model = build_model(name, {**config, "weights": "none"}, size)
+        model.load_state_dict(state_dict)
+        images = torch.stack([load_image(p, size) for p in sorted((tmp_path / "photos").iterdir())])
+        expected.append(torch.sigmoid(predict_logits(model, images, "imagenet")))
+    assert predicted.tolist() == pytest.approx(torch.stack(expected).mean(0).tolist(), abs=1e-4)
+    assert torch.load(tmp_path / "mixed.pt", weights_only=True)["members"][1]["image_size"] == 240
+    done = run_cli("tune.evaluate", "--model", str(tmp_path / "mixed.pt"), "--data", str(tmp_path / "photos"),
+                   "--out", str(tmp_path / "mixed.json"))
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "mixed.json").read_text())["n"] == 4

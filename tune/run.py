@@ -153,7 +153,8 @@ def main(argv=None) -> int:
            "dataset_dir": str(data.dataset_dir.resolve()), "image_size": image_size,
            "image_sizes": {model: search_spaces.image_size(space, model) for model in models},
            "split_sizes": data.sizes(), "num_samples": args.num_samples or space.num_samples,
-           "max_epochs": args.max_epochs or space.max_epochs, "seed": args.seed,
+           "max_epochs": args.max_epochs or space.max_epochs, "grace_period": search_spaces.grace_period(space),
+           "seed": args.seed,
            "cpus_per_trial": args.cpus_per_trial, "max_concurrent": args.max_concurrent or can_run,
            "storage": storage, "address": args.address,
            "precision": {**chosen.as_dict(), "requested": args.precision or "auto", **precision.cpu_capabilities()},
@@ -242,7 +243,7 @@ def fit_and_write(tuner, exp_dir: Path, exp: dict, time_budget: float | None) ->
     budget.start(time_budget)
     scheduler.keep_state_in(exp_dir / "asha_state.pkl")
     progress.configure(exp["num_samples"], exp["max_epochs"], exp["max_concurrent"], exp["baseline"],
-                       (search.GRACE_PERIOD, search.REDUCTION_FACTOR), experiment.ray_path(exp_dir))
+                       (exp.get("grace_period", 1), search.REDUCTION_FACTOR), experiment.ray_path(exp_dir))
     # SIGTERM (timeout, systemd, batch schedulers) stops the search as Ctrl-C does: Tune ends on
     # SIGUSR1 as on SIGINT, saving its state, and the results below are written.
     signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGUSR1))

@@ -4,6 +4,7 @@ import ray.tune
 from ray.train._internal.storage import get_fs_and_path
 from ray.tune.search import ConcurrencyLimiter, SearchGenerator
 
+import search_spaces
 from tune import METRIC, MODE
 from tune.budget import EndWhenSpent
 from tune.progress import Progress
@@ -93,7 +94,7 @@ def make_trainable(settings: dict, data: dict):
                                    {"cpu": settings["cpus_per_trial"]})
 
 
-GRACE_PERIOD, REDUCTION_FACTOR = 1, 3  # ASHA's: every trial trains 1 epoch; a third go on at each rung
+REDUCTION_FACTOR = 3  # ASHA's: a third of the trials go on at each rung (the first after the space's grace period)
 
 
 def restore_tuner(ray_path: str, settings: dict, data: dict, verbose: bool) -> ray.tune.Tuner:
@@ -121,7 +122,8 @@ def make_tuner(space, settings: dict, data: dict, ray_path: str, num_samples: in
     searcher = MovableSearch(ConcurrencyLimiter(optuna_searcher(space, seed, settings["max_epochs"]),
                                                  max_concurrent=max_concurrent))
     scheduler = ASHA(space.baseline, time_attr="training_iteration",
-                     max_t=settings["max_epochs"], grace_period=GRACE_PERIOD, reduction_factor=REDUCTION_FACTOR)
+                     max_t=settings["max_epochs"], grace_period=search_spaces.grace_period(space),
+                     reduction_factor=REDUCTION_FACTOR)
     return ray.tune.Tuner(
         make_trainable(settings, data),
         tune_config=ray.tune.TuneConfig(metric=METRIC, mode=MODE, search_alg=searcher, scheduler=scheduler,

@@ -1,0 +1,55 @@
+"""A search whose backbone is itself searched (pretrained_dataset1): each trial builds the model
+its config drew, at that model's input size, and a frozen one reads that model's cached features;
+promotion scores and saves each member at its own size."""
+import json
+
+import pandas as pd
+import torch
+
+import search_spaces
+from conftest import copy_photos, real_photos, run_cli
+from models import build_model
+
+
+def test_each_trial_trains_the_backbone_it_drew_at_its_own_input_size(tmp_path):
+    for split, count in (("Training", 40), ("Validation", 10)):  # 64 training photos: the space's largest batch
+        for label in ("smoking", "notsmoking"):
+            copy_photos(real_photos(label, count, split), tmp_path / "data" / "small" / split / split)
+    results = tmp_path / "results"
+    done = run_cli("tune.run", "--space", "pretrained_dataset1", "--dataset", "small", "--data-root", str(tmp_path / "data"),
+                   "--num-samples", "4", "--max-epochs", "1", "--results-dir", str(results), "--name", "backbones")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    exp_dir = results / "backbones"
+    exp = json.loads((exp_dir / "experiment.json").read_text())
+    inputs = exp["trial_settings"]["inputs"]
+    assert {name: i["image_size"] for name, i in inputs.items()} == {
+        "efficientnet_lite0": 224, "efficientnet_lite1": 240, "efficientnet_lite2": 260}
+    for name, i in inputs.items():  # every model's images at its size, and its own frozen features
+        images = torch.load(exp_dir / i["tensors_file"], weights_only=True)["train_images"]
+        assert images.shape[1:] == (3, i["image_size"], i["image_size"])
+        cached = torch.load(exp_dir / i["features_file"], weights_only=True)
+        assert cached["train"].shape[:2] == (len(images), 7)
+
+    table = pd.read_csv(exp_dir / "trials.csv")
+    assert table.loc[table.baseline, "param_model"].tolist() == ["efficientnet_lite0"]
+    assert table.param_model.nunique() >= 2, table.param_model.tolist()  # else this test shows little
+    checkpoints = sorted((exp_dir / "ray").glob("*/checkpoint_*/checkpoint.pt"))
+    assert len(checkpoints) == len(table)
+    for checkpoint in checkpoints:  # each holds the network its trial drew: its parameters' shapes
+        params = json.loads((checkpoint.parents[1] / "params.json").read_text())
+        state = torch.load(checkpoint, weights_only=True)["model"]
+        expected = build_model(params["model"], {**params, "weights": "none"}, inputs[params["model"]]["image_size"])
+        assert {k: v.shape for k, v in state.items()} == {k: v.shape for k, v in expected.state_dict().items()}
+
+    done = run_cli("tune.promote", "backbones", "--results-dir", str(results), "--ensemble", "3")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    saved = torch.load(exp_dir / "model.pt", weights_only=True)
+    for member in saved.get("members", [saved]):
+        assert member["image_size"] == inputs[member["model"]]["image_size"]
+
+
+def test_the_space_lists_every_backbone_it_may_build():
+    space = search_spaces.load("pretrained_dataset1")
+    assert search_spaces.models(space) == ["efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"]
+    assert [search_spaces.image_size(space, m) for m in search_spaces.models(space)] == [224, 240, 260]
+    assert search_spaces.models(search_spaces.load("cnn_dataset1")) == ["seed_cnn"]
