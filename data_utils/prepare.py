@@ -24,11 +24,10 @@ class PreparedData:
         """The same images decoded at another size (for a search whose models differ in input size)."""
         return self.tensors if size == self.image_size else decode_splits(self.manifest, self.dataset_dir, size)[1]
 
-    def save(self, manifest_path: Path, tensors_path: Path, tensors: dict | None = None) -> None:
-        """tensors: the images at another size (from at_size); these by default."""
-        self.manifest.to_csv(manifest_path, index=False)
-        torch.save({f"{split}_{kind}": t for split, pair in (tensors or self.tensors).items()
-                    for kind, t in zip(("images", "labels"), pair)}, tensors_path)
+
+def save_tensors(tensors: dict, path: Path) -> None:
+    """{split: (images, labels)} as one file that load_tensors memory-maps."""
+    torch.save({f"{split}_{kind}": t for split, pair in tensors.items() for kind, t in zip(("images", "labels"), pair)}, path)
 
 
 def prepare(data_root: Path, dataset: str, image_size: int, seed: int, subset_per_class: int | None = None) -> PreparedData:

@@ -29,3 +29,20 @@ def test_curves_have_one_line_per_trial_with_its_own_data(smoke_search):
         for trial_id, line in lines.items():
             assert list(line.get_ydata()) == list(histories[trial_id][column])
     plt.close(fig)
+
+
+def test_the_report_reads_the_searched_distributions_from_the_study_not_the_edited_space(smoke_search, monkeypatch):
+    """A space edited after its search (here: its rotation range narrowed below the values drawn)
+    must not break the report of that search: it uses what the study recorded."""
+    from optuna.distributions import FloatDistribution
+
+    import search_spaces
+    from tune import report, study
+
+    exp_dir = smoke_search[0]
+    recorded = study.distributions(exp_dir)
+    assert set(recorded) >= {"lr", "rotation", "batch_size"} and recorded["lr"].log
+    smoke = search_spaces.load("smoke")
+    monkeypatch.setitem(smoke.params, "rotation", FloatDistribution(0.0, 1e-9))
+    report.write_report(exp_dir)
+    assert (exp_dir / "importance.png").stat().st_size > 0

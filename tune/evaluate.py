@@ -39,6 +39,7 @@ def load_labelled(folder: Path, image_sizes: list[int]):
     kept = set(readable)
     return by_size, labels[torch.tensor([path in kept for path in paths])]
 
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     model, _ = model_file.load(args.model)

@@ -1,7 +1,6 @@
 """Use a promoted model: `python -m tune.predict --model M IMAGE_OR_DIR...` prints, per image,
 the probability that it shows someone smoking, and the label."""
 import json
-import sys
 from pathlib import Path
 
 import pandas as pd

@@ -13,7 +13,7 @@ import optuna  # noqa: E402
 import pandas as pd  # noqa: E402
 
 import search_spaces  # noqa: E402
-from tune import METRIC, experiment  # noqa: E402
+from tune import METRIC, experiment, study  # noqa: E402
 from tune.cli import ArgumentParser, run_main  # noqa: E402
 from tune.results import alternatives_table, models_words, percent, three_places, write_atomic  # noqa: E402
 
@@ -42,15 +42,15 @@ def curves_figure(histories: dict, best_id: str | None, baseline_id: str | None)
     return fig
 
 
-def params_figure(table: pd.DataFrame, space):
+def params_figure(table: pd.DataFrame, searched: dict):
     """Best validation loss of each trial against each searched hyperparameter."""
-    names = [n for n in space.params if f"param_{n}" in table]
+    names = [n for n in searched if f"param_{n}" in table]
     rows = -(-len(names) // 3)
     fig, axes = plt.subplots(rows, 3, figsize=(12, 3.4 * rows), sharey=True, squeeze=False)
     for ax in axes.flat[len(names):]:
         ax.set_visible(False)
     for ax, name in zip(axes.flat, names):
-        distribution, values = space.params[name], table[f"param_{name}"]
+        distribution, values = searched[name], table[f"param_{name}"]
         if isinstance(distribution, optuna.distributions.CategoricalDistribution):
             choices = list(distribution.choices)
             x = [choices.index(v) if v in choices else np.nan for v in values]
@@ -69,18 +69,18 @@ def params_figure(table: pd.DataFrame, space):
     return fig
 
 
-def importances(table: pd.DataFrame, space) -> dict:
+def importances(table: pd.DataFrame, searched: dict) -> dict:
     """Optuna's own parameter importance (fANOVA) over the trials that reported a score."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "new study created" line per report
-    study = optuna.create_study(direction="minimize")
+    scored = optuna.create_study(direction="minimize")
     for _, row in table.dropna(subset=["best_val_loss"]).iterrows():
-        params = {n: row[f"param_{n}"] for n in space.params if f"param_{n}" in row and pd.notna(row[f"param_{n}"])}
+        params = {n: row[f"param_{n}"] for n in searched if f"param_{n}" in row and pd.notna(row[f"param_{n}"])}
         params = {n: (v.item() if hasattr(v, "item") else v) for n, v in params.items()}
-        study.add_trial(optuna.trial.create_trial(
-            params=params, distributions={n: space.params[n] for n in params}, value=float(row["best_val_loss"])))
-    if len(study.trials) < 2:
+        scored.add_trial(optuna.trial.create_trial(
+            params=params, distributions={n: searched[n] for n in params}, value=float(row["best_val_loss"])))
+    if len(scored.trials) < 2:
         return {}
-    return optuna.importance.get_param_importances(study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0))
+    return optuna.importance.get_param_importances(scored, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0))
 
 
 def importance_figure(scores: dict):
@@ -135,13 +135,14 @@ def write_report(exp_dir: Path) -> None:
     if table.empty or "best_val_loss" not in table:
         print(f"No trial of {exp['name']} has reported yet: no report.")
         return
-    space = search_spaces.load(exp["space"])
+    # the distributions the search drew from, as its study recorded them: the space file may have changed since
+    searched = study.distributions(exp_dir) or search_spaces.load(exp["space"]).params
     found = experiment.analysis(exp_dir)
     histories = {t: h for t, h in found.trial_dataframes.items() if h is not None and not h.empty and "epoch" in h}
     baseline = table.loc[table["baseline"], "trial_id"]
     figures = {"curves.png": curves_figure(histories, table["trial_id"].iloc[0], baseline.iloc[0] if len(baseline) else None),
-               "params.png": params_figure(table, space)}
-    scores = importances(table, space)
+               "params.png": params_figure(table, searched)}
+    scores = importances(table, searched)
     if scores:
         figures["importance.png"] = importance_figure(scores)
     for name, fig in figures.items():

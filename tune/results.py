@@ -55,7 +55,7 @@ def models_words(exp: dict) -> str:
 def summary_markdown(exp: dict, table: pd.DataFrame, best: dict | None, test_scores: dict | None = None) -> str:
     lines = [f"# Experiment {exp['name']}", "",
              f"- Space: `{exp['space']}` ({models_words(exp)}, data set `{exp['dataset']}` in {exp['dataset_dir']})",
-             f"- Split sizes: " + ", ".join(f"{k} {v}" for k, v in exp["split_sizes"].items())
+             "- Split sizes: " + ", ".join(f"{k} {v}" for k, v in exp["split_sizes"].items())
              + " (test untouched by the search)",
              f"- Trials: {len(table)} of {exp['num_samples']} asked, up to {exp['max_epochs']} epochs each, "
              f"seed {exp['seed']}; searched by Optuna TPE, stopped early by ASHA on {METRIC} ({MODE})",

@@ -16,7 +16,7 @@ import torch
 
 import search_spaces
 from data_utils.layout import resolve_data_root
-from data_utils.prepare import prepare
+from data_utils.prepare import prepare, save_tensors
 from models import CACHED_FEATURES, check_pretrained_weights, imagenet_state
 from training import features, precision
 from tune import experiment
@@ -174,10 +174,11 @@ def main(argv=None) -> int:
     staging = exp_dir.with_name(f".{name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
+    data.manifest.to_csv(staging / "manifest.csv", index=False)
     for model, inputs in exp["trial_settings"]["inputs"].items():  # one model's images at a time in memory
         tensors = data.at_size(inputs["image_size"])
         if not (staging / inputs["tensors_file"]).exists():
-            data.save(staging / "manifest.csv", staging / inputs["tensors_file"], tensors)
+            save_tensors(tensors, staging / inputs["tensors_file"])
         if needs_feature_cache(space, model):
             inputs["features_file"] = f"features_{model}_{inputs['image_size']}.pt"
             started = time.time()

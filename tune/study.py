@@ -22,6 +22,15 @@ def load(exp_dir: Path) -> optuna.Study | None:
     return optuna.load_study(study_name=None, storage=storage(exp_dir))  # its only study, whatever the folder's name
 
 
+def distributions(exp_dir: Path) -> dict:
+    """{parameter: the Optuna distribution its values were drawn from}, over every trial of the
+    study: the space as the search saw it. Empty for an experiment made before studies were kept."""
+    study, found = load(exp_dir), {}
+    for trial in study.get_trials(deepcopy=False) if study else []:
+        found.update(trial.distributions)
+    return found
+
+
 def label_unfinished(exp_dir: Path, how: str) -> None:
     """After a run that did not end every trial: say why the running ones stand still."""
     study = load(exp_dir)

@@ -12,7 +12,6 @@ import tempfile
 import warnings
 from pathlib import Path
 
-import numpy as np
 import ray.tune
 import torch
 
