@@ -53,3 +53,17 @@ def test_the_space_lists_every_backbone_it_may_build():
     assert search_spaces.models(space) == ["efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"]
     assert [search_spaces.image_size(space, m) for m in search_spaces.models(space)] == [224, 240, 260]
     assert search_spaces.models(search_spaces.load("cnn_dataset1")) == ["seed_cnn"]
+
+
+def test_an_experiment_from_before_models_were_searched_still_reads(tmp_path):
+    """Its trial settings named one image size and one tensors file: they become its one model's inputs,
+    so --resume, promote and report keep working on it."""
+    from tune import experiment
+    old = {"model": "efficientnet_lite0", "image_size": 224, "tensors_file": "images_224.pt",
+           "features_file": "features_efficientnet_lite0_224.pt", "max_epochs": 3, "seed": 0}
+    (tmp_path / "experiment.json").write_text(json.dumps({"name": "old", "trial_settings": old}))
+    trial_settings = experiment.settings(tmp_path)["trial_settings"]
+    assert trial_settings["inputs"] == {"efficientnet_lite0": {
+        "image_size": 224, "tensors_file": "images_224.pt", "features_file": "features_efficientnet_lite0_224.pt"}}
+    for_trial = experiment.for_trial({"lr": 1e-3}, trial_settings)
+    assert (for_trial["model"], for_trial["image_size"]) == ("efficientnet_lite0", 224)
