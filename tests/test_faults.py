@@ -149,3 +149,29 @@ def test_result_files_get_ordinary_permissions(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "summary.md").stat().st_mode & 0o777 == 0o644
+
+
+def test_ray_giving_up_mid_search_says_so_in_one_line_and_leaves_it_resumable(smoke_search, tmp_path, capsys):
+    """Ray's controller raises when, for one, its memory monitor kills a worker that is starting
+    (seen here in a search of pretrained_dataset1): the search ends as if interrupted, results
+    written, the reason in one line, no traceback, and --resume offered."""
+    import shutil
+
+    from tune import experiment, run
+
+    class RayGivesUp:
+        def fit(self):
+            raise RuntimeError("Caught unexpected exception: 1 worker(s) were killed due to the node running "
+                               "low on memory.\nMemory on the node (IP: 127.0.0.1) was 22.35GB used")
+
+    exp_dir = tmp_path / "e2e"
+    shutil.copytree(smoke_search[0], exp_dir)
+    exp = {**experiment.settings(exp_dir), "finished": False, "num_samples": 5}  # 3 of 5 trials ran
+    assert run.fit_and_write(RayGivesUp(), exp_dir, exp, None) == 1
+    out = capsys.readouterr().out
+    assert "Ray stopped the search: Caught unexpected exception: 1 worker(s) were killed" in out
+    assert "Memory on the node" not in out and "Traceback" not in out
+    assert f"python -m tune.run --resume --name e2e --results-dir {tmp_path}" in out
+    saved = experiment.settings(exp_dir)
+    assert not saved["finished"] and saved["ended_by"].startswith("Ray stopping it: Caught unexpected exception")
+    assert (exp_dir / "trials.csv").is_file() and "Ray stopping it" in (exp_dir / "summary.md").read_text()

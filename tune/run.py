@@ -248,16 +248,18 @@ def fit_and_write(tuner, exp_dir: Path, exp: dict, time_budget: float | None) ->
     # SIGTERM (timeout, systemd, batch schedulers) stops the search as Ctrl-C does: Tune ends on
     # SIGUSR1 as on SIGINT, saving its state, and the results below are written.
     signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGUSR1))
-    started = time.time()
+    started, failure = time.time(), None
     try:
         tuner.fit()
+    except Exception as error:  # Ray's controller gave up, e.g. when its memory monitor killed a starting worker
+        failure = str(error).strip().splitlines()[0]
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
     exp["wall_time_s"] = exp.get("wall_time_s", 0.0) + time.time() - started
     table = experiment.trials_table(exp_dir)
     exp["finished"] = bool(len(table) >= exp["num_samples"] and table["status"].isin(
         ["COMPLETED", "STOPPED", "ERROR"]).all())  # a plain bool: numpy's would be written as "False"
-    exp["ended_by"] = ("all trials" if exp["finished"] else
+    exp["ended_by"] = ("all trials" if exp["finished"] else f"Ray stopping it: {failure}" if failure else
                        f"the time budget ({time_budget:g} min)" if budget.ended_search() else "an interruption")
     if not exp["finished"]:
         study.label_unfinished(exp_dir, "paused by the time budget" if budget.ended_search() else "interrupted")
@@ -275,6 +277,9 @@ def fit_and_write(tuner, exp_dir: Path, exp: dict, time_budget: float | None) ->
               f"the others paused at an epoch's end. Continue it (optionally with a new --time-budget):\n"
               f"  {resume_command}")
         return 0
+    if failure:
+        print(f"\nRay stopped the search: {failure}\nFinished trials are kept. Continue it with:\n  {resume_command}")
+        return 1
     if not exp["finished"]:
         print(f"\nThe search was interrupted; finished trials are kept. Continue it with:\n  {resume_command}")
         return 130
