@@ -22,8 +22,8 @@ def find(results_dir: str | Path, name: str) -> Path:
 
 def settings(exp_dir: Path) -> dict:
     exp = json.loads((exp_dir / "experiment.json").read_text())
-    trial_settings = exp["trial_settings"]
-    if "inputs" not in trial_settings:  # written before a search could choose its model: its one model's
+    trial_settings = exp.get("trial_settings", {})
+    if "tensors_file" in trial_settings:  # written before a search could choose its model: its one model's
         trial_settings["inputs"] = {trial_settings["model"]: {
             name: trial_settings.pop(name) for name in ("image_size", "tensors_file", "features_file") if name in trial_settings}}
     return exp
