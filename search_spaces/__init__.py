@@ -37,8 +37,9 @@ def image_size(space, model: str) -> int:
     return getattr(space, "image_size", None) or INPUTS[model][0]
 
 
-def grace_period(space) -> int:
-    return getattr(space, "grace_period", 1)
+def grace_period(space, max_epochs: int) -> int:
+    """ASHA's grace period, never past the last epoch (a search run with --max-epochs 1 is judged after it)."""
+    return min(getattr(space, "grace_period", 1), max_epochs)
 
 
 def names() -> list[str]:

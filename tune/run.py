@@ -149,12 +149,12 @@ def main(argv=None) -> int:
     can_run = connect(args.address, args.cpus_per_trial, storage, Path(args.results_dir), args.verbose)
 
     chosen = precision.choose(args.precision or "auto")
+    max_epochs = args.max_epochs or space.max_epochs
     exp = {"name": name, "space": args.space, "model": space.model, "dataset": dataset,
            "dataset_dir": str(data.dataset_dir.resolve()), "image_size": image_size,
            "image_sizes": {model: search_spaces.image_size(space, model) for model in models},
            "split_sizes": data.sizes(), "num_samples": args.num_samples or space.num_samples,
-           "max_epochs": args.max_epochs or space.max_epochs, "grace_period": search_spaces.grace_period(space),
-           "seed": args.seed,
+           "max_epochs": max_epochs, "grace_period": search_spaces.grace_period(space, max_epochs), "seed": args.seed,
            "cpus_per_trial": args.cpus_per_trial, "max_concurrent": args.max_concurrent or can_run,
            "storage": storage, "address": args.address,
            "precision": {**chosen.as_dict(), "requested": args.precision or "auto", **precision.cpu_capabilities()},

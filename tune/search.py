@@ -122,7 +122,7 @@ def make_tuner(space, settings: dict, data: dict, ray_path: str, num_samples: in
     searcher = MovableSearch(ConcurrencyLimiter(optuna_searcher(space, seed, settings["max_epochs"]),
                                                  max_concurrent=max_concurrent))
     scheduler = ASHA(space.baseline, time_attr="training_iteration",
-                     max_t=settings["max_epochs"], grace_period=search_spaces.grace_period(space),
+                     max_t=settings["max_epochs"], grace_period=search_spaces.grace_period(space, settings["max_epochs"]),
                      reduction_factor=REDUCTION_FACTOR)
     return ray.tune.Tuner(
         make_trainable(settings, data),
