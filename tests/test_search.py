@@ -38,6 +38,25 @@ def test_every_trial_is_in_the_table_with_per_epoch_metrics(search):
         assert trial.best_val_acc == pytest.approx(epochs.val_acc[epochs.val_loss.idxmin()])
 
 
+def test_the_table_takes_each_trials_best_epoch_not_its_last(search, tmp_path):
+    """In the smoke search every trial may well improve to its last epoch; here, in a copy, the
+    baseline's second epoch is made its worse one, and the table must still report its first."""
+    import shutil
+
+    from tune import experiment
+    exp_dir = tmp_path / "e2e"
+    shutil.copytree(search[0], exp_dir)
+    baseline_id = pd.read_csv(exp_dir / "trials.csv").set_index("trial").loc[0, "trial_id"]
+    results = exp_dir / "ray" / baseline_id / "result.json"
+    epochs = [json.loads(line) for line in results.read_text().splitlines()]
+    assert len(epochs) == 2  # ASHA never stops the baseline early
+    epochs[1].update(val_loss=epochs[0]["val_loss"] + 1.0, val_acc=epochs[0]["val_acc"] / 2)
+    results.write_text("".join(json.dumps(epoch) + "\n" for epoch in epochs))
+    row = experiment.trials_table(exp_dir).set_index("trial").loc[0]
+    assert (row.best_epoch, row.best_val_loss, row.best_val_acc) == (1, epochs[0]["val_loss"], epochs[0]["val_acc"])
+    assert row.last_val_loss == pytest.approx(epochs[0]["val_loss"] + 1.0)
+
+
 def test_the_reports_baseline_is_trial_0(search):
     trials = pd.read_csv(search[0] / "trials.csv").set_index("trial")
     baseline = search_spaces.load("smoke").baseline
