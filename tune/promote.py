@@ -129,11 +129,11 @@ def main(argv=None) -> int:
     files = {inputs["image_size"]: exp_dir / inputs["tensors_file"] for inputs in exp["trial_settings"]["inputs"].values()}
     (_, val_y), (_, test_y) = (load_tensors(next(iter(files.values())), split) for split in ("val", "test"))
 
-    def member_logits(config: dict, model, views: bool) -> dict:
-        """A member's logits on the val and test photos at its input size (and on their mirror images)."""
+    def member_logits(config: dict, model, views: bool, splits=("val", "test")) -> dict:
+        """A member's logits on the photos of `splits` at its input size (and on their mirror images)."""
         settings = experiment.for_trial(config, exp["trial_settings"])
         normalization = INPUTS[settings["model"]][1]
-        images = {split: load_tensors(files[settings["image_size"]], split)[0] for split in ("val", "test")}
+        images = {split: load_tensors(files[settings["image_size"]], split)[0] for split in splits}
         return {split: [predict_logits(model, view, normalization, computed_in)
                         for view in ([x, x.flip(-1)] if views else [x])] for split, x in images.items()}
 
@@ -170,7 +170,7 @@ def main(argv=None) -> int:
             b_checkpoint, b_logits = members[loaded[0]][2], logits[loaded[0]]["test"][0]
         else:
             b_config, b_checkpoint, b_model = load_trial(exp_dir, exp, b["trial_id"])
-            b_logits = member_logits(b_config, b_model, False)["test"][0]
+            b_logits = member_logits(b_config, b_model, False, splits=("test",))["test"][0]
         scores["baseline"] = {"trial": int(b["trial"]), "trial_id": b["trial_id"],
                               "checkpoint": experiment.checkpoint_label(exp_dir, b_checkpoint),
                               "val_loss": float(b["best_val_loss"]), "val_acc": float(b["best_val_acc"]),

@@ -48,8 +48,8 @@ def precision_line(exp: dict) -> str:
 
 def models_words(exp: dict) -> str:
     """"model `seed_cnn` 256x256", or every model a search chose among, each at its input size."""
-    sizes = exp.get("image_sizes") or {exp["model"]: exp["image_size"]}
-    return f"model{'s' * (len(sizes) > 1)} " + ", ".join(f"`{model}` {size}x{size}" for model, size in sizes.items())
+    inputs = exp["trial_settings"]["inputs"]
+    return f"model{'s' * (len(inputs) > 1)} " + ", ".join(f"`{m}` {i['image_size']}x{i['image_size']}" for m, i in inputs.items())
 
 
 def summary_markdown(exp: dict, table: pd.DataFrame, best: dict | None, test_scores: dict | None = None) -> str:

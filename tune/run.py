@@ -140,9 +140,9 @@ def main(argv=None) -> int:
     for model in models:
         check_pretrained_weights(model, values_of(space, "weights"), args.weights_file)
 
-    image_size = search_spaces.image_size(space, space.model)
+    sizes = {model: search_spaces.image_size(space, model) for model in models}
     dataset = args.dataset or space.dataset
-    data = prepare(resolve_data_root(args.data_root), dataset, image_size, args.seed,
+    data = prepare(resolve_data_root(args.data_root), dataset, sizes[space.model], args.seed,
                    getattr(space, "subset_per_class", None))
     check_batch_sizes(space, data.sizes()["train"])
     storage = storage_of(args)
@@ -151,8 +151,7 @@ def main(argv=None) -> int:
     chosen = precision.choose(args.precision or "auto")
     max_epochs = args.max_epochs or space.max_epochs
     exp = {"name": name, "space": args.space, "model": space.model, "dataset": dataset,
-           "dataset_dir": str(data.dataset_dir.resolve()), "image_size": image_size,
-           "image_sizes": {model: search_spaces.image_size(space, model) for model in models},
+           "dataset_dir": str(data.dataset_dir.resolve()),
            "split_sizes": data.sizes(), "num_samples": args.num_samples or space.num_samples,
            "max_epochs": max_epochs, "grace_period": search_spaces.grace_period(space, max_epochs), "seed": args.seed,
            "cpus_per_trial": args.cpus_per_trial, "max_concurrent": args.max_concurrent or can_run,
@@ -166,7 +165,7 @@ def main(argv=None) -> int:
         "weights_file": str(Path(args.weights_file).resolve()) if args.weights_file else None,
         # per model a trial may build: its input size and its files, relative to the experiment folder
         "inputs": {model: {"image_size": size, "tensors_file": f"images_{size}.pt"}
-                   for model, size in exp["image_sizes"].items()}}
+                   for model, size in sizes.items()}}
     print(f"Trials compute in {chosen.describe()} ({exp['precision']['isa']} CPU, native bf16: "
           f"{'yes' if precision.native_bf16() else 'no'}; --precision {exp['precision']['requested']}); "
           f"{exp['max_concurrent']} at a time")
