@@ -184,7 +184,8 @@ def test_promote_ensemble_lets_validation_choose_and_reports_every_option(smoke_
     assert done.returncode == 0, done.stderr[-3000:]
     scores = json.loads((results / "e2e" / "test_scores.json").read_text())
     options = {o["name"]: o for o in scores["alternatives"]}
-    assert list(options) == ["single best", "single best + flip TTA", "ensemble of the top 3",
+    assert list(options) == ["single best", "single best + flip TTA", "ensemble of the top 2",
+                             "ensemble of the top 2 + flip TTA", "ensemble of the top 3",
                              "ensemble of the top 3 + flip TTA"]
     chosen = min(options.values(), key=lambda o: o["val_loss"])  # validation chose, never the test
     assert scores["winner"]["test"] == chosen["test"]

@@ -32,7 +32,7 @@ def parse_args(argv):
                    help="retrain the K best configs from scratch and pick by mean validation score (default 1: no retraining)")
     p.add_argument("--seeds", type=int_at_least(1), help="seeds per config when --top-k > 1 (default 3)")
     p.add_argument("--ensemble", type=int_at_least(2), metavar="K",
-                   help="also try the average of the top K trials' best checkpoints; validation decides what is promoted")
+                   help="also try the average of the top 2, 3, ... K trials' best checkpoints; validation decides what is promoted")
     p.add_argument("--tta", action="store_true",
                    help="also try averaging each prediction with the prediction on the mirrored photo (validation decides)")
     p.add_argument("--threads", type=int_at_least(1), default=torch.get_num_threads(), help="torch threads for retraining")
@@ -103,11 +103,13 @@ def load_trial(exp_dir: Path, exp: dict, trial_id: str):
 
 
 def options(count: int, tta: bool) -> list[tuple[str, int, bool]]:
-    """What validation chooses among: (name, how many of the top trials are averaged, flip TTA)."""
+    """What validation chooses among: (name, how many of the top trials are averaged, flip TTA).
+    Every size up to `count`: a weaker trial can make the average worse, and which one does
+    is a question for validation."""
     found = [("single best", 1, False)] + ([("single best + flip TTA", 1, True)] if tta else [])
-    if count > 1:
-        found += [(f"ensemble of the top {count}", count, False)]
-        found += [(f"ensemble of the top {count} + flip TTA", count, True)] if tta else []
+    for size in range(2, count + 1):
+        found += [(f"ensemble of the top {size}", size, False)]
+        found += [(f"ensemble of the top {size} + flip TTA", size, True)] if tta else []
     return found
 
 
