@@ -28,6 +28,7 @@ members-at-one-size|tune/model_file.py|            images = images_at(size)|    
 predict-label-contradicts-probability|tune/predict.py|"smoking" if p > 0.5 else "not smoking"|"smoking" if p < 0.5 else "not smoking"|tests/test_after_search.py::test_predict_prints_a_probability_per_image
 sigterm-like-a-crash|tune/run.py|    signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGUSR1))|    pass|tests/test_faults.py::test_ctrl_c_or_sigterm_leaves_a_resumable_experiment_and_says_how[sigterm]
 seeds-ignored-with-top-k-1|tune/promote.py|    if args.seeds is not None and args.top_k == 1:|    if False:|tests/test_faults.py::test_every_command_rejects_bad_flags_in_one_line
+ensemble-tries-only-k|tune/promote.py|    for size in range(2, count + 1):|    for size in range(max(2, count), count + 1):|tests/test_after_search.py::test_promote_ensemble_lets_validation_choose_and_reports_every_option
 data-root-file-says-missing|data_utils/layout.py|    if not data_root.exists():|    if not data_root.is_dir():|tests/test_cli.py::test_bad_flags_are_one_line_errors
 table-metrics-not-the-best-epoch|tune/experiment.py|best, last = best_row(history), history.iloc[-1]|best, last = history.iloc[-1], history.iloc[-1]|tests/test_search.py::test_the_table_takes_each_trials_best_epoch_not_its_last
 EOF
