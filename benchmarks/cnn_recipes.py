@@ -49,9 +49,12 @@ def main():
     report = {**search_spaces.load("cnn_dataset1").baseline, "offline_rotations": False}
     print("| variant | input | epochs | best val loss (epoch) | best val acc (epoch) | last train acc | s/epoch |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
+    decoded = {}  # input size -> the photos at that size, decoded once for every variant using it
     for name in args.variants:
         changes, size, epochs = VARIANTS[name]
-        data = prepare(resolve_data_root(args.data_root), "smoker_detection", size, seed=0).tensors
+        if size not in decoded:
+            decoded[size] = prepare(resolve_data_root(args.data_root), "smoker_detection", size, seed=0).tensors
+        data = decoded[size]
         settings = {"model": "seed_cnn", "image_size": size, "max_epochs": epochs, "seed": 0,
                     "precision": chosen.as_dict()}
         start, history = time.perf_counter(), []

@@ -9,7 +9,6 @@ epoch, as tune/trainable.py does. After every epoch it prints the resident memor
 and the seconds the epoch took; first, the CPU's capabilities and the precision it computes in.
 """
 import argparse
-import ctypes
 import resource
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from data_utils.prepare import prepare
 from models import INPUTS, imagenet_state
 from training import precision
 from training.loop import train_epochs
+from tune.trainable import malloc_trim  # what every trial calls after each epoch
 
 
 def resident_gb() -> float:
@@ -41,7 +41,7 @@ def one_run(args, trim: bool) -> None:
     last = time.perf_counter()
     for metrics, _ in train_epochs(config, settings, data):
         if trim:
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
+            malloc_trim(0)
         now, peak = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
         print(f"{label}: epoch {metrics['epoch']}: resident {resident_gb():.2f} GB, peak {peak:.2f} GB, "
               f"epoch {now - last:.0f} s (validation included)", flush=True)
