@@ -4,7 +4,8 @@ A space module defines:
   dataset          folder name under the data root
   model            a name from models.INPUTS: the baseline's, and every trial's unless `params`
                    searches `model` too (a Choice of names; each trial then builds the one it drew)
-  image_size       optional; each model's own input size otherwise
+  image_size       optional; each model's own input size otherwise; a dict {model: size} gives
+                   each model its own (models it leaves out keep theirs)
   subset_per_class optional; keep at most this many images per class per split (quick demos)
   num_samples      default number of trials
   max_epochs       most epochs a trial may train (ASHA's max_t)
@@ -34,7 +35,10 @@ def models(space) -> list[str]:
 
 
 def image_size(space, model: str) -> int:
-    return getattr(space, "image_size", None) or INPUTS[model][0]
+    size = getattr(space, "image_size", None)
+    if isinstance(size, dict):
+        size = size.get(model)
+    return size or INPUTS[model][0]
 
 
 def grace_period(space, max_epochs: int) -> int:

@@ -1,7 +1,7 @@
 """The backbone searched too: EfficientNet-Lite0, -Lite1 or -Lite2 (ImageNet, offline), frozen or fine-tuned, on data set 1.
 
-Each trial builds the network its `model` drew, at that network's own input size (224, 240,
-260); a frozen one trains its head on that backbone's cached features. The fine-tuning recipe
+Each trial builds the network its `model` drew, at that network's input size (Lite0 224, Lite1
+320, Lite2 260; see `image_size`); a frozen one trains its head on that backbone's cached features. The fine-tuning recipe
 (a slower backbone, warm-up, cosine decay, label smoothing, flips, colour jitter, random crops)
 is search_spaces/_fine_tuning.py, as in effnet_dataset1.
 """
@@ -15,6 +15,13 @@ model = "efficientnet_lite0"  # the baseline's; every other trial draws its own 
 # 30, not 20: about half the trials draw a frozen backbone, which costs under a second (cached
 # features); 20 trials left ~10 fine-tuned ones, of which 3 ran all 10 epochs to be ensembled
 num_samples = 30
+# Lite1 sees larger photos than its native 240: a cigarette is a few pixels. A linear probe on its
+# frozen features (validation, 2x572 training photos with their mirrors) lost 0.204 at 240, 0.195
+# at 280, 0.156 at 320, 0.143 at 360; one fine-tuned config's best val loss went 0.134 -> 0.124 at
+# 320 (benchmarks/README.md). Lite0 and Lite2 gained little (0.248 -> 0.233 at 288, 0.208 -> 0.195
+# at 340) for 1.7x the cost of a fine-tuned epoch, so keep their own. 320, not 360: a fine-tuned
+# epoch costs 1.7x the native one, and two trials at batch 64 must fit in memory side by side.
+image_size = {"efficientnet_lite1": 320}
 max_epochs = 10
 # ASHA first compares trials after 2 epochs, not 1: a fine-tuned backbone at a low learning rate
 # (the recipe's point) trails the report's recipe after one epoch and catches up after that

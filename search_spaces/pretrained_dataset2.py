@@ -2,7 +2,7 @@
 
 The same search as pretrained_dataset1, on another data set (see cnn_dataset2 for where data set 2 comes from).
 """
-from search_spaces.pretrained_dataset1 import (baseline, conditions, fixed, grace_period, max_epochs, model,  # noqa: F401
-                                               num_samples, params)
+from search_spaces.pretrained_dataset1 import (baseline, conditions, fixed, grace_period, image_size,  # noqa: F401
+                                               max_epochs, model, num_samples, params)
 
 dataset = "smoker_detection_augmented"

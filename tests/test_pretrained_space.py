@@ -23,7 +23,7 @@ def test_each_trial_trains_the_backbone_it_drew_at_its_own_input_size(tmp_path):
     exp = json.loads((exp_dir / "experiment.json").read_text())
     inputs = exp["trial_settings"]["inputs"]
     assert {name: i["image_size"] for name, i in inputs.items()} == {
-        "efficientnet_lite0": 224, "efficientnet_lite1": 240, "efficientnet_lite2": 260}
+        "efficientnet_lite0": 224, "efficientnet_lite1": 320, "efficientnet_lite2": 260}
     for name, i in inputs.items():  # every model's images at its size, and its own frozen features
         images = torch.load(exp_dir / i["tensors_file"], weights_only=True)["train_images"]
         assert images.shape[1:] == (3, i["image_size"], i["image_size"])
@@ -51,7 +51,8 @@ def test_each_trial_trains_the_backbone_it_drew_at_its_own_input_size(tmp_path):
 def test_the_space_lists_every_backbone_it_may_build():
     space = search_spaces.load("pretrained_dataset1")
     assert search_spaces.models(space) == ["efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"]
-    assert [search_spaces.image_size(space, m) for m in search_spaces.models(space)] == [224, 240, 260]
+    # the space's own size for Lite1 (a dict), each model's native size for the others
+    assert [search_spaces.image_size(space, m) for m in search_spaces.models(space)] == [224, 320, 260]
     assert search_spaces.models(search_spaces.load("cnn_dataset1")) == ["seed_cnn"]
 
 
