@@ -12,15 +12,15 @@ from search_spaces import _fine_tuning as fine_tuning
 
 dataset = "smoker_detection"
 model = "efficientnet_lite0"  # the baseline's; every other trial draws its own from params["model"]
-# 30, not 20: about half the trials draw a frozen backbone, which costs under a second (cached
-# features); 20 trials left ~10 fine-tuned ones, of which 3 ran all 10 epochs to be ensembled
+# 30, not 20: many trials draw a frozen backbone, which costs seconds (cached features): 10 of
+# 20 in one search, 15 and 23 of 30 in the next two; 20 trials left too few fine-tuned ones
 num_samples = 30
 # Lite1 sees larger photos than its native 240: a cigarette is a few pixels. A linear probe on its
-# frozen features (validation, 2x572 training photos with their mirrors) lost 0.204 at 240, 0.195
-# at 280, 0.156 at 320, 0.143 at 360; one fine-tuned config's best val loss went 0.134 -> 0.124 at
-# 320 (benchmarks/README.md). Lite0 and Lite2 gained little (0.248 -> 0.233 at 288, 0.208 -> 0.195
-# at 340) for 1.7x the cost of a fine-tuned epoch, so keep their own. 320, not 360: a fine-tuned
-# epoch costs 1.7x the native one, and two trials at batch 64 must fit in memory side by side.
+# frozen features (benchmarks/input_size.py, validation) lost 0.204 at 240, 0.195 at 280, 0.156
+# at 320, 0.143 at 360; the same fine-tuned config and seed (trial 2 of the default search) reached
+# a best val loss of 0.159 at 240 and 0.110 at 320. Lite0 and Lite2 gained little (0.248 -> 0.233
+# at 288, 0.208 -> 0.195 at 340) for ~1.7x the cost of a fine-tuned epoch: they keep their own.
+# 320, not 360: a fine-tuned Lite1 epoch already costs ~1.7x the native one.
 image_size = {"efficientnet_lite1": 320}
 max_epochs = 10
 # ASHA first compares trials after 2 epochs, not 1: a fine-tuned backbone at a low learning rate

@@ -29,6 +29,7 @@ predict-label-contradicts-probability|tune/predict.py|"smoking" if p > 0.5 else 
 sigterm-like-a-crash|tune/run.py|    signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGUSR1))|    pass|tests/test_faults.py::test_ctrl_c_or_sigterm_leaves_a_resumable_experiment_and_says_how[sigterm]
 seeds-ignored-with-top-k-1|tune/promote.py|    if args.seeds is not None and args.top_k == 1:|    if False:|tests/test_faults.py::test_every_command_rejects_bad_flags_in_one_line
 ensemble-tries-only-k|tune/promote.py|    for size in range(2, count + 1):|    for size in range(max(2, count), count + 1):|tests/test_after_search.py::test_promote_ensemble_lets_validation_choose_and_reports_every_option
+space-sizes-per-model-ignored|search_spaces/__init__.py|        size = size.get(model)|        size = None|tests/test_pretrained_space.py::test_the_space_lists_every_backbone_it_may_build
 data-root-file-says-missing|data_utils/layout.py|    if not data_root.exists():|    if not data_root.is_dir():|tests/test_cli.py::test_bad_flags_are_one_line_errors
 table-metrics-not-the-best-epoch|tune/experiment.py|best, last = best_row(history), history.iloc[-1]|best, last = history.iloc[-1], history.iloc[-1]|tests/test_search.py::test_the_table_takes_each_trials_best_epoch_not_its_last
 EOF
