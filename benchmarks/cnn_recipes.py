@@ -12,12 +12,10 @@ test split is never read here.
 import argparse
 import time
 
-import torch
-
+from benchmarks import compute
 from data_utils.layout import resolve_data_root
 from data_utils.prepare import prepare
 import search_spaces
-from training import precision
 from training.loop import train_epochs
 
 FLIP_COSINE = {"hflip": True, "lr_schedule": "cosine"}
@@ -38,13 +36,9 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--variants", nargs="+", choices=list(VARIANTS),
                    default=["report", "flip_cosine_128", "report_64", "heavy_augmentation_no_dropout"])
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--precision", choices=precision.CHOICES, default="auto")
-    p.add_argument("--data-root")
+    compute.add_flags(p, threads=2)
     args = p.parse_args()
-    torch.set_num_threads(args.threads)
-    chosen = precision.choose(args.precision)
-    print(f"CPU: {precision.cpu_capabilities()}; {chosen.describe()}, {args.threads} thread(s), torch {torch.__version__}")
+    chosen = compute.set_up(args)
     # the report's offline rotated copies triple an epoch and "changed little": off in every variant
     report = {**search_spaces.load("cnn_dataset1").baseline, "offline_rotations": False}
     print("| variant | input | epochs | best val loss (epoch) | best val acc (epoch) | last train acc | s/epoch |")

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import torch
 
+from benchmarks import compute
 from data_utils.layout import resolve_data_root
 from data_utils.prepare import prepare
-from training import loop, precision
+from training import loop
 
 CONFIG = {"lr": 1e-3, "use_weight_decay": True, "weight_decay": 1e-4, "dropout_placement": "both",
           "dropout_before_fc1": 0.6, "dropout_after_fc1": 0.4, "rotation": 10.0, "batch_size": 32}
@@ -26,14 +27,9 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--offline-rotations", action="store_true", help="the report's 3x training set")
     p.add_argument("--epochs", type=int, default=2)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--precision", choices=precision.CHOICES, default="auto")
-    p.add_argument("--data-root")
+    compute.add_flags(p, threads=1)
     args = p.parse_args()
-    torch.set_num_threads(args.threads)
-    chosen = precision.choose(args.precision)
-    print(f"CPU: {precision.cpu_capabilities()}\ncomputing in {chosen.describe()} (--precision {args.precision})",
-          flush=True)
+    chosen = compute.set_up(args)
     data = prepare(resolve_data_root(args.data_root), "smoker_detection", 256, seed=0).tensors
     splits = {"train": data["train"], "val": data["val"]}
     config = {**CONFIG, "offline_rotations": args.offline_rotations}

@@ -15,11 +15,11 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from torchvision.transforms.v2 import functional as F
 
+from benchmarks import compute
 from data_utils.layout import resolve_data_root
 from data_utils.prepare import prepare
 from data_utils.transforms import to_float
 from models import CACHED_FEATURES, build_model
-from training import precision
 from training.loop import scores
 
 DEFAULT_SIZES = ["efficientnet_lite0=224,288", "efficientnet_lite1=240,280,320,360", "efficientnet_lite2=260,340"]
@@ -64,13 +64,9 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", nargs="+", type=model_sizes, metavar="MODEL=SIZE,SIZE",
                    default=[model_sizes(s) for s in DEFAULT_SIZES], help="backbones and the input sizes to probe")
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--precision", choices=precision.CHOICES, default="auto")
-    p.add_argument("--data-root")
+    compute.add_flags(p, threads=2)
     args = p.parse_args()
-    torch.set_num_threads(args.threads)
-    chosen = precision.choose(args.precision)
-    print(f"CPU: {precision.cpu_capabilities()}; {chosen.describe()}, {args.threads} thread(s), torch {torch.__version__}")
+    chosen = compute.set_up(args)
     root = resolve_data_root(args.data_root)
     print("| backbone | input | best C | val loss | val acc | features s |\n| --- | --- | --- | --- | --- | --- |")
     for name, sizes in args.sizes:

@@ -1,9 +1,9 @@
 """The backbone searched too: EfficientNet-Lite0, -Lite1 or -Lite2 (ImageNet, offline), frozen or fine-tuned, on data set 1.
 
 Each trial builds the network its `model` drew, at that network's input size (Lite0 224, Lite1
-320, Lite2 260; see `image_size`); a frozen one trains its head on that backbone's cached features. The fine-tuning recipe
-(a slower backbone, warm-up, cosine decay, label smoothing, flips, colour jitter, random crops)
-is search_spaces/_fine_tuning.py, as in effnet_dataset1.
+320, Lite2 260: see `image_size`); a frozen one trains its head on that backbone's cached
+features. The fine-tuning recipe (a slower backbone, warm-up, cosine decay, label smoothing,
+flips, colour jitter, random crops) is search_spaces/_fine_tuning.py, as in effnet_dataset1.
 """
 from optuna.distributions import CategoricalDistribution as Choice
 from optuna.distributions import FloatDistribution as Float
