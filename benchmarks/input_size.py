@@ -18,11 +18,13 @@ from torchvision.transforms.v2 import functional as F
 from benchmarks import compute
 from data_utils.layout import resolve_data_root
 from data_utils.prepare import prepare
-from data_utils.transforms import to_float
 from models import CACHED_FEATURES, build_model
+from training import features
 from training.loop import scores
 
 DEFAULT_SIZES = ["efficientnet_lite0=224,288", "efficientnet_lite1=240,280,320,360", "efficientnet_lite2=260,340"]
+
+
 def model_sizes(text: str) -> tuple[str, list[int]]:
     """An argparse type: MODEL=SIZE,SIZE,..."""
     name, _, sizes = text.partition("=")
@@ -34,23 +36,13 @@ def model_sizes(text: str) -> tuple[str, list[int]]:
         raise argparse.ArgumentTypeError(f"sizes must be whole numbers of pixels, got {sizes!r}")
 
 
-@torch.no_grad()
-def frozen_features(model, name: str, images: torch.Tensor, chosen, batch_size: int = 32) -> torch.Tensor:
-    pooled = CACHED_FEATURES[name][0]
-    out = []
-    for i in range(0, len(images), batch_size):
-        with chosen.autocast():
-            out.append(pooled(model, chosen.batch(to_float(images[i:i + batch_size], "imagenet"))).float())
-    return torch.cat(out)
-
-
 def probe(name: str, size: int, data: dict, chosen) -> str:
     model = chosen.model(build_model(name, {"weights": "imagenet", "freeze_backbone": True}, size)).eval()
     (train_x, train_y), (val_x, val_y) = data["train"], data["val"]
     started = time.perf_counter()
-    train = torch.cat([frozen_features(model, name, train_x, chosen),
-                       frozen_features(model, name, F.horizontal_flip(train_x), chosen)])
-    val = frozen_features(model, name, val_x, chosen)
+    train = torch.cat([features.pooled(model, name, train_x, chosen),
+                       features.pooled(model, name, F.horizontal_flip(train_x), chosen)])
+    val = features.pooled(model, name, val_x, chosen)
     seconds = time.perf_counter() - started
     fitted = []
     for c in (0.03, 0.1, 0.3):

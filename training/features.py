@@ -19,29 +19,31 @@ VIEW_ANGLES = (-30.0, -20.0, -10.0, 0.0, 10.0, 20.0, 30.0)
 
 
 @torch.no_grad()
+def pooled(model, model_name: str, images: torch.Tensor, precision: Precision, angle: float = 0.0,
+           batch_size: int = 64) -> torch.Tensor:
+    """A frozen backbone's pooled features (fp32) of uint8 images, each rotated by `angle` degrees first."""
+    normalization, pooled_features = INPUTS[model_name][1], CACHED_FEATURES[model_name][0]
+    out = []
+    for i in range(0, len(images), batch_size):
+        batch = images[i:i + batch_size]
+        if angle:
+            batch = F.rotate(batch, angle)
+        with precision.autocast():
+            out.append(pooled_features(model, precision.batch(to_float(batch, normalization))).float())
+    return torch.cat(out)
+
+
 def extract(model_name: str, image_size: int, train_x: torch.Tensor, val_x: torch.Tensor,
-            precision: Precision, imagenet: dict | None = None, batch_size: int = 64, progress=print) -> dict:
+            precision: Precision, imagenet: dict | None = None, progress=print) -> dict:
     """{"train": N x views x D, "val": M x D, "angles": the views' rotation in degrees}, all fp32."""
     model = build_model(model_name, {"weights": "imagenet", "freeze_backbone": True}, image_size, imagenet)
     model = precision.model(model).eval()
-    normalization = INPUTS[model_name][1]
-    pooled_features = CACHED_FEATURES[model_name][0]
-
-    def run(images: torch.Tensor, angle: float = 0.0) -> torch.Tensor:
-        out = []
-        for i in range(0, len(images), batch_size):
-            batch = images[i:i + batch_size]
-            if angle:
-                batch = F.rotate(batch, angle)
-            with precision.autocast():
-                out.append(pooled_features(model, precision.batch(to_float(batch, normalization))).float())
-        return torch.cat(out)
-
     views = []
     for angle in VIEW_ANGLES:
-        views.append(run(train_x, angle))
+        views.append(pooled(model, model_name, train_x, precision, angle))
         progress(f"  features: training images rotated {angle:+.0f} degrees ({len(views)}/{len(VIEW_ANGLES)} views)")
-    return {"train": torch.stack(views, dim=1), "val": run(val_x), "angles": torch.tensor(VIEW_ANGLES)}
+    return {"train": torch.stack(views, dim=1), "val": pooled(model, model_name, val_x, precision),
+            "angles": torch.tensor(VIEW_ANGLES)}
 
 
 class TrainingViews:
