@@ -16,8 +16,6 @@ import argparse
 import time
 
 from benchmarks import compute
-from data_utils.layout import resolve_data_root
-from data_utils.prepare import prepare
 import search_spaces
 from models import INPUTS, build_model
 from models.ensemble import average
@@ -52,21 +50,18 @@ def main():
     report = {**search_spaces.load("cnn_dataset1").baseline, "offline_rotations": False}
     print("| variant | seed | input | epochs | best val loss (epoch) | best val acc (epoch) | last train acc | s/epoch |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    decoded = {}  # input size -> the photos at that size, decoded once for every variant using it
     for name in args.variants:
         model_name, changes, size, epochs = VARIANTS[name]
-        if size not in decoded:
-            decoded[size] = prepare(resolve_data_root(args.data_root), "smoker_detection", size, seed=0).tensors
-        data, config = decoded[size], {**report, **changes}
+        data, config = compute.photos(args.data_root, size), {**report, **changes}
         best_logits = []  # per seed: the validation logits at its best epoch
         for seed in range(args.seeds):
             settings = {"model": model_name, "image_size": size, "max_epochs": epochs, "seed": seed,
                         "precision": chosen.as_dict()}
             start, history, best_weights = time.perf_counter(), [], None
             for metrics, state in train_epochs(config, settings, {"train": data["train"], "val": data["val"]}):
-                if not history or metrics["val_loss"] < min(m["val_loss"] for m in history):
-                    best_weights = {k: v.clone() for k, v in state["model"].items()}
                 history.append(metrics)
+                if args.seeds > 1 and metrics is min(history, key=lambda m: m["val_loss"]):  # for the ensemble
+                    best_weights = {k: v.clone() for k, v in state["model"].items()}
             seconds = (time.perf_counter() - start) / epochs
             loss = min(history, key=lambda m: m["val_loss"])
             acc = max(history, key=lambda m: m["val_acc"])

@@ -1,9 +1,12 @@
-"""What the benchmarks share: the flags that say how they compute, and the line that says on
-which CPU (a figure from one CPU is never true for all)."""
+"""What the benchmarks share: the flags that say how they compute, the line that says on which
+CPU (a figure from one CPU is never true for all), and the photos they compute on."""
 import argparse
+import functools
 
 import torch
 
+from data_utils.layout import resolve_data_root
+from data_utils.prepare import prepare
 from training import precision
 
 
@@ -20,3 +23,10 @@ def set_up(args) -> precision.Precision:
     print(f"CPU: {precision.cpu_capabilities()}; {chosen.describe()} (--precision {args.precision}), "
           f"{args.threads} thread(s), torch {torch.__version__}", flush=True)
     return chosen
+
+
+@functools.cache
+def photos(data_root: str | None, size: int) -> dict:
+    """Data set 1's experiment split (seed 0) at `size` pixels: decoded once per size, however
+    many variants or backbones use it."""
+    return prepare(resolve_data_root(data_root), "smoker_detection", size, seed=0).tensors

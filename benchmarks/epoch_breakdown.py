@@ -15,8 +15,6 @@ from pathlib import Path
 import torch
 
 from benchmarks import compute
-from data_utils.layout import resolve_data_root
-from data_utils.prepare import prepare
 from training import loop
 
 CONFIG = {"lr": 1e-3, "use_weight_decay": True, "weight_decay": 1e-4, "dropout_placement": "both",
@@ -30,7 +28,7 @@ def main():
     compute.add_flags(p, threads=1)
     args = p.parse_args()
     chosen = compute.set_up(args)
-    data = prepare(resolve_data_root(args.data_root), "smoker_detection", 256, seed=0).tensors
+    data = compute.photos(args.data_root, 256)
     splits = {"train": data["train"], "val": data["val"]}
     config = {**CONFIG, "offline_rotations": args.offline_rotations}
     settings = {"model": "seed_cnn", "image_size": 256, "max_epochs": args.epochs, "seed": 0,

@@ -16,8 +16,6 @@ from sklearn.linear_model import LogisticRegression
 from torchvision.transforms.v2 import functional as F
 
 from benchmarks import compute
-from data_utils.layout import resolve_data_root
-from data_utils.prepare import prepare
 from models import CACHED_FEATURES, build_model
 from training import features
 from training.loop import scores
@@ -59,11 +57,10 @@ def main():
     compute.add_flags(p, threads=2)
     args = p.parse_args()
     chosen = compute.set_up(args)
-    root = resolve_data_root(args.data_root)
     print("| backbone | input | best C | val loss | val acc | features s |\n| --- | --- | --- | --- | --- | --- |")
     for name, sizes in args.sizes:
         for size in sizes:
-            print(probe(name, size, prepare(root, "smoker_detection", size, seed=0).tensors, chosen), flush=True)
+            print(probe(name, size, compute.photos(args.data_root, size), chosen), flush=True)
 
 
 if __name__ == "__main__":
