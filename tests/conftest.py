@@ -65,19 +65,19 @@ def run_in_process(capsys, main, *argv) -> tuple[int, str, str]:
 def assert_study_matches_the_trial_table(exp_dir: Path) -> list:
     """The experiment's Optuna study (results/EXP/optuna.db) says what its trials.csv says: one
     Optuna trial per Ray trial and none twice, each ended as the table says, valued at its last
-    validation loss, with one intermediate value per epoch. Returns the study's trials."""
+    validation loss, with one intermediate value per pass. Returns the study's trials."""
     from optuna.trial import TrialState
     from tune import study
     table = pd.read_csv(exp_dir / "trials.csv").set_index("trial_id")
     trials = [t for t in study.load(exp_dir).trials if not t.user_attrs.get("ended", "").startswith("lost")]
     assert sorted(t.user_attrs["ray_trial_id"] for t in trials) == sorted(table.index)
-    meaning = {"COMPLETED": ("completed", TrialState.COMPLETE), "STOPPED": ("stopped early by ASHA", TrialState.PRUNED),
+    meaning = {"COMPLETED": ("completed", TrialState.COMPLETE), "STOPPED": ("stopped early by the scheduler", TrialState.PRUNED),
                "ERROR": ("errored", TrialState.FAIL), "PAUSED": ("paused by the time budget", TrialState.RUNNING)}
     for trial in trials:
         row = table.loc[trial.user_attrs["ray_trial_id"]]
         assert (trial.user_attrs["ended"], trial.state) == meaning[row.status], row.name
         assert trial.user_attrs["baseline"] == bool(row.baseline)
-        assert sorted(trial.intermediate_values) == list(range(1, row.epochs + 1))
+        assert sorted(trial.intermediate_values) == list(range(1, row.passes + 1))
         if row.status in ("COMPLETED", "STOPPED"):
             assert trial.value == pytest.approx(row.last_val_loss)
     return trials

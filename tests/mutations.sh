@@ -32,6 +32,12 @@ ensemble-tries-only-k|tune/promote.py|    for size in range(2, count + 1):|    f
 space-sizes-per-model-ignored|search_spaces/__init__.py|        size = size.get(model)|        size = None|tests/test_pretrained_space.py::test_the_space_lists_every_backbone_it_may_build
 data-root-file-says-missing|data_utils/layout.py|    if not data_root.exists():|    if not data_root.is_dir():|tests/test_cli.py::test_bad_flags_are_one_line_errors
 table-metrics-not-the-best-epoch|tune/experiment.py|best, last = best_row(history), history.iloc[-1]|best, last = history.iloc[-1], history.iloc[-1]|tests/test_search.py::test_the_table_takes_each_trials_best_epoch_not_its_last
+second-driver-takes-a-live-lock|tune/lock.py|                    raise running(holder, self.path.parent, self.name)|                    pass|tests/test_lock.py::test_a_second_driver_on_a_running_experiment_is_refused_and_the_first_is_undisturbed
+running-search-called-interrupted|tune/run.py|    lock.refuse_if_running(exp_dir, name)  # a live driver's experiment is running, not interrupted|    pass|tests/test_lock.py::test_a_second_driver_on_a_running_experiment_is_refused_and_the_first_is_undisturbed
+dead-drivers-lock-kept|tune/lock.py|        return False  # no such process: it died|        return True|tests/test_lock.py::test_resume_takes_over_the_lock_of_a_dead_driver
+reused-pid-holds-the-lock|tune/lock.py|    return state != "Z" and holder.get("proc_start") in (None, started)|    return state != "Z"|tests/test_lock.py::test_a_lock_is_live_only_while_its_driver_runs
+promote-unfinished-search|tune/promote.py|    if unfinished and not args.allow_unfinished:|    if False:|tests/test_lock.py::test_promote_refuses_an_unfinished_search_unless_allowed
+budget-ended-search-unpromotable|tune/promote.py|    if str(exp.get("ended_by", "")).startswith("the time budget"):|    if False:|tests/test_lock.py::test_promote_refuses_an_unfinished_search_unless_allowed
 EOF
 )
 

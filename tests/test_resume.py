@@ -1,9 +1,9 @@
-"""kill -9 the driver of a real search after two trials finished, resume it, and check that
+"""kill -9 the driver of a real search after its first trial finished, resume it, and check that
 nothing finished was lost or run again and that the search ends with the trials asked for."""
+import copy
 import glob
 import json
 import os
-import pickle
 import signal
 import subprocess
 import sys
@@ -33,11 +33,12 @@ def finished_trials(ray_dir) -> set:
 def uninterrupted_configs(count: int, folder, seed: int = 0) -> list[dict]:
     """The first configs the `smoke` search's searcher suggests, asked in a row in this process.
     With fewer than 10 finished trials, TPE draws at random (seeded): no result changes them."""
-    from tune import searcher
+    from tune.context import RunContext
     from tune.search import optuna_searcher
     folder.mkdir()
-    searcher.keep_in(folder)
-    searcher = optuna_searcher(search_spaces.load("smoke"), seed, max_epochs=2)
+    run = RunContext(exp_dir=folder, ray_path=str(folder / "ray"), num_samples=count, max_epochs=2, at_once=1,
+                     cpus_per_trial=1, baseline=search_spaces.load("smoke").baseline)
+    searcher = optuna_searcher(search_spaces.load("smoke"), seed, max_epochs=2, run=run)
     return [{**searcher.suggest(f"t{i}"), **search_spaces.load("smoke").fixed} for i in range(count)]
 
 
@@ -50,9 +51,10 @@ def test_kill_9_then_resume(tmp_path):
         cwd=REPO, env={**os.environ, "TUNE_DATA_ROOT": str(DATA_ROOT)}, start_new_session=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
-    while len(finished_trials(ray_dir)) < 2:
+    # (the others wait at the first rung until it closes, then end at once: kill after the first)
+    while len(finished_trials(ray_dir)) < 1:
         assert driver.poll() is None, "the search ended before it could be killed"
-        assert time.time() < deadline, "no two trials finished in 5 minutes"
+        assert time.time() < deadline, "no trial finished in 5 minutes"
         time.sleep(0.2)
     os.kill(driver.pid, signal.SIGKILL)
     driver.wait()
@@ -92,11 +94,9 @@ def test_kill_9_then_resume(tmp_path):
     # in the second before Ray saved it is marked lost, and Ray runs its slot again.)
     assert_study_matches_the_trial_table(results / "crash")
 
-    # ASHA's rungs came back too: the trials finished before the kill are still recorded in them.
-    with open(results / "crash" / "asha_state.pkl", "rb") as f:
-        asha = pickle.load(f)  # our own file, written by tune/scheduler.py
-    recorded = {t for bracket in asha["_brackets"] for _, rung in bracket._rungs for t in rung}
-    assert done_before <= recorded
+    # The scheduler's rungs came back too: the trials finished before the kill are still in them.
+    rungs = json.loads((results / "crash" / "scheduler_state.json").read_text())["rungs"]
+    assert done_before <= {t for rung in rungs.values() for t in rung}
 
     again = run_cli("tune.run", "--resume", "--name", "crash", "--results-dir", str(results))
     assert again.returncode == 0 and "already finished" in again.stdout
@@ -107,7 +107,8 @@ def test_kill_9_then_resume(tmp_path):
 
 def test_a_resumed_trial_trains_exactly_as_an_uninterrupted_one():
     """Model, optimiser, data order and dropout masks all continue: 3 epochs in a row equal 2
-    epochs, a stop, and a third from the epoch-2 state."""
+    epochs, a stop, and a third from the epoch-2 state; and an epoch of the offline rotated copies
+    (three passes) stopped after its first pass goes on with that epoch's own order."""
     data = tiny_data(count=6)
     config = {"lr": 1e-3, "dropout_placement": "both", "dropout_before_fc1": 0.5, "dropout_after_fc1": 0.5,
               "rotation": 10.0, "offline_rotations": True, "batch_size": 4}
@@ -115,5 +116,57 @@ def test_a_resumed_trial_trains_exactly_as_an_uninterrupted_one():
     straight = [metrics for metrics, _ in train_epochs(config, settings, data)]
     first_two = list(train_epochs(config, {**settings, "max_epochs": 2}, data))
     continued = [metrics for metrics, _ in train_epochs(config, settings, data, state=first_two[-1][1])]
-    assert [m["epoch"] for m in continued] == [3]
-    assert continued[0] == straight[2]
+    assert [m["epoch"] for m in continued] == [2.333, 2.667, 3]
+    assert continued == straight[6:]
+    # after the first pass of epoch 2 (copied then: a yielded state holds the live model's tensors)
+    mid_epoch = next(copy.deepcopy(state) for metrics, state in train_epochs(config, settings, data)
+                     if metrics["passes"] == 4)
+    assert [m for m, _ in train_epochs(config, settings, data, state=mid_epoch)] == straight[4:]
+
+
+def test_a_trial_with_offline_rotations_meets_the_first_rung_after_as_many_images_as_a_1x_trial():
+    """The budget is training images: a 3x epoch is reported as three passes of the split's size."""
+    data = tiny_data(count=6)
+    config = {"lr": 1e-3, "dropout_placement": "none", "rotation": 0.0, "batch_size": 4}
+    settings = {"model": "seed_cnn", "image_size": 64, "max_epochs": 1, "seed": 0}
+    plain = [m for m, _ in train_epochs({**config, "offline_rotations": False}, settings, data)]
+    rotated = [m for m, _ in train_epochs({**config, "offline_rotations": True}, settings, data)]
+    assert [m["passes"] for m in plain] == [1] and [m["passes"] for m in rotated] == [1, 2, 3]
+    assert rotated[0]["train_images"] == plain[0]["train_images"] == len(data["train"][1])
+    capped = [m for m, _ in train_epochs({**config, "offline_rotations": True}, {**settings, "max_passes": 1}, data)]
+    assert [m["passes"] for m in capped] == [1]  # a searched 3x trial's budget: as many images as a 1x one
+
+
+def test_kill_9_while_a_trial_waits_at_a_rung_then_resume(tmp_path):
+    """One trial at a time: the second trial to reach the first rung waits there, paused; the
+    driver is killed then. --resume keeps it waiting until the rung can judge it, continues it
+    from its checkpoint if it is promoted, and every trial ends, each once."""
+    results = tmp_path / "results"
+    state = results / "paused" / "scheduler_state.json"
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "tune.run", "--space", "smoke", "--name", "paused", "--num-samples", "4",
+         "--max-epochs", "2", "--max-concurrent", "1", "--results-dir", str(results)],
+        cwd=REPO, env={**os.environ, "TUNE_DATA_ROOT": str(DATA_ROOT)}, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline, waiting = time.time() + 300, {}
+    while not waiting:
+        assert driver.poll() is None, "the search ended before a trial waited at a rung"
+        assert time.time() < deadline, "no trial waited at a rung in 5 minutes"
+        time.sleep(0.1)
+        try:
+            waiting = json.loads(state.read_text())["waiting"] if state.exists() else {}
+        except json.JSONDecodeError:
+            continue
+    time.sleep(1)  # Ray saves the paused trial's checkpoint and its experiment state
+    os.killpg(driver.pid, signal.SIGKILL)
+    driver.wait()
+
+    resumed = run_cli("tune.run", "--resume", "--name", "paused", "--results-dir", str(results))
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    trials = pd.read_csv(results / "paused" / "trials.csv")
+    assert len(trials) == 4 and trials.trial_id.is_unique
+    assert set(trials.status) <= {"COMPLETED", "STOPPED"}
+    for trial_id in waiting:  # it went on from its checkpoint, or was stopped: never trained pass 1 again
+        passes = [json.loads(line)["passes"] for line in (results / "paused" / "ray" / trial_id / "result.json").open()]
+        assert passes == list(range(1, len(passes) + 1)), passes
+    assert_study_matches_the_trial_table(results / "paused")

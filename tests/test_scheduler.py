@@ -1,63 +1,155 @@
-"""The project's ASHA (tune/scheduler.py), decision by decision, without a search around it:
-it stops a trial that trails at a rung, never the report's baseline, keeps its rungs across a
-restart of the driver, and pauses everything once the time budget is spent."""
+"""The project's scheduler (tune/scheduler.py), decision by decision, without a search around it:
+a trial that reaches a rung before the rung can judge it waits (paused), and goes on only when
+enough later results put it in the rung's best third; the baseline is never paused or stopped;
+a closed rung stops its losers; the rungs survive a new driver; the time budget pauses all."""
+import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from ray.tune.experiment import Trial
 from ray.tune.schedulers import TrialScheduler
 
-from tune import budget, scheduler
-from tune.scheduler import ASHA
+from tune.context import RunContext
+from tune.scheduler import SuccessiveHalving, milestones, planned_passes
 
 BASELINE = {"lr": 1e-3, "dropout": 0.5}
+CONTINUE, PAUSE, STOP = TrialScheduler.CONTINUE, TrialScheduler.PAUSE, TrialScheduler.STOP
+
+
+class FakeTrial:
+    """What the scheduler reads of a Ray trial."""
+
+    def __init__(self, name: str, config: dict | None = None):
+        self.trial_id, self.config = name, config or {"lr": 0.01, "dropout": 0.1}
+        self.status = Trial.RUNNING
+        self.placement_group_factory = SimpleNamespace(required_resources={"CPU": 1})
+
+    def set_status(self, status):
+        self.status = status
+
+    def update_resources(self, resources: dict):
+        self.placement_group_factory = SimpleNamespace(required_resources=dict(resources))
+
+
+class FakeController:
+    """What the scheduler asks of Ray's TuneController: the trials, and stopping a paused one."""
+
+    def __init__(self):
+        self.trials: list[FakeTrial] = []
+
+    def get_trials(self):
+        return self.trials
+
+    def stop_trial(self, trial):
+        trial.status = Trial.TERMINATED
+
+    def _mark_trial_to_checkpoint(self, trial):
+        pass
+
+
+def run_context(folder: Path, num_samples: int = 10, **changes) -> RunContext:
+    return RunContext(exp_dir=folder, ray_path=str(folder / "ray"), num_samples=num_samples, max_epochs=9,
+                      at_once=2, cpus_per_trial=1, baseline=BASELINE, **changes)
 
 
 @pytest.fixture
-def asha(tmp_path):
-    scheduler.keep_state_in(tmp_path / "asha_state.pkl")
-    yield lambda: ASHA(BASELINE, time_attr="training_iteration", max_t=9, grace_period=1, reduction_factor=3,
-                       metric="val_loss", mode="min")
-    budget.start(None)
+def made(tmp_path):
+    """A scheduler (rungs at 1 and 3 passes, max 9) and a controller, bound to one run."""
+    def make(**changes):
+        scheduler = SuccessiveHalving(BASELINE, max_t=9, grace_period=1, reduction_factor=3)
+        return scheduler.bind(run_context(tmp_path, **changes)), FakeController()
+    return make
 
 
-def trial(name: str, config: dict | None = None):
-    return SimpleNamespace(trial_id=name, config=config or {"lr": 0.01, "dropout": 0.1})
+def add(scheduler, controller, name, config=None, status=Trial.RUNNING):
+    trial = FakeTrial(name, config)
+    trial.status = status
+    controller.trials.append(trial)
+    scheduler.on_trial_add(controller, trial)
+    return trial
 
 
-def report(asha, who, epoch: int, val_loss: float) -> str:
-    return asha.on_trial_result(None, who, {"training_iteration": epoch, "val_loss": val_loss})
+def report(scheduler, controller, trial, passes: int, val_loss: float) -> str:
+    action = scheduler.on_trial_result(controller, trial, {"passes": passes, "val_loss": val_loss})
+    if action == PAUSE:
+        trial.status = Trial.PAUSED
+    elif action == STOP:
+        trial.status = Trial.TERMINATED
+    return action
 
 
-def with_three_good_trials_at_the_first_rung(asha):
-    for i in range(3):
-        who = trial(f"good{i}")
-        asha.on_trial_add(None, who)
-        assert report(asha, who, 1, 0.30 - i / 100)  # each better than the last == TrialScheduler.CONTINUE
+def test_a_rung_judges_no_trial_before_it_has_three_results(made):
+    scheduler, controller = made()
+    first, second, third = (add(scheduler, controller, name) for name in ("first", "second", "third"))
+    # Ray's async ASHA lets the first trials at an empty rung through; here they wait, paused
+    assert report(scheduler, controller, first, 1, 0.30) == PAUSE
+    assert report(scheduler, controller, second, 1, 0.50) == PAUSE
+    assert scheduler.choose_trial_to_run(controller) is None  # no third result yet: nothing to promote
+    # the third result is worse than the first: the rung's best third (1 of 3) is the first
+    assert report(scheduler, controller, third, 1, 0.70) == PAUSE
+    assert scheduler.choose_trial_to_run(controller) is first
+    assert "first" not in scheduler.waiting and scheduler.waiting == {"second": 1, "third": 1}
 
 
-def test_a_trial_that_trails_at_a_rung_is_stopped_but_the_baseline_never_is(asha):
-    asha = asha()
-    with_three_good_trials_at_the_first_rung(asha)
-    bad, baseline = trial("bad"), trial("baseline", dict(BASELINE))
-    for who in (bad, baseline):
-        asha.on_trial_add(None, who)
-    assert report(asha, bad, 1, 0.90) == TrialScheduler.STOP
-    assert report(asha, baseline, 1, 0.95) == TrialScheduler.CONTINUE  # as bad, and exempt
-    assert report(asha, baseline, 3, 0.99) == TrialScheduler.CONTINUE
-    assert report(asha, trial("good0"), 3, 0.20) == TrialScheduler.CONTINUE
+def test_a_trial_best_at_its_rung_goes_straight_on(made):
+    scheduler, controller = made()
+    for i, loss in enumerate((0.5, 0.6)):
+        report(scheduler, controller, add(scheduler, controller, f"t{i}"), 1, loss)
+    best = add(scheduler, controller, "best")
+    assert report(scheduler, controller, best, 1, 0.2) == CONTINUE  # 3 results: it is the best third
+    assert report(scheduler, controller, best, 2, 0.2) == CONTINUE  # between rungs nothing is judged
 
 
-def test_the_rungs_survive_a_new_driver(asha):
-    with_three_good_trials_at_the_first_rung(asha())
-    restarted = asha()  # what Tuner.restore brings back: a scheduler with empty rungs, and the state file
-    late = trial("late")
-    restarted.on_trial_add(None, late)
-    assert report(restarted, late, 1, 0.90) == TrialScheduler.STOP
+def test_the_baseline_fills_the_rungs_but_is_never_paused_or_stopped(made):
+    scheduler, controller = made()
+    baseline = add(scheduler, controller, "baseline", dict(BASELINE))
+    assert report(scheduler, controller, baseline, 1, 0.99) == CONTINUE
+    assert report(scheduler, controller, baseline, 9, 0.99) == CONTINUE  # past max_t: its own schedule
+    assert scheduler.rungs[1] == {"baseline": 0.99} and scheduler.rungs[3] == {"baseline": 0.99}
+    other = add(scheduler, controller, "other")
+    assert report(scheduler, controller, other, 9, 0.5) == STOP  # the budget's end, for any other trial
 
 
-def test_once_the_budget_is_spent_trials_pause_and_none_starts(asha):
-    asha = asha()
-    with_three_good_trials_at_the_first_rung(asha)
-    budget.start(1e-9)  # a budget already spent
-    assert report(asha, trial("good0"), 3, 0.20) == TrialScheduler.PAUSE
-    assert asha.choose_trial_to_run(None) is None
+def test_a_closed_rung_stops_its_losers_and_lets_at_least_one_on(made):
+    scheduler, controller = made(num_samples=2)  # two trials in all: the rung will never have three
+    best, worst = add(scheduler, controller, "best"), add(scheduler, controller, "worst")
+    assert report(scheduler, controller, best, 1, 0.3) == PAUSE
+    assert report(scheduler, controller, worst, 1, 0.4) == PAUSE
+    chosen = scheduler.choose_trial_to_run(controller)  # every trial suggested, none below: closed
+    assert chosen is best and worst.status == Trial.TERMINATED and 1 in scheduler.closed
+
+
+def test_the_rungs_and_the_waiting_survive_a_new_driver(made):
+    scheduler, controller = made()
+    first = add(scheduler, controller, "first")
+    assert report(scheduler, controller, first, 1, 0.3) == PAUSE
+    # a new driver (--resume): Ray brings the trial back PENDING; it still waits at its rung
+    restarted, controller = made()
+    again = add(restarted, controller, "first", status=Trial.PENDING)
+    assert again.status == Trial.PAUSED and restarted.waiting == {"first": 1}
+    late = add(restarted, controller, "late")
+    assert report(restarted, controller, late, 1, 0.9) == PAUSE
+    assert restarted.rungs[1] == {"first": 0.3, "late": 0.9}
+
+
+def test_the_last_trial_running_gets_the_idle_cpus(made):
+    scheduler, controller = made(num_samples=1)
+    alone = add(scheduler, controller, "alone", dict(BASELINE))
+    assert report(scheduler, controller, alone, 1, 0.5) == PAUSE  # paused to come back with both CPUs
+    assert scheduler.choose_trial_to_run(controller) is alone
+    assert alone.placement_group_factory.required_resources == {"CPU": 2}
+
+
+def test_once_the_budget_is_spent_trials_pause_and_none_starts(made):
+    scheduler, controller = made(deadline=time.time() - 1)
+    baseline = add(scheduler, controller, "baseline", dict(BASELINE))
+    assert report(scheduler, controller, baseline, 1, 0.2) == PAUSE
+    add(scheduler, controller, "pending", status=Trial.PENDING)
+    assert scheduler.choose_trial_to_run(controller) is None
+
+
+def test_the_plan_counts_a_third_of_each_rung_on():
+    assert milestones(1, 3, 10) == [1, 3, 9]
+    # 19 trials to pass 1, (19+1)//3 = 6 on to pass 3, 7//3 = 2 on to 9, 3//3 = 1 on to 10
+    assert planned_passes(19, 1, 3, 10) == 19 * 1 + 6 * 2 + 2 * 6 + 1 * 1

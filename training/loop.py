@@ -1,5 +1,5 @@
 """The training loop, with no Ray in it: train on the train split, validate on the val split,
-one epoch at a time. The trial (tune/trainable.py), promotion's retraining and the benchmarks
+one pass over the training split at a time. The trial (tune/trainable.py), promotion's retraining and the benchmarks
 all use it.
 
 `data` is {"train": (uint8 images, float labels), "val": (...)}, plus "imagenet" (the pretrained
@@ -27,8 +27,11 @@ def uses_cached_features(config: dict, data: dict) -> bool:
 
 
 def train_epochs(config: dict, settings: dict, data: dict, state: dict | None = None):
-    """Train, validate; yield (metrics, state) after each epoch, where state (model, optimiser,
-    random generators, epoch) is enough to continue exactly where it stopped."""
+    """Train, validate; yield (metrics, state) after each pass over the training split (an epoch,
+    or a third of one with the offline rotated copies), where state (model, optimiser, random
+    generators, passes done) is enough to continue exactly where it stopped.
+
+    settings["max_passes"] caps the passes (default: `max_epochs` whole epochs)."""
     seed = settings["seed"]
     torch.manual_seed(seed)
     normalization = INPUTS[settings["model"]][1]
@@ -74,9 +77,16 @@ def train_epochs(config: dict, settings: dict, data: dict, state: dict | None = 
         def validate():
             return evaluate(model, *data["val"], normalization, precision)
 
-    schedule = make_schedule(optimizer, config, math.ceil(len(train_set) / config["batch_size"]), settings["max_epochs"])
+    # A pass is one training split's worth of images (its size is the unit of a trial's budget):
+    # an epoch over the report's offline rotated copies (3x the images) is three passes, each
+    # reported on its own, so the scheduler can compare it with 1x trials after equal compute.
+    pass_size = len(data["train"][1])
+    copies = max(1, round(len(train_set) / pass_size))
+    max_passes = settings.get("max_passes") or settings["max_epochs"] * copies
+    steps_per_epoch = math.ceil(len(train_set) / config["batch_size"])
+    schedule = make_schedule(optimizer, config, steps_per_epoch, max_passes / copies)
     # after the training set is built: its offline copies are drawn from the fresh generator
-    start_epoch = 0
+    done, order = 0, None
     if state:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -85,13 +95,18 @@ def train_epochs(config: dict, settings: dict, data: dict, state: dict | None = 
         generator.set_state(state["generator"])
         if "torch_rng" in state:  # dropout masks continue as if never interrupted
             torch.set_rng_state(state["torch_rng"])
-        start_epoch = state["epoch"]
+        done = state.get("passes", state["epoch"] * copies)
+        order = state.get("order")  # an epoch stopped between its passes goes on with its own order
 
-    for epoch in range(start_epoch, settings["max_epochs"]):
+    for done in range(done, max_passes):
+        part = done % copies
+        if part == 0:
+            order = torch.randperm(len(train_set), generator=generator)
+        # the epoch's batches are cut as one epoch cuts them; a pass takes those that start in its share
+        starts = [s for s in range(0, len(order), config["batch_size"]) if min(s // pass_size, copies - 1) == part]
         model.train()
         total_loss, correct, seen = 0.0, 0, 0
-        order = torch.randperm(len(train_set), generator=generator)
-        for inputs, labels in batches(order, config["batch_size"]):
+        for inputs, labels in batches(order[starts[0]:starts[-1] + config["batch_size"]], config["batch_size"]):
             with precision.autocast():
                 logits = forward(inputs).float()
             targets = labels * (1 - smoothing) + 0.5 * smoothing if smoothing else labels
@@ -106,10 +121,15 @@ def train_epochs(config: dict, settings: dict, data: dict, state: dict | None = 
             seen += len(labels)
 
         val = validate()
-        metrics = {"epoch": epoch + 1, "train_loss": total_loss / seen, "train_acc": correct / seen,
+        passes = done + 1
+        epoch = passes // copies if passes % copies == 0 else round(passes / copies, 3)
+        metrics = {"epoch": epoch, "passes": passes, "train_images": passes * pass_size,
+                   "train_loss": total_loss / seen, "train_acc": correct / seen,
                    "val_loss": val["loss"], "val_acc": val["accuracy"], "val_auc": val["auc"]}
         yield metrics, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                        "generator": generator.get_state(), "torch_rng": torch.get_rng_state(), "epoch": epoch + 1,
+                        "generator": generator.get_state(), "torch_rng": torch.get_rng_state(),
+                        "epoch": passes // copies, "passes": passes,
+                        **({"order": order} if passes % copies else {}),
                         **({"schedule": schedule.state_dict()} if schedule else {})}
 
 
@@ -126,14 +146,14 @@ def make_optimizer(model: nn.Module, config: dict, model_name: str) -> torch.opt
     return torch.optim.Adam([g for g in groups if g["params"]], lr=config["lr"], weight_decay=weight_decay)
 
 
-def make_schedule(optimizer, config: dict, steps_per_epoch: int, max_epochs: int):
+def make_schedule(optimizer, config: dict, steps_per_epoch: int, max_epochs: float):
     """The learning rate per step: `warmup_epochs` of linear warm-up from 1% of it, then constant or
-    (`lr_schedule` "cosine") decayed to 0 at the last epoch ASHA allows. None: the report's constant rate."""
+    (`lr_schedule` "cosine") decayed to 0 at the end of the trial's budget. None: the report's constant rate."""
     warmup = round(config.get("warmup_epochs", 0) * steps_per_epoch)
     ramp = lr_scheduler.LinearLR(optimizer, start_factor=0.01, total_iters=warmup) if warmup else None
     if config.get("lr_schedule", "constant") != "cosine":
         return ramp  # LinearLR holds the full rate once warm
-    decay = lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, max_epochs * steps_per_epoch - warmup))
+    decay = lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, round(max_epochs * steps_per_epoch) - warmup))
     return lr_scheduler.SequentialLR(optimizer, [ramp, decay], milestones=[warmup]) if ramp else decay
 
 

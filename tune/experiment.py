@@ -46,9 +46,13 @@ def trial_data(exp_dir: Path) -> dict:
 
 def for_trial(config: dict, trial_settings: dict) -> dict:
     """The settings the training loop gets for one trial: the model its config drew (where the
-    space searches `model`; the search's own otherwise) and that model's input size."""
+    space searches `model`; the search's own otherwise), that model's input size, and its budget:
+    `max_epochs` passes over the training split, whatever its epoch holds (the baseline excepted)."""
     model = config.get("model", trial_settings["model"])
-    return {**trial_settings, "model": model, "image_size": trial_settings["inputs"][model]["image_size"]}
+    settings = {**trial_settings, "model": model, "image_size": trial_settings["inputs"][model]["image_size"]}
+    if trial_settings.get("budget") == "passes" and not is_baseline(config, trial_settings["baseline"]):
+        settings["max_passes"] = trial_settings["max_epochs"]  # equal images; the baseline its full schedule
+    return settings
 
 
 def ray_path(exp_dir: Path) -> str:
@@ -87,10 +91,21 @@ def trial_number(trial) -> int:
     return int(trial.experiment_tag.split("_")[0]) - 1
 
 
-def ended_status(epochs: int, max_epochs: int) -> str:
-    """What a TERMINATED trial is to a person: Ray ends a trial that trained all its epochs and one
-    that ASHA stopped early the same way, and nothing else ends a trial early here."""
-    return "COMPLETED" if epochs >= max_epochs else "STOPPED"
+def whole(epoch) -> int | float:
+    """An epoch count as people read it: 3, or 3.333 for a trial stopped between passes of an epoch."""
+    return int(epoch) if float(epoch).is_integer() else round(float(epoch), 3)
+
+
+def passes_of(result) -> int:
+    """Passes over the training split a result comes after (`epoch` in results written before
+    trials reported passes, when a pass was an epoch)."""
+    return int(result.get("passes", result.get("epoch", 0)) or 0)
+
+
+def ended_status(passes: int, max_passes: int) -> str:
+    """What a TERMINATED trial is to a person: Ray ends a trial that trained its whole budget and
+    one that the scheduler stopped early the same way, and nothing else ends a trial early here."""
+    return "COMPLETED" if passes >= max_passes else "STOPPED"
 
 
 def trials_table(exp_dir: Path) -> pd.DataFrame:
@@ -104,16 +119,20 @@ def trials_table(exp_dir: Path) -> pd.DataFrame:
         row = {"trial": trial_number(trial), "trial_id": trial.trial_id,
                "baseline": is_baseline(trial.config, exp["baseline"])}
         row.update({f"param_{k}": v for k, v in trial.config.items()})
-        epochs = 0 if history is None or history.empty or METRIC not in history else int(history["epoch"].max())
+        reported = history is not None and not history.empty and METRIC in history
+        last = history.iloc[-1] if reported else {}
+        passes = passes_of(last) if reported else 0
         status = trial.status
         if status == "TERMINATED":
-            status = ended_status(epochs, exp["max_epochs"])
-        elif status == "PENDING" and epochs:
+            status = ended_status(passes, exp["max_epochs"])
+        elif status == "PENDING" and passes:
             status = "RUNNING"  # the saved state lags the trial's own results
-        row.update({"status": status, "epochs": epochs})
-        if epochs:
-            best, last = best_row(history), history.iloc[-1]
-            row.update({"best_epoch": int(best["epoch"]), "best_val_loss": best["val_loss"],
+        row.update({"status": status, "epochs": whole(last["epoch"]) if reported else 0, "passes": passes,
+                    "train_images": int(last.get("train_images", passes * exp["split_sizes"]["train"]))
+                    if reported else 0})
+        if passes:
+            best = best_row(history)
+            row.update({"best_epoch": whole(best["epoch"]), "best_val_loss": best["val_loss"],
                         "best_val_acc": best["val_acc"], "best_val_auc": best["val_auc"],
                         "last_val_loss": last["val_loss"], "last_val_acc": last["val_acc"],
                         "last_train_acc": last["train_acc"], "wall_time_s": last["time_total_s"]})
@@ -150,6 +169,6 @@ def best_trial(exp_dir: Path, table: pd.DataFrame) -> dict | None:
     row = table.iloc[0]
     config, checkpoint = best_checkpoint(exp_dir, row["trial_id"])
     return {"trial": int(row["trial"]), "trial_id": row["trial_id"], "config": config,
-            "epoch": int(row["best_epoch"]), "val_loss": float(row["best_val_loss"]),
+            "epoch": whole(row["best_epoch"]), "val_loss": float(row["best_val_loss"]),
             "val_acc": float(row["best_val_acc"]), "val_auc": float(row["best_val_auc"]),
             "checkpoint": checkpoint_label(exp_dir, checkpoint)}

@@ -6,13 +6,13 @@ time elapsed and an estimate of the time left. Elsewhere (CI, `> log`): one plai
 trial, no escape codes. A trial error is always one line, with where its full traceback is.
 Ray's own trial table and its workers' logs come back with `--verbose` (tune/search.py, tune/cluster.py).
 
-The estimate: epochs still to train x the mean epoch time seen so far / trials at a time. A trial
-still to run is expected to train as many epochs as the non-baseline trials that ended did (before
-any has ended: what ASHA's rungs allow if a trial passes each with probability 1/reduction factor);
-the baseline, which ASHA never stops, trains all its epochs.
+The estimate: the passes over the training split still to train under the halving plan
+(tune/scheduler.py `planned_passes`: every trial to the first rung, a third of them to the next,
+...; the baseline its full schedule), x the mean seconds a trial takes per pass, / trials at a
+time; never less than what the baseline alone still needs, since it runs to the end.
 
-Like the time budget, the settings live in this module, set by the driver for each run: Ray
-pickles the callback into the experiment and brings the old one back on resume.
+The run's settings come from the run it is bound to (tune/context.py): Ray pickles the callback
+into the experiment and brings the old one back on resume.
 """
 import sys
 import time
@@ -21,26 +21,9 @@ from ray.tune import Callback
 from tqdm import tqdm
 
 from tune import METRIC, MODE, is_baseline
-from tune.experiment import ended_status, trial_number
-
-_settings: dict = {}
-
-
-def configure(total: int, max_epochs: int, at_once: int, baseline: dict, rungs: tuple[int, float],
-              trial_folder: str) -> None:
-    """rungs: (ASHA's grace period, its reduction factor). trial_folder: where trials' error.txt are."""
-    _settings.update(total=total, max_epochs=max_epochs, at_once=max(1, at_once), baseline=baseline,
-                     rungs=rungs, trial_folder=trial_folder)
-
-
-def prior_epochs(max_epochs: int, grace: int, factor: float) -> float:
-    """Epochs a trial trains on average if it passes each of ASHA's rungs with probability 1/factor."""
-    expected, start, milestone, survive = 0.0, 0, grace, 1.0
-    while start < max_epochs:
-        end = min(milestone, max_epochs)
-        expected += (end - start) * survive
-        start, milestone, survive = end, milestone * factor, survive / factor
-    return expected
+from tune.context import Bound
+from tune.experiment import ended_status, passes_of, trial_number
+from tune.scheduler import milestones, planned_passes
 
 
 def clock(seconds: float) -> str:
@@ -49,16 +32,16 @@ def clock(seconds: float) -> str:
         f"{seconds // 60}:{seconds % 60:02d}"
 
 
-class Progress(Callback):
+class Progress(Bound, Callback):
     def setup(self, **info):
         self.started = time.time()
-        self.epochs: dict[str, int] = {}  # trial id -> epochs trained
-        self.epoch_seconds: list[float] = []
+        self.passes: dict[str, int] = {}  # trial id -> passes over the training split trained
+        self.pass_seconds: dict[str, list[float]] = {}  # trial id -> seconds of each pass
         self.ended: dict[str, str] = {}  # trial id -> "COMPLETED" | "STOPPED" | "ERROR"
         self.best = None  # (val loss, val acc, trial number)
         self.caught_up, self.shown = False, 0.0
         self.live = sys.stdout.isatty()
-        self.bar = tqdm(total=_settings["total"], bar_format="trials |{bar:16}| {desc}", file=sys.stdout,
+        self.bar = tqdm(total=self.run.num_samples, bar_format="trials |{bar:16}| {desc}", file=sys.stdout,
                         dynamic_ncols=True) if self.live else None
 
     def __getstate__(self):  # Ray pickles the callback with the experiment: never the bar
@@ -73,14 +56,14 @@ class Progress(Callback):
             return
         self.caught_up = True
         for t in trials:
-            epochs = int(t.last_result.get("epoch", 0))
-            if epochs:
-                self.epochs[t.trial_id] = epochs
+            passes = passes_of(t.last_result)
+            if passes:
+                self.passes[t.trial_id] = passes
                 best = t.metric_analysis.get(METRIC, {}).get(MODE)
                 if best is not None and self.better(best):
                     self.best = (best, None, trial_number(t))  # the accuracy of that epoch is not at hand
             if t.status == "TERMINATED":
-                self.ended[t.trial_id] = ended_status(epochs, _settings["max_epochs"])
+                self.ended[t.trial_id] = ended_status(passes, self.run.max_epochs)
             elif t.status == "ERROR":
                 self.ended[t.trial_id] = "ERROR"
 
@@ -89,25 +72,27 @@ class Progress(Callback):
             self.refresh(trials)
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
-        self.epochs[trial.trial_id] = int(result.get("epoch", 0))
-        self.epoch_seconds.append(float(result.get("time_this_iter_s", 0.0)))
+        done = passes_of(result)
+        seconds = float(result.get("time_this_iter_s", 0.0)) / max(1, done - self.passes.get(trial.trial_id, 0))
+        self.passes[trial.trial_id] = done
+        self.pass_seconds.setdefault(trial.trial_id, []).append(seconds)
         if METRIC in result and self.better(result[METRIC]):
             self.best = (result[METRIC], result.get("val_acc", float("nan")), trial_number(trial))
         self.refresh(trials)
 
     def on_trial_complete(self, iteration, trials, trial, **info):
-        epochs = self.epochs.get(trial.trial_id, 0)
-        self.ended[trial.trial_id] = ended_status(epochs, _settings["max_epochs"])
-        self.say(f"trial {trial_number(trial)} ({trial.trial_id}) "
-                 f"{'completed' if self.ended[trial.trial_id] == 'COMPLETED' else 'stopped early by ASHA'} after "
-                 f"{epochs} epoch{'s' * (epochs != 1)}: val loss {trial.last_result.get(METRIC, float('nan')):.4f}, "
+        passes = self.passes.get(trial.trial_id, 0)
+        self.ended[trial.trial_id] = ended_status(passes, self.run.max_epochs)
+        how = "completed" if self.ended[trial.trial_id] == "COMPLETED" else "stopped early by the scheduler"
+        self.say(f"trial {trial_number(trial)} ({trial.trial_id}) {how} after "
+                 f"{passes} pass{'es' * (passes != 1)}: val loss {trial.last_result.get(METRIC, float('nan')):.4f}, "
                  f"val acc {100 * trial.last_result.get('val_acc', float('nan')):.1f}%", trials)
 
     def on_trial_error(self, iteration, trials, trial, **info):
         self.ended[trial.trial_id] = "ERROR"
         error = str(trial.get_error() or "unknown error").strip().splitlines()[-1][:200]
         self.say(f"trial {trial_number(trial)} ({trial.trial_id}) failed: {error} "
-                 f"(traceback: {_settings['trial_folder']}/{trial.trial_id}/error.txt)", trials)
+                 f"(traceback: {self.run.ray_path}/{trial.trial_id}/error.txt)", trials)
 
     def on_experiment_end(self, trials, **info):
         if self.bar is not None:
@@ -135,24 +120,28 @@ class Progress(Callback):
             accuracy = f", acc {100 * self.best[1]:.1f}%" if self.best[1] is not None else ""
             best = f"best val loss {self.best[0]:.4f}{accuracy} (trial {self.best[2]})"
         left = self.time_left(trials)
-        return (f"{len(self.ended)}/{_settings['total']} ended ({counts['COMPLETED']} done, {counts['STOPPED']} stopped "
+        return (f"{len(self.ended)}/{self.run.num_samples} ended ({counts['COMPLETED']} done, {counts['STOPPED']} stopped "
                 f"early, {counts['ERROR']} errored), {running} running | {best} | {clock(time.time() - self.started)} "
                 f"elapsed{f', ~{clock(left)} left' if left is not None else ''}")
 
     def time_left(self, trials) -> float | None:
-        if not self.epoch_seconds:
+        if not self.pass_seconds:
             return None
-        max_epochs = _settings["max_epochs"]
-        ended_epochs = [self.epochs.get(t.trial_id, 0) for t in trials
-                        if t.trial_id in self.ended and not is_baseline(t.config, _settings["baseline"])]
-        per_trial = (sum(ended_epochs) / len(ended_epochs) if ended_epochs
-                     else prior_epochs(max_epochs, *_settings["rungs"]))
-        remaining = 0.0
-        for t in trials:
-            if t.trial_id in self.ended or t.status in ("TERMINATED", "ERROR"):
-                continue
-            target = max_epochs if is_baseline(t.config, _settings["baseline"]) else per_trial
-            remaining += max(0.0, target - self.epochs.get(t.trial_id, 0))
-        remaining += max(0, _settings["total"] - len(trials)) * per_trial  # not yet suggested
-        mean_epoch = sum(self.epoch_seconds) / len(self.epoch_seconds)
-        return remaining * mean_epoch / _settings["at_once"]
+        run = self.run
+        baseline = next((t for t in trials if is_baseline(t.config, run.baseline)), None)
+        baseline_passes = run.max_epochs * (3 if run.baseline.get("offline_rotations") else 1)
+        planned = baseline_passes + planned_passes(run.num_samples - 1, run.grace_period,
+                                                   run.reduction_factor, run.max_epochs)
+        left = planned - sum(self.passes.values())
+        rungs = milestones(run.grace_period, run.reduction_factor, run.max_epochs) + [run.max_epochs]
+        to_next_rung = sum(min(m for m in rungs if m > self.passes.get(t.trial_id, 0)) - self.passes.get(t.trial_id, 0)
+                           for t in trials if t.status == "RUNNING" and t.trial_id not in self.ended
+                           and t is not baseline and self.passes.get(t.trial_id, 0) < run.max_epochs)
+        # a pass of a random trial: each trial's mean seconds per pass, averaged over trials
+        per_trial = [sum(s) / len(s) for s in self.pass_seconds.values()]
+        mean_pass = sum(per_trial) / len(per_trial)
+        estimate = max(left, to_next_rung) * mean_pass / run.at_once
+        if baseline is not None and baseline.trial_id not in self.ended and baseline.trial_id in self.pass_seconds:
+            seconds = self.pass_seconds[baseline.trial_id]
+            estimate = max(estimate, (baseline_passes - self.passes.get(baseline.trial_id, 0)) * sum(seconds) / len(seconds))
+        return max(0.0, estimate)

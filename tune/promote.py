@@ -15,7 +15,7 @@ from tqdm import tqdm
 from data_utils.prepare import load_tensors
 from models import INPUTS, build_model
 from models.ensemble import average
-from tune import METRIC, experiment, model_file, study
+from tune import METRIC, experiment, lock, model_file, study
 from tune.cli import ArgumentParser, UsageError, int_at_least, run_main
 from training.metrics import mcnemar, test_metrics
 from tune.report import write_report
@@ -35,6 +35,10 @@ def parse_args(argv):
                    help="also try the average of the top 2, 3, ... K trials' best checkpoints; validation decides what is promoted")
     p.add_argument("--tta", action="store_true",
                    help="also try averaging each prediction with the prediction on the mirrored photo (validation decides)")
+    p.add_argument("--allow-unfinished", action="store_true",
+                   help="promote a search that is still running or was interrupted (recorded in "
+                        "test_scores.json and summary.md); the test split is meant to be read "
+                        "once, at the end")
     p.add_argument("--threads", type=int_at_least(1), default=torch.get_num_threads(), help="torch threads for retraining")
     args = p.parse_args(argv)
     if args.seeds is not None and args.top_k == 1:
@@ -43,6 +47,35 @@ def parse_args(argv):
         p.error("--ensemble and --top-k choose in different ways: use one of them")
     args.seeds = args.seeds or 3
     return args
+
+
+def unfinished_because(exp_dir: Path, exp: dict) -> str | None:
+    """Why the search is not over yet; None when it is: every trial ended, or its time budget
+    ended it (experiment.json: `finished`, else `ended_by` "the time budget ...")."""
+    holder = lock.live_holder(exp_dir)
+    if holder:
+        return f"it is running ({lock.describe(holder, exp_dir)})"
+    if exp.get("finished"):
+        return None
+    stale = lock.read(exp_dir)  # its driver died (kill -9, a crash) before writing its results
+    if stale:
+        return f"its driver (pid {stale.get('pid')} on {stale.get('host')}) died before it ended"
+    if str(exp.get("ended_by", "")).startswith("the time budget"):
+        return None
+    return f"it was ended by {exp.get('ended_by') or 'an interruption'} before every trial ended"
+
+
+def refusal(exp: dict, reason: str, results_dir: str) -> UsageError:
+    """The one line that refuses an unfinished search, and says how to finish it."""
+    name = exp["name"]
+    anyway = ("or promote it as it is with --allow-unfinished (the test split is meant to be read "
+              "once, when the search has ended)")
+    if reason.startswith("it is running"):
+        return UsageError(f"experiment {name} is not finished: {reason}; promote it when it has "
+                          f"ended, {anyway}")
+    where = f" --results-dir {results_dir}" if Path(results_dir) != Path("results") else ""
+    return UsageError(f"experiment {name} is not finished: {reason}; continue it with "
+                      f"python -m tune.run --resume --name {name}{where}, {anyway}")
 
 
 def load_checkpoint_model(exp: dict, config: dict, checkpoint):
@@ -118,6 +151,9 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     exp_dir = experiment.find(args.results_dir, args.experiment)
     exp = experiment.settings(exp_dir)
+    unfinished = unfinished_because(exp_dir, exp)
+    if unfinished and not args.allow_unfinished:
+        raise refusal(exp, unfinished, args.results_dir)  # before the test split is read
     table = experiment.trials_table(exp_dir)
     winner_row, selection = choose(exp_dir, exp, table, args.top_k, args.seeds)
 
@@ -154,7 +190,8 @@ def main(argv=None) -> int:
 
     row, config, checkpoint, _ = members[0]
     scores = {"experiment": exp["name"], "space": exp["space"], "test_images": len(test_y),
-              "selection": selection,
+              "selection": selection, "unfinished": bool(unfinished),
+              **({"unfinished_reason": unfinished} if unfinished else {}),
               "winner": {"trial": int(row["trial"]), "trial_id": row["trial_id"], "config": config,
                          "checkpoint": experiment.checkpoint_label(exp_dir, checkpoint),
                          "val_loss": float(row["best_val_loss"]), "val_acc": float(row["best_val_acc"]),
@@ -212,6 +249,7 @@ def update_leaderboard(path: Path, scores: dict) -> None:
            "test_acc_ci_high": test["accuracy_ci95"][1], "test_auc": test["roc_auc"], "test_f1": test["f1"],
            "baseline_test_acc": scores.get("baseline", {}).get("test", {}).get("accuracy"),
            "mcnemar_p": scores.get("mcnemar_winner_vs_baseline", {}).get("p_value"),
+           "unfinished": scores.get("unfinished", False),
            "promoted_at": time.strftime("%Y-%m-%d %H:%M:%S")}
     board = pd.read_csv(path) if path.is_file() else pd.DataFrame()
     if len(board):
@@ -225,11 +263,15 @@ def final_words(scores: dict) -> str:
     lo, hi = w["accuracy_ci95"]
     selection = scores["selection"]
     text = ""
+    if scores.get("unfinished"):  # first, so that nobody reads the figures without it
+        text = (f"Promoted with --allow-unfinished before the search had finished "
+                f"({scores['unfinished_reason']}): the test split is now read, and the search's "
+                f"best may still change. ")
     if "mean_by_trial" in selection:
         means = selection["mean_by_trial"]
-        text = (f"Retrained from scratch, trial {scores['winner']['trial']}'s config had the best mean val loss "
-                f"({means[0]['val_loss']:.4f}" + (f", {selection['margin_val_loss']:.4f} below the next config's "
-                                                  f"{means[1]['val_loss']:.4f}" if len(means) > 1 else "") + "). ")
+        text += (f"Retrained from scratch, trial {scores['winner']['trial']}'s config had the best mean val loss "
+                 f"({means[0]['val_loss']:.4f}" + (f", {selection['margin_val_loss']:.4f} below the next config's "
+                                                   f"{means[1]['val_loss']:.4f}" if len(means) > 1 else "") + "). ")
     if "ensemble" in scores["winner"]:
         chosen = scores["winner"]["ensemble"]
         trials = ", ".join(str(m["trial"]) for m in chosen["members"])

@@ -19,9 +19,10 @@ from data_utils.layout import resolve_data_root
 from data_utils.prepare import prepare, save_tensors
 from models import CACHED_FEATURES, check_pretrained_weights, imagenet_state
 from training import features, precision
-from tune import experiment
+from tune import experiment, lock
 from tune.cli import ArgumentParser, UsageError, int_at_least, run_main
 from tune.cluster import check_cluster, start_ray
+from tune.context import RunContext
 from tune.report import write_report
 from tune.results import percent, summary_markdown, write_atomic, write_json
 
@@ -65,6 +66,9 @@ def parse_args(argv):
     p.add_argument("--time-budget", type=minutes, metavar="MINUTES",
                    help="start no trial after this many minutes; running trials stop at their next epoch, "
                         "resumable with --resume (which may give a new budget)")
+    p.add_argument("--scheduler", choices=("halving", "asha"), default="halving",
+                   help="halving (default): successive halving on equal training images, no trial past a "
+                        "rung unjudged; asha: Ray's async ASHA per epoch, as before (for comparison)")
     p.add_argument("--verbose", action="store_true",
                    help="Ray's own trial table and its workers' logs instead of the one-line progress display")
     args = p.parse_args(argv)
@@ -129,6 +133,7 @@ def main(argv=None) -> int:
     space = search_spaces.load(args.space)
     name = args.name or f"{args.space}_{time.strftime('%Y%m%d_%H%M%S')}"
     exp_dir = Path(args.results_dir) / name
+    lock.refuse_if_running(exp_dir, name)  # a live driver's experiment is running, not interrupted
     if (exp_dir / "experiment.json").is_file() and not experiment.settings(exp_dir).get("finished"):
         raise UsageError(f"experiment {name} in {args.results_dir}/ was interrupted: continue it with "
                          f"python -m tune.run --resume --name {name}")
@@ -157,9 +162,11 @@ def main(argv=None) -> int:
            "cpus_per_trial": args.cpus_per_trial, "max_concurrent": args.max_concurrent or can_run,
            "storage": storage, "address": args.address,
            "precision": {**chosen.as_dict(), "requested": args.precision or "auto", **precision.cpu_capabilities()},
-           "baseline": space.baseline, "finished": False, "wall_time_s": 0.0}
+           "baseline": space.baseline, "scheduler": args.scheduler, "finished": False, "wall_time_s": 0.0}
     exp["trial_settings"] = {  # what every trial shares; saved so that --resume rebuilds the same trainable
         "model": space.model, "max_epochs": exp["max_epochs"], "seed": args.seed,
+        # halving: a trial's budget is max_epochs passes over the training split; the baseline, its schedule
+        "budget": "passes" if args.scheduler == "halving" else "epochs", "baseline": space.baseline,
         "cpus_per_trial": args.cpus_per_trial, "precision": chosen.as_dict(),
         "imagenet": "imagenet" in values_of(space, "weights"),
         "weights_file": str(Path(args.weights_file).resolve()) if args.weights_file else None,
@@ -171,8 +178,10 @@ def main(argv=None) -> int:
           f"{exp['max_concurrent']} at a time")
 
     staging = exp_dir.with_name(f".{name}.partial")
+    lock.refuse_if_running(staging, name)  # another driver still preparing this name
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
+    held = lock.take(staging, name)  # the folder's first file, renamed with it
     data.manifest.to_csv(staging / "manifest.csv", index=False)
     for model, inputs in exp["trial_settings"]["inputs"].items():  # one model's images at a time in memory
         tensors = data.at_size(inputs["image_size"])
@@ -192,20 +201,26 @@ def main(argv=None) -> int:
     del data  # trials get the saved tensors through Ray's object store; no second copy here
     write_json(staging / "experiment.json", exp)
     staging.rename(exp_dir)
-    print(f"Experiment {name}: {exp['split_sizes']} images (train/val/test), manifest in {exp_dir / 'manifest.csv'}")
+    with held.moved_to(exp_dir):  # released however the search ends
+        print(f"Experiment {name}: {exp['split_sizes']} images (train/val/test), manifest in {exp_dir / 'manifest.csv'}")
 
-    from tune import searcher  # imports Ray: only after start_ray has set it up
-    from tune.search import make_tuner
-    searcher.keep_in(exp_dir)
-    tuner = make_tuner(space, exp["trial_settings"], experiment.trial_data(exp_dir), experiment.ray_path(exp_dir),
-                       exp["num_samples"], exp["max_concurrent"], args.seed, args.verbose)
-    return fit_and_write(tuner, exp_dir, exp, args.time_budget)
+        from tune.search import make_tuner  # imports Ray: only after start_ray has set it up
+        run = RunContext.for_experiment(exp_dir, experiment.ray_path(exp_dir), exp, args.time_budget)
+        tuner = make_tuner(space, exp["trial_settings"], experiment.trial_data(exp_dir), run, args.seed,
+                           args.verbose, exp["scheduler"])
+        return fit_and_write(tuner, run, exp, args.time_budget)
 
 
 def resume(args) -> int:
     if not args.name:
         raise UsageError("--resume needs --name EXPERIMENT")
     exp_dir = experiment.find(args.results_dir, args.name)
+    with lock.take(exp_dir, args.name):  # before anything else touches the experiment
+        return resume_held(args, exp_dir)
+
+
+def resume_held(args, exp_dir: Path) -> int:
+    """--resume, with the experiment's lock held: no second driver can run it meanwhile."""
     exp = experiment.settings(exp_dir)
     asked = {"space": args.space, "dataset": args.dataset, "num_samples": args.num_samples,
              "max_epochs": args.max_epochs,
@@ -228,22 +243,17 @@ def resume(args) -> int:
     if not experiment.has_ray_state(exp_dir):
         raise UsageError(f"experiment {args.name} stopped before Ray saved any state in {experiment.ray_path(exp_dir)}: "
                          f"delete {exp_dir} and start it again")
-    from tune import searcher
     from tune.search import restore_tuner
-    searcher.keep_in(exp_dir)
     print(f"Resuming experiment {args.name} from {experiment.ray_path(exp_dir)}")
-    tuner = restore_tuner(experiment.ray_path(exp_dir), exp["trial_settings"], experiment.trial_data(exp_dir),
-                          args.verbose)
-    return fit_and_write(tuner, exp_dir, exp, args.time_budget)
+    run = RunContext.for_experiment(exp_dir, experiment.ray_path(exp_dir), exp, args.time_budget)
+    tuner = restore_tuner(run, exp["trial_settings"], experiment.trial_data(exp_dir), args.verbose)
+    return fit_and_write(tuner, run, exp, args.time_budget)
 
 
-def fit_and_write(tuner, exp_dir: Path, exp: dict, time_budget: float | None) -> int:
+def fit_and_write(tuner, run: RunContext, exp: dict, time_budget: float | None) -> int:
     """Run the search; write results whatever happened; the exit code says what did."""
-    from tune import budget, progress, scheduler, search, study
-    budget.start(time_budget)
-    scheduler.keep_state_in(exp_dir / "asha_state.pkl")
-    progress.configure(exp["num_samples"], exp["max_epochs"], exp["max_concurrent"], exp["baseline"],
-                       (exp.get("grace_period", 1), search.REDUCTION_FACTOR), experiment.ray_path(exp_dir))
+    from tune import study
+    exp_dir = run.exp_dir
     # SIGTERM (timeout, systemd, batch schedulers) stops the search as Ctrl-C does: Tune ends on
     # SIGUSR1 as on SIGINT, saving its state, and the results below are written.
     signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGUSR1))
@@ -259,21 +269,21 @@ def fit_and_write(tuner, exp_dir: Path, exp: dict, time_budget: float | None) ->
     exp["finished"] = bool(len(table) >= exp["num_samples"] and table["status"].isin(
         ["COMPLETED", "STOPPED", "ERROR"]).all())  # a plain bool: numpy's would be written as "False"
     exp["ended_by"] = ("all trials" if exp["finished"] else f"Ray stopping it: {failure}" if failure else
-                       f"the time budget ({time_budget:g} min)" if budget.ended_search() else "an interruption")
+                       f"the time budget ({time_budget:g} min)" if run.ended_search else "an interruption")
     if not exp["finished"]:
-        study.label_unfinished(exp_dir, "paused by the time budget" if budget.ended_search() else "interrupted")
+        study.label_unfinished(exp_dir, "paused by the time budget" if run.ended_search else "interrupted")
     write_results(exp_dir, exp, table)
     write_report(exp_dir)
     resume_command = f"python -m tune.run --resume --name {exp['name']}" + (
         f" --results-dir {exp_dir.parent}" if exp_dir.parent != Path("results") else "")
-    if exp["finished"] and (table.empty or (table["epochs"] == 0).all()):
+    if exp["finished"] and (table.empty or (table["passes"] == 0).all()):
         errors = table["error"][table["error"] != ""] if "error" in table else []
         print(f"\nNo trial finished an epoch: every trial failed. First error: "
               f"{errors.iloc[0] if len(errors) else 'none recorded'} (tracebacks: {exp_dir / 'ray'}/*/error.txt)")
         return 1
-    if budget.ended_search():
+    if run.ended_search:
         print(f"\nThe time budget of {time_budget:g} min ended the search; finished trials are kept, "
-              f"the others paused at an epoch's end. Continue it (optionally with a new --time-budget):\n"
+              f"the others paused after a pass. Continue it (optionally with a new --time-budget):\n"
               f"  {resume_command}")
         return 0
     if failure:

@@ -1,14 +1,16 @@
-"""Build the Ray Tune search for a space: Optuna TPE proposes, ASHA stops, Ray runs and saves."""
+"""Build the Ray Tune search for a space: Optuna TPE proposes, successive halving pauses and
+stops (tune/scheduler.py), Ray runs and saves."""
 import optuna
 import ray.tune
 from ray.train._internal.storage import get_fs_and_path
-from ray.tune.search import ConcurrencyLimiter, SearchGenerator
+from ray.tune.search import ConcurrencyLimiter, SearchGenerator, Searcher
 
 import search_spaces
 from tune import METRIC, MODE
 from tune.budget import EndWhenSpent
+from tune.context import Bound, RunContext
 from tune.progress import Progress
-from tune.scheduler import ASHA
+from tune.scheduler import SearchSpaceASHA, SuccessiveHalving
 from tune.searcher import StudySearch
 from tune.trainable import as_numpy, train_trial
 
@@ -55,10 +57,27 @@ class DropLatestCheckpointOfFinishedTrials(ray.tune.Callback):
             latest.checkpoint.filesystem.delete_dir(latest.checkpoint.path)
 
 
-_ray_path: str | None = None  # where this run's experiment is: set by restore_tuner
+class RunningLimiter(Bound, ConcurrencyLimiter):
+    """Ray's ConcurrencyLimiter, counting the trials that run, not those paused at a rung
+    (tune/scheduler.py): a paused trial holds no CPU, so a new one may start in its place."""
+
+    def suggest(self, trial_id: str):
+        waiting = self.run.waiting if self.run else set()
+        if len(self.live_trials - waiting) >= self.max_concurrent:
+            return None
+        suggestion = self.searcher.suggest(trial_id)
+        if suggestion not in (None, Searcher.FINISHED):
+            self.live_trials.add(trial_id)
+            self.num_unfinished_live_trials += 1
+        return suggestion
+
+    def get_state(self) -> dict:
+        state = super().get_state()
+        state.pop("run", None)
+        return state
 
 
-class MovableSearch(SearchGenerator):
+class MovableSearch(Bound, SearchGenerator):
     """Ray's own wrapper of the searcher, restored into wherever the experiment is now.
 
     Ray saves the experiment's storage path with the searcher's state, and after `Tuner.restore`
@@ -67,18 +86,18 @@ class MovableSearch(SearchGenerator):
 
     def set_state(self, state: dict):
         super().set_state(state)
-        if _ray_path:
-            parent, name = _ray_path.rstrip("/").rsplit("/", 1)
+        if self.run:
+            parent, name = self.run.ray_path.rstrip("/").rsplit("/", 1)
             storage = self._experiment.storage
             storage.storage_filesystem, storage.storage_fs_path = get_fs_and_path(parent)
             storage.experiment_dir_name = name
 
 
-def optuna_searcher(space, seed: int, max_epochs: int) -> StudySearch:
+def optuna_searcher(space, seed: int, max_epochs: int, run: RunContext) -> StudySearch:
     """Optuna's TPE over the space, its study in the experiment folder. The baseline goes first through
     points_to_evaluate, which Optuna enqueues as trial 0 (tests/test_search.py checks that it really
     runs, given ray#35319)."""
-    return StudySearch(space=DefineByRun(space), metric=METRIC, mode=MODE, points_to_evaluate=[space.baseline],
+    return StudySearch(run=run, space=DefineByRun(space), metric=METRIC, mode=MODE, points_to_evaluate=[space.baseline],
                        seed=seed, baseline=space.baseline, max_epochs=max_epochs,
                        description={"space": space.__name__.rsplit(".", 1)[-1], "model": space.model,
                                     "max_epochs": max_epochs})
@@ -97,16 +116,30 @@ def make_trainable(settings: dict, data: dict):
 REDUCTION_FACTOR = 3  # ASHA's: a third of the trials go on at each rung (the first after the space's grace period)
 
 
-def restore_tuner(ray_path: str, settings: dict, data: dict, verbose: bool) -> ray.tune.Tuner:
+def restore_tuner(run: RunContext, settings: dict, data: dict, verbose: bool) -> ray.tune.Tuner:
     """Continue an interrupted search: finished trials stay, unfinished ones go on from their
     last checkpoint, errored ones are retried; the searcher's history comes back with it."""
-    global _ray_path
-    _ray_path = ray_path
-    tuner = ray.tune.Tuner.restore(ray_path, trainable=make_trainable(settings, data),
+    tuner = ray.tune.Tuner.restore(run.ray_path, trainable=make_trainable(settings, data),
                                    resume_unfinished=True, resume_errored=True)
     # Ray restores the run config it pickled, verbosity included; Tuner.restore cannot set it.
     tuner._local_tuner.get_run_config().verbose = ray_verbosity(verbose)
+    bind_run(tuner, run)
     return tuner
+
+
+def bind_run(tuner: ray.tune.Tuner, run: RunContext) -> None:
+    """Hand this run to the scheduler, the searcher (and its wrappers) and the callbacks, which
+    Ray may have brought back from an earlier run. Ray has no public way to reach the objects
+    of a restored Tuner: `_local_tuner` (tests/test_resume.py fails if an upgrade moves it)."""
+    local = tuner._local_tuner
+    found = [local._tune_config.scheduler, *local.get_run_config().callbacks]
+    searcher = local._tune_config.search_alg
+    while searcher is not None:
+        found.append(searcher)
+        searcher = getattr(searcher, "searcher", None)
+    for thing in found:
+        if isinstance(thing, Bound):
+            thing.bind(run)
 
 
 def ray_verbosity(verbose: bool) -> int:
@@ -114,19 +147,31 @@ def ray_verbosity(verbose: bool) -> int:
     return 1 if verbose else 0
 
 
-def make_tuner(space, settings: dict, data: dict, ray_path: str, num_samples: int, max_concurrent: int,
-               seed: int, verbose: bool = False) -> ray.tune.Tuner:
-    """ray_path: where Ray keeps the experiment's state and checkpoints (a folder or a URI)."""
+SCHEDULERS = ("halving", "asha")  # asha: the per-epoch async ASHA of before, for comparison
+
+
+def make_scheduler(kind: str, space, max_epochs: int):
+    grace = search_spaces.grace_period(space, max_epochs)
+    if kind == "asha":
+        return SearchSpaceASHA(space.baseline, time_attr="epoch", max_t=max_epochs, grace_period=grace,
+                               reduction_factor=REDUCTION_FACTOR)
+    return SuccessiveHalving(space.baseline, max_t=max_epochs, grace_period=grace,
+                             reduction_factor=REDUCTION_FACTOR)
+
+
+def make_tuner(space, settings: dict, data: dict, run: RunContext, seed: int, verbose: bool = False,
+               scheduler: str = "halving") -> ray.tune.Tuner:
+    """run: this run of the search (where its experiment is, its budget); bound to everything
+    Ray will pickle with the experiment."""
     # What Tune builds from max_concurrent_trials (SearchGenerator(ConcurrencyLimiter(searcher))),
-    # built here because the generator is our MovableSearch.
-    searcher = MovableSearch(ConcurrencyLimiter(optuna_searcher(space, seed, settings["max_epochs"]),
-                                                 max_concurrent=max_concurrent))
-    scheduler = ASHA(space.baseline, time_attr="training_iteration",
-                     max_t=settings["max_epochs"], grace_period=search_spaces.grace_period(space, settings["max_epochs"]),
-                     reduction_factor=REDUCTION_FACTOR)
-    return ray.tune.Tuner(
+    # built here because the generator is our MovableSearch and the limiter ours.
+    searcher = MovableSearch(RunningLimiter(optuna_searcher(space, seed, settings["max_epochs"], run),
+                                            max_concurrent=run.at_once))
+    ray_path, num_samples = run.ray_path, run.num_samples
+    tuner = ray.tune.Tuner(
         make_trainable(settings, data),
-        tune_config=ray.tune.TuneConfig(metric=METRIC, mode=MODE, search_alg=searcher, scheduler=scheduler,
+        tune_config=ray.tune.TuneConfig(metric=METRIC, mode=MODE, search_alg=searcher,
+                                        scheduler=make_scheduler(scheduler, space, settings["max_epochs"]),
                                         num_samples=num_samples,
                                         reuse_actors=True, trial_dirname_creator=trial_folder_name),
         run_config=ray.tune.RunConfig(
@@ -136,3 +181,5 @@ def make_tuner(space, settings: dict, data: dict, ray_path: str, num_samples: in
                                                         checkpoint_score_order=MODE),
             failure_config=ray.tune.FailureConfig(max_failures=1)),
     )
+    bind_run(tuner, run)
+    return tuner

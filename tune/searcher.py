@@ -7,32 +7,33 @@ stopped is COMPLETE with its partial value; here it is PRUNED, which is what Opt
 stopped early (Optuna then takes its last validation loss as its value).
 
 The study is pickled with Ray's experiment state as trial ids only, never as a storage: on resume
-it is reopened in the experiment folder where it is *now*, so a moved or copied experiment writes
-its own study and not the one it was copied from.
+it is reopened in the experiment folder where it is *now* (the run bound to it, tune/context.py),
+so a moved or copied experiment writes its own study and not the one it was copied from.
 """
 import pickle
 import warnings
-from pathlib import Path
 
 import optuna
 from optuna.trial import TrialState
 from ray.tune.search.optuna import OptunaSearch
 
 from tune import METRIC, is_baseline
+from tune.context import RunContext
 from tune.study import storage
-
-_exp_dir: Path | None = None  # the experiment this run's searcher writes to: set by the driver
-
-
-def keep_in(exp_dir: Path) -> None:
-    global _exp_dir
-    _exp_dir = Path(exp_dir)
 
 
 class StudySearch(OptunaSearch):
-    def __init__(self, *, baseline: dict, max_epochs: int, description: dict, **kwargs):
-        self.baseline, self.max_epochs, self.description = baseline, max_epochs, description
-        super().__init__(storage=storage(_exp_dir), study_name=_exp_dir.name, **kwargs)
+    def __init__(self, *, run: RunContext, baseline: dict, max_epochs: int, description: dict, **kwargs):
+        self.run, self.baseline, self.max_epochs, self.description = run, baseline, max_epochs, description
+        self._unopened = None
+        super().__init__(storage=storage(run.exp_dir), study_name=run.exp_dir.name, **kwargs)
+
+    def bind(self, run: RunContext):
+        """This run's experiment folder; a searcher Ray brought back opens its study there."""
+        self.run = run
+        if self._unopened is not None:
+            self._reopen(self._unopened)
+        return self
 
     def _setup_study(self, mode):
         super()._setup_study(mode)
@@ -60,13 +61,16 @@ class StudySearch(OptunaSearch):
         if trial is None or trial_id in self._completed_trials or ended(trial):
             self._completed_trials.add(trial_id)
             return
-        epochs = int((result or {}).get("epoch", 0))
-        how = ("errored" if error else "stopped before its first epoch" if not result else
-               "completed" if epochs >= self.max_epochs else "stopped early by ASHA")
-        if result and METRIC in result:  # Ray gives a trial's last result here, not to on_trial_result
-            trial.report(result[METRIC], result["training_iteration"])
+        passes = int((result or {}).get("passes", (result or {}).get("epoch", 0)))
+        reported = trial.storage.get_trial(trial._trial_id).intermediate_values
+        how = ("errored" if error else "completed" if result and passes >= self.max_epochs else
+               "stopped early by the scheduler" if result or reported else "stopped before its first epoch")
+        step = (result or {}).get("training_iteration")
+        if result and METRIC in result and step not in reported:  # Ray may give the last result only here
+            trial.report(result[METRIC], step)
+            reported = {**reported, result["training_iteration"]: result[METRIC]}
         trial.set_user_attr("ended", how)
-        trial.set_user_attr("epochs", epochs)
+        trial.set_user_attr("passes", passes or max(reported, default=0))
         if how == "completed":
             return super().on_trial_complete(trial_id, result, error)
         self._ot_study.tell(trial, state=TrialState.FAIL if error else TrialState.PRUNED)
@@ -75,7 +79,8 @@ class StudySearch(OptunaSearch):
     def _picklable(self) -> dict:
         state = self.__dict__.copy()
         state["_study_sampler"] = self._ot_study.sampler if self._ot_study else None
-        state["_storage"] = state["_ot_study"] = None
+        state["_storage"] = state["_ot_study"] = state["_unopened"] = None
+        state.pop("run", None)
         state["_ot_trials"] = {ray_id: t._trial_id for ray_id, t in self._ot_trials.items()}
         return state
 
@@ -83,6 +88,7 @@ class StudySearch(OptunaSearch):
         return self._picklable()
 
     def __setstate__(self, state: dict):
+        self.run = None
         self._reopen(state)
 
     def save(self, checkpoint_path: str):
@@ -95,13 +101,18 @@ class StudySearch(OptunaSearch):
         self._fail_lost_trials()
 
     def _reopen(self, state: dict) -> None:
-        state = dict(state)
-        trial_ids, sampler = state.pop("_ot_trials"), state.pop("_study_sampler")
-        self.__dict__.update(state)
-        self._ot_trials = {}
-        if _exp_dir is None or sampler is None:
-            return  # unpickled outside a run (nothing to write to)
-        self._storage = storage(_exp_dir)
+        """Back from a pickle: reopen the study in this run's experiment folder, or, before a run
+        is bound (Ray unpickling tuner.pkl), keep the state until `bind`."""
+        state = {k: v for k, v in state.items() if k != "run"}
+        trial_ids, sampler = state["_ot_trials"], state["_study_sampler"]
+        self.__dict__.update({k: v for k, v in state.items() if k not in ("_ot_trials", "_study_sampler")})
+        self._ot_trials, self._unopened = {}, None
+        if sampler is None:
+            return  # pickled before its study was set up: nothing to reopen
+        if self.run is None:
+            self._unopened = state
+            return
+        self._storage = storage(self.run.exp_dir)
         self._ot_study = optuna.load_study(study_name=None, storage=self._storage, sampler=sampler)
         self._ot_trials = {ray_id: optuna.Trial(self._ot_study, db_id) for ray_id, db_id in trial_ids.items()}
 

@@ -1,6 +1,6 @@
-"""One trial's life in Ray Tune: run the training loop, report each epoch with a checkpoint.
+"""One trial's life in Ray Tune: run the training loop, report each pass with a checkpoint.
 
-Every epoch ends with `ray.tune.report(metrics, checkpoint=...)`; a trial that Ray restarts
+Every pass over the training split (an epoch, or a third of one with offline rotations) ends with `ray.tune.report(metrics, checkpoint=...)`; a trial that Ray restarts
 (a retry, or a resumed experiment) continues from `ray.tune.get_checkpoint()`.
 
 The images (and any cached features) reach the trial through Ray's object store, not a path:
@@ -54,7 +54,9 @@ def train_trial(config: dict, settings: dict, data: dict) -> None:
     """config: the searched hyperparameters. settings: what every trial of the search shares
     (model, inputs per model, epochs, seed, precision, CPUs per trial, weights file). data: per
     model, the train and val splits (and cached features) as numpy arrays from the object store."""
-    torch.set_num_threads(settings["cpus_per_trial"])  # Ray starts workers with 1 thread
+    # Ray starts workers with 1 thread; a trial may hold more CPUs than it started with (tune/scheduler.py)
+    cpus = ray.tune.get_context().get_trial_resources().required_resources.get("CPU")
+    torch.set_num_threads(int(cpus or settings["cpus_per_trial"]))
     settings = for_trial(config, settings)
     state = None
     checkpoint = ray.tune.get_checkpoint()
