@@ -18,11 +18,11 @@ from optuna.trial import TrialState
 from ray.tune.search.optuna import OptunaSearch
 
 from tune import METRIC, is_baseline
-from tune.context import RunContext
+from tune.context import Bound, RunContext
 from tune.study import storage
 
 
-class StudySearch(OptunaSearch):
+class StudySearch(Bound, OptunaSearch):
     def __init__(self, *, run: RunContext, baseline: dict, max_epochs: int, description: dict, **kwargs):
         self.run, self.baseline, self.max_epochs, self.description = run, baseline, max_epochs, description
         self._unopened = None
