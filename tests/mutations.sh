@@ -13,9 +13,17 @@ trap 'rm -rf "$SCRATCH"' EXIT
 
 # name | file | exact text | replaced by (\n: a new line) | the test that must fail
 MUTATIONS=$(cat <<'EOF'
-asha-stops-the-baseline|tune/scheduler.py|if stopped_early and is_baseline(trial.config, self._baseline):|if False:|tests/test_scheduler.py::test_a_trial_that_trails_at_a_rung_is_stopped_but_the_baseline_never_is
-asha-never-stops|tune/scheduler.py|        action = super().on_trial_result(tune_controller, trial, result)|        action = super().on_trial_result(tune_controller, trial, result) and self.CONTINUE|tests/test_scheduler.py::test_a_trial_that_trails_at_a_rung_is_stopped_but_the_baseline_never_is
-asha-forgets-its-rungs|tune/scheduler.py|        if not self._loaded and os.path.exists(_state_file):|        if False:|tests/test_scheduler.py::test_the_rungs_survive_a_new_driver
+halving-pauses-the-baseline|tune/scheduler.py|        if not self.is_baseline(trial):|        if True:|tests/test_scheduler.py::test_the_baseline_fills_the_rungs_but_is_never_paused_or_stopped
+first-trials-pass-unjudged|tune/scheduler.py|[:len(self.rungs[milestone]) // self.factor]|[:max(1, len(self.rungs[milestone]) // self.factor)]|tests/test_scheduler.py::test_a_rung_judges_no_trial_before_it_has_three_results
+halving-forgets-its-rungs|tune/scheduler.py|        if self.run and self.run.state_file.exists():|        if False:|tests/test_scheduler.py::test_the_rungs_and_the_waiting_survive_a_new_driver
+closed-rung-keeps-its-losers|tune/scheduler.py|                    stop_paused(tune_controller, trials[trial_id])|                    pass|tests/test_scheduler.py::test_a_closed_rung_stops_its_losers_and_lets_at_least_one_on
+last-trial-keeps-one-cpu|tune/scheduler.py|        wanted = idle if not ready and not more_to_come else base|        wanted = base|tests/test_scheduler.py::test_the_last_trial_running_gets_the_idle_cpus
+rungs-per-epoch|training/loop.py|    copies = max(1, round(len(train_set) / pass_size))|    copies = 1|tests/test_resume.py::test_a_trial_with_offline_rotations_meets_the_first_rung_after_as_many_images_as_a_1x_trial
+waiting-trial-runs-on-after-resume|tune/scheduler.py|            trial.set_status(Trial.PAUSED)  # restored by --resume: it still waits at its rung|            pass|tests/test_scheduler.py::test_the_rungs_and_the_waiting_survive_a_new_driver
+mid-epoch-resume-loses-its-order|training/loop.py|                        **({"order": order} if passes % copies else {}),|                        **({}),|tests/test_resume.py::test_a_resumed_trial_trains_exactly_as_an_uninterrupted_one
+paused-trials-count-as-running|tune/search.py|        if len(self.live_trials - waiting) >= self.max_concurrent:|        if len(self.live_trials) >= self.max_concurrent:|tests/test_resume.py::test_kill_9_while_a_trial_waits_at_a_rung_then_resume
+runs-share-the-rungs-file|tune/context.py|        return self.exp_dir / "scheduler_state.json"|        return Path("/tmp/shared_scheduler_state.json")|tests/test_run_context.py::test_two_searches_in_one_process_keep_their_own_runs
+table-metrics-not-the-best-epoch|tune/experiment.py|            best = best_row(history)|            best = history.iloc[-1]|tests/test_search.py::test_the_table_takes_each_trials_best_epoch_not_its_last
 retry-from-scratch|tune/trainable.py|    checkpoint = ray.tune.get_checkpoint()|    checkpoint = None|tests/test_faults.py::test_a_trial_that_crashes_once_is_retried_and_the_search_completes
 resume-from-scratch|tune/trainable.py|    checkpoint = ray.tune.get_checkpoint()|    checkpoint = None|tests/test_speed.py::test_a_time_budget_pauses_trials_at_an_epoch_end_and_resume_finishes_them_after_a_move
 resume-drops-unfinished-trials|tune/search.py|resume_unfinished=True, resume_errored=True|resume_unfinished=False, resume_errored=True|tests/test_speed.py::test_a_time_budget_pauses_trials_at_an_epoch_end_and_resume_finishes_them_after_a_move
@@ -31,7 +39,6 @@ seeds-ignored-with-top-k-1|tune/promote.py|    if args.seeds is not None and arg
 ensemble-tries-only-k|tune/promote.py|    for size in range(2, count + 1):|    for size in range(max(2, count), count + 1):|tests/test_after_search.py::test_promote_ensemble_lets_validation_choose_and_reports_every_option
 space-sizes-per-model-ignored|search_spaces/__init__.py|        size = size.get(model)|        size = None|tests/test_pretrained_space.py::test_the_space_lists_every_backbone_it_may_build
 data-root-file-says-missing|data_utils/layout.py|    if not data_root.exists():|    if not data_root.is_dir():|tests/test_cli.py::test_bad_flags_are_one_line_errors
-table-metrics-not-the-best-epoch|tune/experiment.py|best, last = best_row(history), history.iloc[-1]|best, last = history.iloc[-1], history.iloc[-1]|tests/test_search.py::test_the_table_takes_each_trials_best_epoch_not_its_last
 second-driver-takes-a-live-lock|tune/lock.py|                    raise running(holder, self.path.parent, self.name)|                    pass|tests/test_lock.py::test_a_second_driver_on_a_running_experiment_is_refused_and_the_first_is_undisturbed
 running-search-called-interrupted|tune/run.py|    lock.refuse_if_running(exp_dir, name)  # a live driver's experiment is running, not interrupted|    pass|tests/test_lock.py::test_a_second_driver_on_a_running_experiment_is_refused_and_the_first_is_undisturbed
 dead-drivers-lock-kept|tune/lock.py|        return False  # no such process: it died|        return True|tests/test_lock.py::test_resume_takes_over_the_lock_of_a_dead_driver

@@ -161,7 +161,7 @@ def test_kill_9_while_a_trial_waits_at_a_rung_then_resume(tmp_path):
     os.killpg(driver.pid, signal.SIGKILL)
     driver.wait()
 
-    resumed = run_cli("tune.run", "--resume", "--name", "paused", "--results-dir", str(results))
+    resumed = run_cli("tune.run", "--resume", "--name", "paused", "--results-dir", str(results), timeout=300)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     trials = pd.read_csv(results / "paused" / "trials.csv")
     assert len(trials) == 4 and trials.trial_id.is_unique

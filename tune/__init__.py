@@ -4,7 +4,7 @@ Commands: `python -m tune.run` starts a search.
 
 Trials are judged by validation loss, not accuracy: with 180 validation images accuracy moves
 in 0.56-point steps and ties often, while the loss is continuous and also punishes confident
-mistakes, the overfitting the seed report kept fighting. ASHA, the searcher, the checkpoints
+mistakes, the overfitting the seed report kept fighting. The scheduler, the searcher, the checkpoints
 Ray keeps and the "best trial" all use it.
 """
 METRIC, MODE = "val_loss", "min"

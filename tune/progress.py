@@ -1,7 +1,7 @@
 """What a person sees while a search runs.
 
 On a terminal: one live line (tqdm), with the trials ended out of the total (done, stopped early
-by ASHA, errored) and running, the best validation loss and accuracy so far with its trial, the
+by the scheduler, errored) and running, the best validation loss and accuracy so far with its trial, the
 time elapsed and an estimate of the time left. Elsewhere (CI, `> log`): one plain line per ended
 trial, no escape codes. A trial error is always one line, with where its full traceback is.
 Ray's own trial table and its workers' logs come back with `--verbose` (tune/search.py, tune/cluster.py).

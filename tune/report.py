@@ -15,7 +15,8 @@ import pandas as pd  # noqa: E402
 import search_spaces  # noqa: E402
 from tune import METRIC, experiment, study  # noqa: E402
 from tune.cli import ArgumentParser, run_main  # noqa: E402
-from tune.results import alternatives_table, models_words, percent, three_places, write_atomic  # noqa: E402
+from tune.results import (  # noqa: E402
+    alternatives_table, budget_words, models_words, percent, scheduler_words, three_places, write_atomic)
 
 CURVES = [("train_acc", "train accuracy"), ("val_acc", "validation accuracy"),
           ("train_loss", "train loss"), ("val_loss", "validation loss")]
@@ -31,13 +32,14 @@ def curves_figure(histories: dict, best_id: str | None, baseline_id: str | None)
                 style = {"color": "tab:orange", "linewidth": 2.5, "linestyle": "--", "label": "report's baseline", "zorder": 3}
             if trial_id == best_id:
                 style = {"color": "tab:blue", "linewidth": 2.5, "label": "best trial", "zorder": 4}
-            ax.plot(history["epoch"], history[column], marker=".", gid=trial_id, **style)
+            x = history["passes"] if "passes" in history else history["epoch"]
+            ax.plot(x, history[column], marker=".", gid=trial_id, **style)
         ax.set_title(title)
-        ax.set_xlabel("epoch")
+        ax.set_xlabel("passes over the training split (training images / split size)")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     axes[0, 1].legend(loc="lower right")
-    fig.suptitle(f"{len(histories)} trials (short lines: stopped early by ASHA)")
+    fig.suptitle(f"{len(histories)} trials (short lines: stopped early by the scheduler)")
     fig.tight_layout()
     return fig
 
@@ -102,8 +104,8 @@ def report_markdown(exp: dict, table: pd.DataFrame, scores: dict, test_scores: d
              f"**Data.** `{exp['dataset']}` ({exp['dataset_dir']}); split sizes: "
              + ", ".join(f"{k} {v}" for k, v in exp["split_sizes"].items()) + "; the test split is untouched until promotion.", "",
              f"**Search.** Space `{exp['space']}` ({models_words(exp)}); "
-             f"{len(table)} trials of {exp['num_samples']} asked, at most {exp['max_epochs']} epochs each; Optuna TPE "
-             f"with ASHA early stopping on {METRIC}; seed {exp['seed']}; wall time {exp.get('wall_time_s', 0) / 60:.1f} min.", "",
+             f"{len(table)} trials of {exp['num_samples']} asked, {budget_words(exp)}; Optuna TPE "
+             f"with {scheduler_words(exp)} on {METRIC}; seed {exp['seed']}; wall time {exp.get('wall_time_s', 0) / 60:.1f} min.", "",
              "## Top trials", "", top[[c for c in columns if c in top]].to_markdown(index=False, floatfmt=".4g"), "",
              "## Learning curves", "", "![curves](curves.png)", "",
              "## Validation loss against each hyperparameter", "", "![params](params.png)", ""]

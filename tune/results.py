@@ -52,13 +52,26 @@ def models_words(exp: dict) -> str:
     return f"model{'s' * (len(inputs) > 1)} " + ", ".join(f"`{m}` {i['image_size']}x{i['image_size']}" for m, i in inputs.items())
 
 
+def budget_words(exp: dict) -> str:
+    if exp.get("scheduler", "asha") == "halving":
+        return (f"up to {exp['max_epochs']} passes over the training split each "
+                f"(the baseline: its full {exp['max_epochs']} epochs)")
+    return f"up to {exp['max_epochs']} epochs each"
+
+
+def scheduler_words(exp: dict) -> str:
+    if exp.get("scheduler", "asha") == "halving":
+        return "successive halving on equal training images (factor 3)"
+    return "Ray's async ASHA per epoch"
+
+
 def summary_markdown(exp: dict, table: pd.DataFrame, best: dict | None, test_scores: dict | None = None) -> str:
     lines = [f"# Experiment {exp['name']}", "",
              f"- Space: `{exp['space']}` ({models_words(exp)}, data set `{exp['dataset']}` in {exp['dataset_dir']})",
              "- Split sizes: " + ", ".join(f"{k} {v}" for k, v in exp["split_sizes"].items())
              + " (test untouched by the search)",
-             f"- Trials: {len(table)} of {exp['num_samples']} asked, up to {exp['max_epochs']} epochs each, "
-             f"seed {exp['seed']}; searched by Optuna TPE, stopped early by ASHA on {METRIC} ({MODE})",
+             f"- Trials: {len(table)} of {exp['num_samples']} asked, {budget_words(exp)}, "
+             f"seed {exp['seed']}; searched by Optuna TPE, stopped early by {scheduler_words(exp)} on {METRIC} ({MODE})",
              f"- Wall time: {exp.get('wall_time_s', 0):.0f} s" + (
                  f"; ended by {exp['ended_by']}" if exp.get("ended_by") else ""),
              precision_line(exp), ""]
@@ -73,6 +86,9 @@ def summary_markdown(exp: dict, table: pd.DataFrame, best: dict | None, test_sco
         lines += ["## The seed report's hand-tuned baseline", "",
                   f"Trial `{b['trial_id']}`: best val loss {b['best_val_loss']:.4f}, "
                   f"val accuracy {percent(b['best_val_acc'])} ({b['status'].lower()} after {b['epochs']} epochs).", ""]
+    if "train_images" in table and len(table):
+        lines += [f"Training images seen by all trials together: {int(table['train_images'].sum()):,} "
+                  f"(per trial: `train_images` in the table below).", ""]
     if test_scores:
         lines += ["## Final test (`python -m tune.promote`)", "", test_scores["final_words"], "",
                   f"Chosen by: {test_scores['selection']['method']}. Figures for both models, with precision, "
@@ -80,8 +96,8 @@ def summary_markdown(exp: dict, table: pd.DataFrame, best: dict | None, test_sco
         if "alternatives" in test_scores:
             lines += ["What validation chose among (each also on the test images, for the record):", "",
                       alternatives_table(test_scores), ""]
-    columns = [c for c in ["trial", "trial_id", "baseline", "status", "epochs", "best_val_loss", "best_val_acc",
-                           "best_val_auc", "wall_time_s"] if c in table]
+    columns = [c for c in ["trial", "trial_id", "baseline", "status", "epochs", "passes", "train_images",
+                           "best_val_loss", "best_val_acc", "best_val_auc", "wall_time_s"] if c in table]
     lines += ["## Trials (best first)", "", table[columns].to_markdown(index=False, floatfmt=".4f"), "",
               "Every trial's parameters: `trials.csv`. Ray's own experiment folder, for "
               "`Tuner.restore` and TensorBoard: `ray/`.", ""]

@@ -113,7 +113,7 @@ def make_trainable(settings: dict, data: dict):
                                    {"cpu": settings["cpus_per_trial"]})
 
 
-REDUCTION_FACTOR = 3  # ASHA's: a third of the trials go on at each rung (the first after the space's grace period)
+REDUCTION_FACTOR = 3  # a third of the trials go on at each rung (the first after the space's grace period)
 
 
 def restore_tuner(run: RunContext, settings: dict, data: dict, verbose: bool) -> ray.tune.Tuner:
@@ -146,8 +146,6 @@ def ray_verbosity(verbose: bool) -> int:
     """Ray's own trial table and trial lines with --verbose; otherwise tune/progress.py speaks."""
     return 1 if verbose else 0
 
-
-SCHEDULERS = ("halving", "asha")  # asha: the per-epoch async ASHA of before, for comparison
 
 
 def make_scheduler(kind: str, space, max_epochs: int):
