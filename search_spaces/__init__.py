@@ -8,8 +8,9 @@ A space module defines:
                    each model its own (models it leaves out keep theirs)
   subset_per_class optional; keep at most this many images per class per split (quick demos)
   num_samples      default number of trials
-  max_epochs       most epochs a trial may train (ASHA's max_t)
-  grace_period     optional; epochs every trial trains before ASHA may stop it (default 1)
+  max_epochs       a trial's budget: passes over the training split (an epoch of 1x data; the
+                   baseline trains this many of its own epochs, offline copies and all)
+  grace_period     optional; passes every trial trains before the scheduler first judges it (default 1)
   params           {name: optuna distribution} - what the search varies
   conditions       {name: (parent, [values])} - search `name` only when `parent` takes one of them
   fixed            {name: value} - settings every trial gets, not searched
@@ -42,7 +43,7 @@ def image_size(space, model: str) -> int:
 
 
 def grace_period(space, max_epochs: int) -> int:
-    """ASHA's grace period, never past the last epoch (a search run with --max-epochs 1 is judged after it)."""
+    """The first rung, in passes, never past the budget (a search run with --max-epochs 1 is judged after it)."""
     return min(getattr(space, "grace_period", 1), max_epochs)
 
 

@@ -8,7 +8,7 @@ from optuna.distributions import FloatDistribution as Float
 params = {
     "backbone_lr_ratio": Float(0.01, 1.0, log=True),
     "lr_schedule": Choice(["constant", "cosine"]),
-    # ASHA judges every trial after its first epoch(s): a longer warm-up would be judged unwarmed
+    # The scheduler judges every trial after its first pass(es): a longer warm-up would be judged unwarmed
     "warmup_epochs": Choice([0, 1]),
     # at most 0.1: smoothed targets keep a model's validation loss (what every choice here is made
     # on) above that of an equally accurate unsmoothed one, by ~0.05 at 0.1 but ~0.1 at 0.2

@@ -23,7 +23,7 @@ num_samples = 30
 # 320, not 360: a fine-tuned Lite1 epoch already costs ~1.7x the native one.
 image_size = {"efficientnet_lite1": 320}
 max_epochs = 10
-# ASHA first compares trials after 2 epochs, not 1: a fine-tuned backbone at a low learning rate
+# The scheduler first compares trials after 2 passes (epochs), not 1: a fine-tuned backbone at a low learning rate
 # (the recipe's point) trails the report's recipe after one epoch and catches up after that
 grace_period = 2
 
