@@ -17,6 +17,7 @@ halving-pauses-the-baseline|tune/scheduler.py|        if not self.is_baseline(tr
 first-trials-pass-unjudged|tune/scheduler.py|[:len(self.rungs[milestone]) // self.factor]|[:max(1, len(self.rungs[milestone]) // self.factor)]|tests/test_scheduler.py::test_a_rung_judges_no_trial_before_it_has_three_results
 halving-forgets-its-rungs|tune/scheduler.py|        if self.run and self.run.state_file.exists():|        if False:|tests/test_scheduler.py::test_the_rungs_and_the_waiting_survive_a_new_driver
 closed-rung-keeps-its-losers|tune/scheduler.py|                    stop_paused(tune_controller, trials[trial_id])|                    pass|tests/test_scheduler.py::test_a_closed_rung_stops_its_losers_and_lets_at_least_one_on
+closed-rung-stops-a-saving-trial|tune/scheduler.py|            if any(trials[t].status != Trial.PAUSED for t in waiting_here if t in trials):|            if False:|tests/test_scheduler.py::test_a_closed_rung_stops_its_losers_and_lets_at_least_one_on
 last-trial-keeps-one-cpu|tune/scheduler.py|        wanted = idle if not ready and not more_to_come else base|        wanted = base|tests/test_scheduler.py::test_the_last_trial_running_gets_the_idle_cpus
 rungs-per-epoch|training/loop.py|    copies = max(1, round(len(train_set) / pass_size))|    copies = 1|tests/test_resume.py::test_a_trial_with_offline_rotations_meets_the_first_rung_after_as_many_images_as_a_1x_trial
 waiting-trial-runs-on-after-resume|tune/scheduler.py|            trial.set_status(Trial.PAUSED)  # restored by --resume: it still waits at its rung|            pass|tests/test_scheduler.py::test_the_rungs_and_the_waiting_survive_a_new_driver
@@ -45,6 +46,10 @@ dead-drivers-lock-kept|tune/lock.py|        return False  # no such process: it 
 reused-pid-holds-the-lock|tune/lock.py|    return state != "Z" and holder.get("proc_start") in (None, started)|    return state != "Z"|tests/test_lock.py::test_a_lock_is_live_only_while_its_driver_runs
 promote-unfinished-search|tune/promote.py|    if unfinished and not args.allow_unfinished:|    if False:|tests/test_lock.py::test_promote_refuses_an_unfinished_search_unless_allowed
 budget-ended-search-unpromotable|tune/promote.py|    if str(exp.get("ended_by", "")).startswith("the time budget"):|    if False:|tests/test_lock.py::test_promote_refuses_an_unfinished_search_unless_allowed
+disk-full-state-copied-in-place|tune/write_guard.py|    whole_file_syncs()|    pass|tests/test_disk_full.py::test_rays_state_is_copied_whole_or_not_at_all
+disk-full-results-crash|tune/run.py|        except Exception:  # still no space, or Ray's state unreadable: the line says what to do|        except ZeroDivisionError:|tests/test_disk_full.py::test_a_full_disk_mid_search_ends_in_one_line_and_resume_finishes_it
+disk-full-state-renamed-alone|tune/write_guard.py|                held.append((tmp, target))|                os.replace(tmp, target)|tests/test_disk_full.py::test_rays_state_is_copied_whole_or_not_at_all
+disk-full-not-checked-before-start|tune/disk.py|        if free < size:|        if False:|tests/test_disk_full.py::test_a_search_that_clearly_cannot_fit_is_refused_before_anything_is_written
 EOF
 )
 

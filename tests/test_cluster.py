@@ -113,16 +113,17 @@ def test_a_search_on_a_cluster_whose_trial_node_cannot_see_the_drivers_files(clu
     assert len(refused.stderr.strip().splitlines()) == 1 and "cannot see the storage folder" in refused.stderr
     assert "--storage" in refused.stderr and not (results / "nostorage").exists()
 
-    # The search, killed -9 after two trials finished, then resumed.
+    # The search, killed -9 after its first trial finished (the others wait at the first rung until
+    # it closes, then end at once), then resumed.
     args = ["--space", "smoke", "--name", "c1", "--num-samples", "4", "--max-concurrent", "1",
             "--address", address, "--storage", str(shared), "--results-dir", str(results)]
     driver = subprocess.Popen([sys.executable, "-m", "tune.run", *args], cwd=REPO, env=ENV, start_new_session=True,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     sessions.add(driver.pid)
     deadline, sockets = time.time() + 300, []
-    while len(finished_trials(shared / "c1")) < 2:
+    while len(finished_trials(shared / "c1")) < 1:
         assert driver.poll() is None, "the search ended before it could be killed"
-        assert time.time() < deadline, "no two trials finished in 5 minutes"
+        assert time.time() < deadline, "no trial finished in 5 minutes"
         sockets += tcp_sockets(processes_in_sessions(sessions))
         time.sleep(0.5)
     os.kill(driver.pid, signal.SIGKILL)

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -120,7 +121,10 @@ def test_same_seed_gives_the_same_split_and_the_same_trial_0(smoke_search, tmp_p
     assert (first / "manifest.csv").read_text() == (again / "manifest.csv").read_text()
     a, b = (pd.read_csv(d / "trials.csv").set_index("trial").loc[0] for d in (first, again))
     assert a["baseline"] and b["baseline"]
-    assert a["best_val_loss"] == b["best_val_loss"] and a["last_train_acc"] == b["last_train_acc"]
+    # the same up to float rounding: alone, the baseline was given both CPUs (tune/scheduler.py), and
+    # two torch threads sum in another order than one
+    assert a["best_val_loss"] == pytest.approx(b["best_val_loss"], rel=1e-3)
+    assert a["last_train_acc"] == pytest.approx(b["last_train_acc"], abs=1 / 48)  # one image of 48
 
 
 @pytest.mark.parametrize("command,argv,message", [
@@ -158,8 +162,11 @@ def test_ray_giving_up_mid_search_says_so_in_one_line_and_leaves_it_resumable(sm
     import shutil
 
     from tune import experiment, run
+    from tune.context import RunContext
 
     class RayGivesUp:
+        _local_tuner = SimpleNamespace(get_run_config=lambda: SimpleNamespace(callbacks=[]))  # what guard() reads
+
         def fit(self):
             raise RuntimeError("Caught unexpected exception: 1 worker(s) were killed due to the node running "
                                "low on memory.\nMemory on the node (IP: 127.0.0.1) was 22.35GB used")
@@ -167,7 +174,8 @@ def test_ray_giving_up_mid_search_says_so_in_one_line_and_leaves_it_resumable(sm
     exp_dir = tmp_path / "e2e"
     shutil.copytree(smoke_search[0], exp_dir)
     exp = {**experiment.settings(exp_dir), "finished": False, "num_samples": 5}  # 3 of 5 trials ran
-    assert run.fit_and_write(RayGivesUp(), exp_dir, exp, None) == 1
+    run_context = RunContext.for_experiment(exp_dir, experiment.ray_path(exp_dir), exp, None)
+    assert run.fit_and_write(RayGivesUp(), run_context, exp, None) == 1
     out = capsys.readouterr().out
     assert "Ray stopped the search: Caught unexpected exception: 1 worker(s) were killed" in out
     assert "Memory on the node" not in out and "Traceback" not in out

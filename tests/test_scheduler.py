@@ -116,6 +116,9 @@ def test_a_closed_rung_stops_its_losers_and_lets_at_least_one_on(made):
     best, worst = add(scheduler, controller, "best"), add(scheduler, controller, "worst")
     assert report(scheduler, controller, best, 1, 0.3) == PAUSE
     assert report(scheduler, controller, worst, 1, 0.4) == PAUSE
+    worst.status = Trial.RUNNING  # Ray still saving its pause: stopping it now would drop its checkpoint
+    assert scheduler.choose_trial_to_run(controller) is None and 1 not in scheduler.closed
+    worst.status = Trial.PAUSED
     chosen = scheduler.choose_trial_to_run(controller)  # every trial suggested, none below: closed
     assert chosen is best and worst.status == Trial.TERMINATED and 1 in scheduler.closed
 

@@ -49,7 +49,7 @@ def test_the_table_takes_each_trials_best_epoch_not_its_last(search, tmp_path):
     baseline_id = pd.read_csv(exp_dir / "trials.csv").set_index("trial").loc[0, "trial_id"]
     results = exp_dir / "ray" / baseline_id / "result.json"
     epochs = [json.loads(line) for line in results.read_text().splitlines()]
-    assert len(epochs) == 2  # ASHA never stops the baseline early
+    assert len(epochs) == 2  # the scheduler never stops the baseline early
     epochs[1].update(val_loss=epochs[0]["val_loss"] + 1.0, val_acc=epochs[0]["val_acc"] / 2)
     results.write_text("".join(json.dumps(epoch) + "\n" for epoch in epochs))
     row = experiment.trials_table(exp_dir).set_index("trial").loc[0]
@@ -64,7 +64,7 @@ def test_the_reports_baseline_is_trial_0(search):
     for name, value in baseline.items():
         assert trials.loc[0, f"param_{name}"] == value, name
     assert trials.baseline.sum() == 1
-    assert trials.loc[0, "status"] == "COMPLETED" and trials.loc[0, "epochs"] == 2  # ASHA never stops it early
+    assert trials.loc[0, "status"] == "COMPLETED" and trials.loc[0, "epochs"] == 2  # the scheduler never stops it early
 
 
 def test_best_config_points_at_a_weights_only_checkpoint(search):
@@ -99,7 +99,8 @@ def test_a_search_that_is_not_on_a_terminal_prints_one_line_per_trial(search):
     ended = [line for line in done.stdout.splitlines() if line.startswith("trial ")]
     assert len(ended) == len(trials) == 3  # one plain line per ended trial ...
     for line in ended:
-        assert re.match(r"trial \d \(\w{8}\) (completed|stopped early by ASHA) after \d epochs?: val loss", line)
+        assert re.match(r"trial \d \(\w{8}\) (completed|stopped early by the scheduler) after \d pass(es)?: val loss",
+                        line)
         assert "ended (" in line and "elapsed" in line and "best val loss" in line
     assert "Best trial" in done.stdout and "Results in" in done.stdout  # ... and the final summary
     assert "Checkpoint successfully created" not in output and "Trial status" not in output  # Ray is quiet

@@ -90,7 +90,7 @@ def test_cached_views_follow_the_rotation_a_config_asks_for():
 
 
 def test_a_time_budget_pauses_trials_at_an_epoch_end_and_resume_finishes_them_after_a_move(tmp_path):
-    # The baseline trains 40 epochs (ASHA never stops it), made to last over a second each in this
+    # The baseline trains 40 epochs (the scheduler never stops it), made to last over a second each in this
     # first run: well past a 30-second budget on any CPU, which still leaves its worker time to start.
     done = run_cli("tune.run", "--space", "smoke", "--name", "budget", "--num-samples", "3", "--max-epochs", "40",
                    "--results-dir", str(tmp_path / "first"), "--time-budget", "0.5",

@@ -1,10 +1,17 @@
-"""What every command shares: one-line errors with exit code 2, and argparse value types."""
+"""What every command shares: one-line errors (exit code 2 for bad input, 1 for a failed write:
+a full disk), and argparse value types."""
 import argparse
 import sys
+from pathlib import Path
 
 
 class UsageError(Exception):
     """Something the user can fix; printed as one line, no traceback."""
+
+
+class WriteFailed(Exception):
+    """A write failed (a full disk, ...) and the command stopped cleanly; printed as one line
+    that says where and what to do, exit code 1, no traceback."""
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -30,8 +37,21 @@ def run_main(main, argv=None) -> None:
     from data_utils import DataError
     from models import MissingPackageError, MissingWeightsError
     from search_spaces import UnknownSpaceError
+    from tune.disk import failed_write, free_space, megabytes
     try:
         sys.exit(main(argv))
     except (UsageError, DataError, MissingPackageError, MissingWeightsError, UnknownSpaceError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
+    except WriteFailed as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
+    except Exception as error:  # any command's write that failed (a full disk): one line too
+        failed = failed_write(error)
+        if failed is None:
+            raise
+        where = Path(failed.path).parent if failed.path else Path.cwd()
+        print(f"error: could not write {failed.path or 'a file'} ({failed.reason}; "
+              f"{megabytes(free_space(where))} free in {where}): free space and run it again",
+              file=sys.stderr)
+        sys.exit(1)

@@ -72,12 +72,46 @@ def has_ray_state(exp_dir: Path) -> bool:
         return False
 
 
+def damaged_ray_state(exp_dir: Path) -> Path | None:
+    """Ray's newest experiment_state-*.json (the one Ray reads), when it is not whole JSON: a
+    search before tune/write_guard.py left it half-written on a full disk. Local storage only."""
+    if "://" in ray_path(exp_dir):
+        return None
+    states = sorted(Path(ray_path(exp_dir)).glob("experiment_state-*.json"))  # Ray takes the last
+    try:
+        if states:
+            json.loads(states[-1].read_text())
+    except ValueError:
+        return states[-1]
+    return None
+
+
+def set_aside_damaged_state(exp_dir: Path) -> Path | None:
+    """For --resume: a damaged newest state, renamed out of Ray's sight (`.damaged`), so that
+    Ray resumes from the state before it instead of "restarting" the experiment empty (and
+    hiding its finished trials). Refused in one line when there is no state before it."""
+    damaged = damaged_ray_state(exp_dir)
+    if damaged is None:
+        return None
+    if len(list(damaged.parent.glob("experiment_state-*.json"))) < 2:
+        raise UsageError(f"Ray's experiment state {damaged} is damaged (half-written) and there is "
+                         f"no earlier one to resume from: delete {exp_dir} and start it again")
+    aside = damaged.with_name(damaged.name + ".damaged")
+    damaged.rename(aside)
+    return aside
+
+
 def analysis(exp_dir: Path):
     """Ray's ExperimentAnalysis of the experiment; None until Ray has saved its first state."""
     from ray.tune import ExperimentAnalysis  # not at import: tune.run must set Ray up before Ray is imported
 
     if not has_ray_state(exp_dir):
         return None
+    damaged = damaged_ray_state(exp_dir)
+    if damaged:  # one line instead of Ray's JSONDecodeError traceback
+        name = settings(exp_dir)["name"]
+        raise UsageError(f"Ray's experiment state {damaged} is damaged (half-written, on a full "
+                         f"disk?): python -m tune.run --resume --name {name} sets it aside")
     return ExperimentAnalysis(ray_path(exp_dir), default_metric=METRIC, default_mode=MODE)
 
 

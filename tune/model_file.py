@@ -15,6 +15,7 @@ from models.ensemble import average
 from training.loop import predict_logits
 from training.precision import Precision, usable
 from tune.cli import UsageError
+from tune.results import save_atomic
 
 FORMAT = "smoker-tune-model/1"
 
@@ -31,9 +32,7 @@ def save(path: Path, members: list[tuple[str, dict, dict, int]], precision: Prec
         saved.update(described[0])
     else:
         saved.update(model="ensemble", hflip_tta=hflip_tta, members=described)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(saved, tmp)
-    tmp.replace(path)
+    save_atomic(path, lambda tmp: torch.save(saved, tmp))  # a full disk leaves no half model.pt
 
 
 class Promoted:

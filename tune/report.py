@@ -16,7 +16,8 @@ import search_spaces  # noqa: E402
 from tune import METRIC, experiment, study  # noqa: E402
 from tune.cli import ArgumentParser, run_main  # noqa: E402
 from tune.results import (  # noqa: E402
-    alternatives_table, budget_words, models_words, percent, scheduler_words, three_places, write_atomic)
+    alternatives_table, budget_words, models_words, percent, save_atomic, scheduler_words,
+    three_places, write_atomic)
 
 CURVES = [("train_acc", "train accuracy"), ("val_acc", "validation accuracy"),
           ("train_loss", "train loss"), ("val_loss", "validation loss")]
@@ -148,10 +149,10 @@ def write_report(exp_dir: Path) -> None:
     if scores:
         figures["importance.png"] = importance_figure(scores)
     for name, fig in figures.items():
-        tmp = exp_dir / f".{name}.tmp.png"
-        fig.savefig(tmp, dpi=100)
-        plt.close(fig)
-        tmp.replace(exp_dir / name)
+        try:
+            save_atomic(exp_dir / name, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
+        finally:
+            plt.close(fig)
     test_file = exp_dir / "test_scores.json"
     test_scores = json.loads(test_file.read_text()) if test_file.is_file() else None
     write_atomic(exp_dir / "report.md", report_markdown(exp, table, scores, test_scores))

@@ -10,15 +10,22 @@ import pandas as pd
 from tune import METRIC, MODE
 
 
-def write_atomic(path: Path, text: str) -> None:
+def save_atomic(path: Path, save) -> None:
+    """save(tmp) writes the file aside; it replaces `path` only once whole. A write that fails
+    (a full disk) leaves the old file, or none, and no half one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # open() honours the umask; mkstemp would not
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # open() honours the umask; mkstemp not
     try:
-        tmp.write_text(text)
+        save(tmp)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: Path, text: str | bytes) -> None:
+    save_atomic(path, lambda tmp: tmp.write_bytes(text) if isinstance(text, bytes)
+                else tmp.write_text(text))
 
 
 def write_json(path: Path, data) -> None:

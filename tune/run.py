@@ -4,6 +4,8 @@ Order matters for "nothing half-written": every check (flags, space, data, weigh
 before the experiment folder appears, and the folder appears whole (built aside, then renamed).
 """
 import argparse
+import contextlib
+import io
 import json
 import os
 import re
@@ -17,10 +19,10 @@ import torch
 import search_spaces
 from data_utils.layout import resolve_data_root
 from data_utils.prepare import prepare, save_tensors
-from models import CACHED_FEATURES, check_pretrained_weights, imagenet_state
+from models import CACHED_FEATURES, build_model, check_pretrained_weights, imagenet_state
 from training import features, precision
-from tune import experiment, lock
-from tune.cli import ArgumentParser, UsageError, int_at_least, run_main
+from tune import disk, experiment, lock
+from tune.cli import ArgumentParser, UsageError, WriteFailed, int_at_least, run_main
 from tune.cluster import check_cluster, start_ray
 from tune.context import RunContext
 from tune.report import write_report
@@ -107,6 +109,56 @@ def check_batch_sizes(space, train_size: int) -> None:
                          f"has only {train_size} images: lower its batch_size choices or use more data")
 
 
+def checkpoint_and_features(model: str, size: int, config: dict, frozen: bool,
+                            splits: dict) -> tuple[int, int]:
+    """Bytes of one checkpoint of `model` (its fp32 weights, and Adam's two moments of those
+    it trains) and of its feature cache (fp32 pooled features of every val image and of 7
+    rotated views of every training image) when `frozen`."""
+    net = build_model(model, {**config, "weights": "none", "freeze_backbone": frozen}, size)
+    weights = sum(p.numel() for p in net.parameters())
+    trained = sum(p.numel() for p in net.parameters() if p.requires_grad)
+    if not frozen:
+        return 4 * (weights + 2 * trained), 0
+    width = [m for m in net.modules() if isinstance(m, torch.nn.Linear)][-1].in_features
+    return 4 * (weights + 2 * trained), 4 * width * (splits["train"] * len(features.VIEW_ANGLES)
+                                                     + splits["val"])
+
+
+def disk_needs(space, data, sizes: dict) -> dict:
+    """What a search of `space` writes besides its trials' logs, known before it starts: the
+    decoded images at each input size, the frozen backbones' feature caches, and the
+    smallest checkpoint any of its trials can write (tune/disk.py `space_needed`)."""
+    labels = sum(y.nbytes for _, y in data.tensors.values())
+    count = sum(data.sizes().values())
+    images = sum(count * 3 * size * size + labels for size in set(sizes.values()))  # uint8 RGB
+    config = {**getattr(space, "fixed", {}), **space.baseline}
+    cached, checkpoints = 0, []
+    for model, size in sizes.items():
+        for frozen in {bool(f) for f in values_of(space, "freeze_backbone")}:
+            checkpoint, cache = checkpoint_and_features(model, size, config, frozen, data.sizes())
+            checkpoints.append(checkpoint)
+            cached += cache if needs_feature_cache(space, model) else 0
+    return {"images": images, "features": cached, "checkpoint": min(checkpoints)}
+
+
+def check_free_space(args, space, data, sizes: dict, num_samples: int) -> int:
+    """One line, exit 2, before anything is written, when the results folder's filesystem (and
+    --storage's, where the checkpoints go) clearly cannot hold the search. Returns the bytes
+    it needs, at least."""
+    needs = disk_needs(space, data, sizes)
+    needed = disk.space_needed(needs["images"], needs["features"], needs["checkpoint"], num_samples)
+    storage, checkpoints = storage_of(args), num_samples * needs["checkpoint"]
+    folders = {Path(args.results_dir): needed - checkpoints * bool(storage)}
+    if storage and "://" not in storage:
+        folders[Path(storage)] = folders.get(Path(storage), 0) + checkpoints
+    mb = disk.megabytes
+    disk.refuse_if_it_cannot_fit(folders, f"decoded images {mb(needs['images'])}, feature "
+                                 f"caches {mb(needs['features'])}, {num_samples} trials' "
+                                 f"checkpoints of about {mb(needs['checkpoint'])} each, "
+                                 f"{mb(disk.MARGIN)} for logs")
+    return needed
+
+
 def storage_of(args) -> str | None:
     """--storage as recorded: an absolute folder, or a URI (anything with '://') as given."""
     if not args.storage:
@@ -150,6 +202,8 @@ def main(argv=None) -> int:
     data = prepare(resolve_data_root(args.data_root), dataset, sizes[space.model], args.seed,
                    getattr(space, "subset_per_class", None))
     check_batch_sizes(space, data.sizes()["train"])
+    num_samples = args.num_samples or space.num_samples
+    needed = check_free_space(args, space, data, sizes, num_samples)
     storage = storage_of(args)
     can_run = connect(args.address, args.cpus_per_trial, storage, Path(args.results_dir), args.verbose)
 
@@ -157,7 +211,7 @@ def main(argv=None) -> int:
     max_epochs = args.max_epochs or space.max_epochs
     exp = {"name": name, "space": args.space, "model": space.model, "dataset": dataset,
            "dataset_dir": str(data.dataset_dir.resolve()),
-           "split_sizes": data.sizes(), "num_samples": args.num_samples or space.num_samples,
+           "split_sizes": data.sizes(), "num_samples": num_samples, "space_needed": needed,
            "max_epochs": max_epochs, "grace_period": search_spaces.grace_period(space, max_epochs), "seed": args.seed,
            "cpus_per_trial": args.cpus_per_trial, "max_concurrent": args.max_concurrent or can_run,
            "storage": storage, "address": args.address,
@@ -180,26 +234,25 @@ def main(argv=None) -> int:
     staging = exp_dir.with_name(f".{name}.partial")
     lock.refuse_if_running(staging, name)  # another driver still preparing this name
     shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    held = lock.take(staging, name)  # the folder's first file, renamed with it
-    data.manifest.to_csv(staging / "manifest.csv", index=False)
-    for model, inputs in exp["trial_settings"]["inputs"].items():  # one model's images at a time in memory
-        tensors = data.at_size(inputs["image_size"])
-        if not (staging / inputs["tensors_file"]).exists():
-            save_tensors(tensors, staging / inputs["tensors_file"])
-        if needs_feature_cache(space, model):
-            inputs["features_file"] = f"features_{model}_{inputs['image_size']}.pt"
-            started = time.time()
-            print(f"Caching the frozen {model} backbone's features for the trials that freeze it ...")
-            cache = features.extract(model, inputs["image_size"], tensors["train"][0], tensors["val"][0], chosen,
-                                     imagenet_state(model, args.weights_file))
-            torch.save(cache, staging / inputs["features_file"])
-            exp["feature_cache_s"] = round(exp.get("feature_cache_s", 0) + time.time() - started, 1)
-            print(f"  cached {tuple(cache['train'].shape)} training and {tuple(cache['val'].shape)} validation "
-                  f"features in {time.time() - started:.0f} s")
-        del tensors
+    held = None
+    try:
+        staging.mkdir(parents=True)
+        held = lock.take(staging, name)  # the folder's first file, renamed with it
+        stage(staging, space, data, exp, chosen, args.weights_file)
+    except Exception as error:  # a full disk: no half experiment is left, and nothing to resume
+        failed = disk.failed_write(error)
+        if failed is None and not held:
+            raise  # another driver's lock: its staging folder, not ours
+        if held:
+            held.release()
+        shutil.rmtree(staging, ignore_errors=True)
+        if failed is None:
+            raise
+        raise WriteFailed(f"could not write experiment {name} into {args.results_dir} "
+                          f"({failed.reason}; {disk.megabytes(disk.free_space(args.results_dir))} "
+                          f"free there, the search needs about {disk.megabytes(needed)}): nothing "
+                          f"was kept; free space there and run it again")
     del data  # trials get the saved tensors through Ray's object store; no second copy here
-    write_json(staging / "experiment.json", exp)
     staging.rename(exp_dir)
     with held.moved_to(exp_dir):  # released however the search ends
         print(f"Experiment {name}: {exp['split_sizes']} images (train/val/test), manifest in {exp_dir / 'manifest.csv'}")
@@ -209,6 +262,28 @@ def main(argv=None) -> int:
         tuner = make_tuner(space, exp["trial_settings"], experiment.trial_data(exp_dir), run, args.seed,
                            args.verbose, exp["scheduler"])
         return fit_and_write(tuner, run, exp, args.time_budget)
+
+
+def stage(staging: Path, space, data, exp: dict, chosen, weights_file: str | None) -> None:
+    """Write a new experiment's files into its staging folder (renamed into place once whole):
+    the manifest, the decoded images per input size, the feature caches, experiment.json."""
+    write_atomic(staging / "manifest.csv", data.manifest.to_csv(index=False))
+    for model, inputs in exp["trial_settings"]["inputs"].items():  # one model's images at a time in memory
+        tensors = data.at_size(inputs["image_size"])
+        if not (staging / inputs["tensors_file"]).exists():
+            save_tensors(tensors, staging / inputs["tensors_file"])
+        if needs_feature_cache(space, model):
+            inputs["features_file"] = f"features_{model}_{inputs['image_size']}.pt"
+            started = time.time()
+            print(f"Caching the frozen {model} backbone's features for the trials that freeze it ...")
+            cache = features.extract(model, inputs["image_size"], tensors["train"][0], tensors["val"][0], chosen,
+                                     imagenet_state(model, weights_file))
+            torch.save(cache, staging / inputs["features_file"])
+            exp["feature_cache_s"] = round(exp.get("feature_cache_s", 0) + time.time() - started, 1)
+            print(f"  cached {tuple(cache['train'].shape)} training and {tuple(cache['val'].shape)} validation "
+                  f"features in {time.time() - started:.0f} s")
+        del tensors
+    write_json(staging / "experiment.json", exp)
 
 
 def resume(args) -> int:
@@ -243,6 +318,10 @@ def resume_held(args, exp_dir: Path) -> int:
     if not experiment.has_ray_state(exp_dir):
         raise UsageError(f"experiment {args.name} stopped before Ray saved any state in {experiment.ray_path(exp_dir)}: "
                          f"delete {exp_dir} and start it again")
+    damaged = experiment.set_aside_damaged_state(exp_dir)  # Ray would "restart" it empty
+    if damaged:
+        print(f"Ray's latest experiment state was damaged (half-written): set aside as {damaged}; "
+              f"resuming from the one before")
     from tune.search import restore_tuner
     print(f"Resuming experiment {args.name} from {experiment.ray_path(exp_dir)}")
     run = RunContext.for_experiment(exp_dir, experiment.ray_path(exp_dir), exp, args.time_budget)
@@ -252,28 +331,53 @@ def resume_held(args, exp_dir: Path) -> int:
 
 def fit_and_write(tuner, run: RunContext, exp: dict, time_budget: float | None) -> int:
     """Run the search; write results whatever happened; the exit code says what did."""
-    from tune import study
+    from tune import study, write_guard
     exp_dir = run.exp_dir
+    guard = write_guard.guard(tuner)  # Ray's state written whole; the search ends at a failed write
     # SIGTERM (timeout, systemd, batch schedulers) stops the search as Ctrl-C does: Tune ends on
     # SIGUSR1 as on SIGINT, saving its state, and the results below are written.
     signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGUSR1))
-    started, failure = time.time(), None
+    started, failure, failed = time.time(), None, None
     try:
         tuner.fit()
     except Exception as error:  # Ray's controller gave up, e.g. when its memory monitor killed a starting worker
-        failure = str(error).strip().splitlines()[0]
+        failed = disk.failed_write(error)  # or a write failed (Optuna's SQLite, the rungs)
+        failure = None if failed else str(error).strip().splitlines()[0]
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    failed = failed or guard.found()
+    if failed:
+        write_guard.quiet_trial_errors()
+        exp["wall_time_s"] = exp.get("wall_time_s", 0.0) + time.time() - started
+        write_what_can_be_written(exp_dir, exp)
+        raise WriteFailed(disk.failure_line(failed, exp_dir, run.ray_path, exp))
     exp["wall_time_s"] = exp.get("wall_time_s", 0.0) + time.time() - started
     table = experiment.trials_table(exp_dir)
     exp["finished"] = bool(len(table) >= exp["num_samples"] and table["status"].isin(
         ["COMPLETED", "STOPPED", "ERROR"]).all())  # a plain bool: numpy's would be written as "False"
     exp["ended_by"] = ("all trials" if exp["finished"] else f"Ray stopping it: {failure}" if failure else
                        f"the time budget ({time_budget:g} min)" if run.ended_search else "an interruption")
-    if not exp["finished"]:
-        study.label_unfinished(exp_dir, "paused by the time budget" if run.ended_search else "interrupted")
-    write_results(exp_dir, exp, table)
-    write_report(exp_dir)
+    try:
+        if not exp["finished"]:
+            study.label_unfinished(exp_dir, "paused by the time budget" if run.ended_search
+                                   else "interrupted")
+        write_results(exp_dir, exp, table)  # experiment.json last: unfinished until all is written
+    except Exception as error:  # the disk filled up as the search ended: --resume writes them
+        failed = disk.failed_write(error)
+        if failed is None:
+            raise
+        raise WriteFailed(disk.failure_line(failed, exp_dir, run.ray_path, exp)) from None
+    try:
+        write_report(exp_dir)
+    except Exception as error:
+        failed = disk.failed_write(error)
+        if failed is None:
+            raise
+        where = f" --results-dir {exp_dir.parent}" if exp_dir.parent != Path("results") else ""
+        free = disk.megabytes(disk.free_space(exp_dir))
+        raise WriteFailed(f"the results of {exp['name']} are written, but not its report: could "
+                          f"not write to {exp_dir} ({failed.reason}; {free} free there): free "
+                          f"space, then python -m tune.report {exp['name']}{where}") from None
     resume_command = f"python -m tune.run --resume --name {exp['name']}" + (
         f" --results-dir {exp_dir.parent}" if exp_dir.parent != Path("results") else "")
     if exp["finished"] and (table.empty or (table["passes"] == 0).all()):
@@ -293,6 +397,23 @@ def fit_and_write(tuner, run: RunContext, exp: dict, time_budget: float | None) 
         print(f"\nThe search was interrupted; finished trials are kept. Continue it with:\n  {resume_command}")
         return 130
     return 0
+
+
+def write_what_can_be_written(exp_dir: Path, exp: dict) -> None:
+    """After a failed write (a full disk): the results, as far as they can still be written, each
+    file whole or not at all, quietly (the search ends with one line); the experiment stays
+    unfinished, so that --resume continues it."""
+    from tune import study
+    exp.update(finished=False, ended_by="a failed write (a full disk?)")
+    steps = [lambda: study.label_unfinished(exp_dir, "interrupted"),
+             lambda: write_results(exp_dir, exp, experiment.trials_table(exp_dir)),
+             lambda: write_report(exp_dir)]
+    for step in steps:
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                step()
+        except Exception:  # still no space, or Ray's state unreadable: the line says what to do
+            pass
 
 
 def write_results(exp_dir: Path, exp: dict, table) -> None:

@@ -212,6 +212,8 @@ class SuccessiveHalving(Bound, FIFOScheduler):
             others = {t: trial for t, trial in trials.items() if t not in waiting_here}
             if self._below(others, milestone):
                 return  # this rung, and every rung above it, may still get results
+            if any(trials[t].status != Trial.PAUSED for t in waiting_here if t in trials):
+                return  # a trial still saving its pause: stopped now, Ray would drop its checkpoint
             self.closed.add(milestone)
             best = self._ranked(milestone)[:max(1, len(self.rungs[milestone]) // self.factor)]
             for trial_id in waiting_here:

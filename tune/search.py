@@ -53,7 +53,9 @@ class DropLatestCheckpointOfFinishedTrials(ray.tune.Callback):
     def on_trial_complete(self, iteration, trials, trial, **info):
         manager = trial.run_metadata.checkpoint_manager
         latest = manager.latest_checkpoint_result
-        if latest is not None and all(latest is not best for best in manager.best_checkpoint_results):
+        kept = {best.checkpoint.path for best in manager.best_checkpoint_results}
+        # by path: a trial paused at a rung hands Ray its last checkpoint again, as another result
+        if latest is not None and latest.checkpoint.path not in kept:
             latest.checkpoint.filesystem.delete_dir(latest.checkpoint.path)
 
 

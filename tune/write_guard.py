@@ -1,0 +1,146 @@
+"""Ray's side of a failed write (tune/disk.py): its experiment state kept whole, and the search
+ended at the first failed write.
+
+Ray writes its experiment state (experiment_state-*.json, which `--resume`, `tune.trials` and
+the trial table read) into a staging folder of the driver and copies it into the storage folder
+over the old file, in place (Ray 2.60, `_FilesystemSyncer`). On a full disk that left a
+half-written state: the trial table could not be read (a JSONDecodeError traceback), and
+`--resume` could not read it either, so Ray "restarted" the experiment empty and its new state
+hid the trials that had finished, the baseline among them. Here each file is copied aside and
+renamed over the old one: a copy that fails leaves the last whole state.
+
+Imported only once Ray is set up (tune/cluster.py `start_ray`).
+"""
+import json
+import os
+import shutil
+import signal
+from pathlib import Path
+
+from ray.train._internal.storage import _FilesystemSyncer, _upload_to_fs_path
+from ray.tune import Callback
+
+from tune.disk import WriteFailure, failed_write, full_in_text
+
+STATE = "experiment_state-"  # what Ray reads back: tune_controller.TuneController.CKPT_FILE_TMPL
+_failures: list[WriteFailure] = []  # failed copies of Ray's state in this driver process
+
+
+def _same_file(source: Path, target: Path) -> bool:
+    try:
+        a, b = source.stat(), target.stat()
+    except FileNotFoundError:
+        return False
+    return a.st_size == b.st_size and a.st_mtime_ns == b.st_mtime_ns
+
+
+def _whole_json(path: Path) -> bool:
+    try:
+        json.loads(path.read_text())
+        return True
+    except ValueError:
+        return False
+
+
+def upload_whole_files(local_path: str, fs, fs_path: str, exclude=None) -> None:
+    """Ray's upload of the driver's staging folder (trial results, then Ray's state: the
+    experiment's, the searcher's) into a local storage folder, each file copied aside and
+    renamed over the old one; Ray's state files only once all of them are copied, so that they
+    stay consistent with each other. A failure is recorded for WriteGuard, not raised (Ray
+    would log it and carry on). Elsewhere (s3://, ...): Ray's own upload."""
+    if fs.type_name != "local" or exclude or not os.path.isdir(local_path):
+        return _upload_to_fs_path(local_path=local_path, fs=fs, fs_path=fs_path, exclude=exclude)
+    top = Path(local_path)
+    files = [Path(root, name) for root, _, names in os.walk(top) for name in names]
+    held = []  # (copy, target) of Ray's state, renamed together at the end, experiment state last
+    for source in sorted(files, key=lambda f: (f.parent == top, f.name.startswith(STATE))):
+        target = Path(fs_path, source.relative_to(top))
+        if _same_file(source, target):
+            continue
+        tmp = target.with_name(f".{source.name}.{os.getpid()}.tmp")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, tmp)  # keeps the time: an unchanged file is not copied again
+            if source.name.startswith(STATE) and not _whole_json(tmp):
+                tmp.unlink()  # Ray was rewriting it as it was read: the next copy takes it
+                continue
+            if source.parent != top:
+                os.replace(tmp, target)
+            else:
+                held.append((tmp, target))
+        except FileNotFoundError:
+            tmp.unlink(missing_ok=True)  # gone from the staging folder meanwhile
+        except OSError as error:
+            for copy in [tmp, *(copy for copy, _ in held)]:
+                copy.unlink(missing_ok=True)
+            _failures.append(failed_write(error) or WriteFailure(str(error), str(target)))
+            return
+    for tmp, target in held:
+        os.replace(tmp, target)
+
+
+def whole_file_syncs() -> None:
+    """This driver's Ray copies its state into local storage through upload_whole_files."""
+    if getattr(_FilesystemSyncer._sync_up_command, "whole_files", False):
+        return
+
+    def _sync_up_command(self, local_path: str, uri: str, exclude=None):
+        return upload_whole_files, dict(local_path=local_path, fs=self.storage_filesystem,
+                                        fs_path=uri, exclude=exclude)
+
+    _sync_up_command.whole_files = True
+    _FilesystemSyncer._sync_up_command = _sync_up_command
+
+
+def quiet_trial_errors() -> None:
+    """The trials' own errors from the failed write (Ray logs each one that nobody fetched,
+    traceback and all, as the driver exits): the driver's one line says it all."""
+    os.environ["RAY_IGNORE_UNHANDLED_ERRORS"] = "1"  # read by Ray each time, not at import
+
+
+class WriteGuard(Callback):
+    """Ends the search as Ctrl-C does (Tune saves its state one last time; each trial goes on
+    from its last checkpoint on --resume) at the first failed write: a trial that could not
+    save its checkpoint, or a copy of Ray's state. Added per run, never saved with the
+    experiment."""
+
+    def __init__(self):
+        self.failure: WriteFailure | None = None
+        _failures.clear()
+
+    def _stop(self, failure: WriteFailure) -> None:
+        if not self.failure:
+            self.failure = failure
+            quiet_trial_errors()
+            os.kill(os.getpid(), signal.SIGUSR1)  # Tune ends its loop as on Ctrl-C
+
+    def _trial_failed(self, trial) -> None:
+        try:
+            text = Path(trial.local_path, trial.run_metadata.error_filename).read_text()
+        except (OSError, TypeError):
+            return
+        reason = full_in_text(text.rsplit("Failure # ", 1)[-1])  # its latest failure only
+        if reason:
+            self._stop(WriteFailure(reason, trial.path))
+
+    def on_trial_recover(self, iteration, trials, trial, **info):
+        self._trial_failed(trial)
+
+    def on_trial_error(self, iteration, trials, trial, **info):
+        self._trial_failed(trial)
+
+    def on_step_end(self, iteration, trials, **info):
+        if _failures:
+            self._stop(_failures[0])
+
+    def found(self) -> WriteFailure | None:
+        return self.failure or (_failures[0] if _failures else None)
+
+
+def guard(tuner) -> WriteGuard:
+    """Whole-file state copies and a WriteGuard for this run of `tuner`, new or restored (Ray
+    has no public way to add a callback to a restored Tuner: `_local_tuner`, as tune/search.py)."""
+    whole_file_syncs()
+    found = WriteGuard()
+    tuner._local_tuner.get_run_config().callbacks.append(found)
+    return found
