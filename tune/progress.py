@@ -20,6 +20,7 @@ import time
 from ray.tune import Callback
 from tqdm import tqdm
 
+from data_utils.transforms import OFFLINE_ANGLES
 from tune import METRIC, MODE, is_baseline
 from tune.context import Bound
 from tune.experiment import ended_status, passes_of, trial_number
@@ -129,19 +130,22 @@ class Progress(Bound, Callback):
             return None
         run = self.run
         baseline = next((t for t in trials if is_baseline(t.config, run.baseline)), None)
-        baseline_passes = run.max_epochs * (3 if run.baseline.get("offline_rotations") else 1)
+        copies = 1 + len(OFFLINE_ANGLES) if run.baseline.get("offline_rotations") else 1
+        baseline_passes = run.max_epochs * copies  # its full schedule: every epoch, every copy
         planned = baseline_passes + planned_passes(run.num_samples - 1, run.grace_period,
                                                    run.reduction_factor, run.max_epochs)
         left = planned - sum(self.passes.values())
         rungs = milestones(run.grace_period, run.reduction_factor, run.max_epochs) + [run.max_epochs]
-        to_next_rung = sum(min(m for m in rungs if m > self.passes.get(t.trial_id, 0)) - self.passes.get(t.trial_id, 0)
-                           for t in trials if t.status == "RUNNING" and t.trial_id not in self.ended
-                           and t is not baseline and self.passes.get(t.trial_id, 0) < run.max_epochs)
+        done = {t.trial_id: self.passes.get(t.trial_id, 0) for t in trials}
+        running = [t for t in trials if t.status == "RUNNING" and t.trial_id not in self.ended
+                   and t is not baseline and done[t.trial_id] < run.max_epochs]
+        to_next_rung = sum(min(m for m in rungs if m > done[t.trial_id]) - done[t.trial_id] for t in running)
         # a pass of a random trial: each trial's mean seconds per pass, averaged over trials
         per_trial = [sum(s) / len(s) for s in self.pass_seconds.values()]
         mean_pass = sum(per_trial) / len(per_trial)
         estimate = max(left, to_next_rung) * mean_pass / run.at_once
         if baseline is not None and baseline.trial_id not in self.ended and baseline.trial_id in self.pass_seconds:
             seconds = self.pass_seconds[baseline.trial_id]
-            estimate = max(estimate, (baseline_passes - self.passes.get(baseline.trial_id, 0)) * sum(seconds) / len(seconds))
+            baseline_left = (baseline_passes - done[baseline.trial_id]) * sum(seconds) / len(seconds)
+            estimate = max(estimate, baseline_left)
         return max(0.0, estimate)

@@ -63,6 +63,10 @@ def stop_paused(tune_controller, trial) -> None:
     tune_controller._mark_trial_to_checkpoint(trial)
 
 
+def cpus_of(trial) -> int:
+    return int(trial.placement_group_factory.required_resources.get("CPU", 1))
+
+
 class SuccessiveHalving(Bound, FIFOScheduler):
     def __init__(self, baseline: dict, max_t: int, grace_period: int, reduction_factor: int):
         super().__init__()
@@ -234,10 +238,8 @@ class SuccessiveHalving(Bound, FIFOScheduler):
         ready = [t for t in trials if t.status == Trial.PENDING and t.trial_id not in self.waiting]
         more_to_come = len(self.seen) < self.run.num_samples or any(
             t.status == Trial.PAUSED for t in trials)
-        held = int(trial.placement_group_factory.required_resources.get("CPU", 1))
-        base = self.run.cpus_per_trial
-        idle = self.run.cpus - sum(int(t.placement_group_factory.required_resources.get("CPU", 1))
-                                   for t in running)
+        held, base = cpus_of(trial), self.run.cpus_per_trial
+        idle = self.run.cpus - sum(cpus_of(t) for t in running)
         wanted = idle if not ready and not more_to_come else base
         wanted = max(base, min(wanted, self.run.cpus))
         if wanted == held:
