@@ -7,6 +7,7 @@ the precision `--precision` (default auto) picks on this CPU, with 1 torch threa
 default): seconds of the training pass, of the validation pass and of `torch.save` of the
 checkpoint Ray gets every epoch (model + Adam state), and the checkpoint's size.
 """
+
 import argparse
 import tempfile
 import time
@@ -17,8 +18,16 @@ import torch
 from benchmarks import compute
 from training import loop
 
-CONFIG = {"lr": 1e-3, "use_weight_decay": True, "weight_decay": 1e-4, "dropout_placement": "both",
-          "dropout_before_fc1": 0.6, "dropout_after_fc1": 0.4, "rotation": 10.0, "batch_size": 32}
+CONFIG = {
+    "lr": 1e-3,
+    "use_weight_decay": True,
+    "weight_decay": 1e-4,
+    "dropout_placement": "both",
+    "dropout_before_fc1": 0.6,
+    "dropout_after_fc1": 0.4,
+    "rotation": 10.0,
+    "batch_size": 32,
+}
 
 
 def main():
@@ -31,8 +40,13 @@ def main():
     data = compute.photos(args.data_root, 256)
     splits = {"train": data["train"], "val": data["val"]}
     config = {**CONFIG, "offline_rotations": args.offline_rotations}
-    settings = {"model": "seed_cnn", "image_size": 256, "max_epochs": args.epochs, "seed": 0,
-                "precision": chosen.as_dict()}
+    settings = {
+        "model": "seed_cnn",
+        "image_size": 256,
+        "max_epochs": args.epochs,
+        "seed": 0,
+        "precision": chosen.as_dict(),
+    }
 
     validate = loop.evaluate
     timings = {"validate": 0.0}
@@ -53,10 +67,13 @@ def main():
             save_s = time.perf_counter() - saved
             size = (Path(folder) / loop.CHECKPOINT_FILE).stat().st_size
         train_s = epoch_s - timings["validate"]
-        print(f"epoch {metrics['epoch']}: train {train_s:.1f} s, validate {timings['validate']:.1f} s, "
-              f"checkpoint {save_s:.2f} s ({size / 1e6:.0f} MB): of the epoch, validation "
-              f"{100 * timings['validate'] / (epoch_s + save_s):.0f}%, checkpoint {100 * save_s / (epoch_s + save_s):.1f}%",
-              flush=True)
+        print(
+            f"epoch {metrics['epoch']}: train {train_s:.1f} s, validate {timings['validate']:.1f} "
+            f"s, checkpoint {save_s:.2f} s ({size / 1e6:.0f} MB): of the epoch, validation "
+            f"{100 * timings['validate'] / (epoch_s + save_s):.0f}%, "
+            f"checkpoint {100 * save_s / (epoch_s + save_s):.1f}%",
+            flush=True,
+        )
         timings["validate"] = 0.0
         start = time.perf_counter()
 

@@ -2,14 +2,15 @@
 A logistic-regression probe on frozen, pooled features at each backbone's native input size,
 trained on the training split of data set 1 and scored on its validation split. Run by hand:
 
-    TUNE_DATA_ROOT=../shared/datasets python benchmarks/linear_probe.py [--models efficientnet_lite1 ...]
+    TUNE_DATA_ROOT=../shared/datasets python benchmarks/linear_probe.py \
+        [--models efficientnet_lite1 ...]
 """
+
 import argparse
 
 import torch
 
-from data_utils.layout import resolve_data_root
-from data_utils.prepare import prepare
+from benchmarks import compute
 from models import INPUTS
 from models.efficientnet import SHIPPED, efficientnet_lite
 from training import precision
@@ -26,12 +27,21 @@ def main():
     for name in args.models:
         torch.manual_seed(0)
         size = INPUTS[name][0]
-        data = prepare(resolve_data_root(args.data_root), "smoker_detection", size, seed=0,
-                       subset_per_class=args.per_class)
-        print(f"{name}: train {data.sizes()['train']} / val {data.sizes()['val']} images, {size}x{size}")
-        for variant, weights in [(name, "imagenet"), (f"tf_{name}", "imagenet"), (SHIPPED[name].variant, "none")]:
+        data = compute.prepared(args.data_root, size, args.per_class)
+        print(
+            f"{name}: train {data.sizes()['train']} / val {data.sizes()['val']} "
+            f"images, {size}x{size}"
+        )
+        for variant, weights in [
+            (name, "imagenet"),
+            (f"tf_{name}", "imagenet"),
+            (SHIPPED[name].variant, "none"),
+        ]:
             accuracy = probe_accuracy(efficientnet_lite(name, weights, variant=variant), data)
-            print(f"  {variant:22s} weights={weights:8s} linear-probe val accuracy {accuracy:.3f}", flush=True)
+            print(
+                f"  {variant:22s} weights={weights:8s} linear-probe val accuracy {accuracy:.3f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """The same reduced search under Ray's per-epoch async ASHA (the scheduler before) and under this
-project's successive halving on equal training images (tune/scheduler.py). Run by hand:
+project's successive halving on equal training images (tune/engine/scheduler.py). Run by hand:
 
     TUNE_DATA_ROOT=../shared/datasets python benchmarks/scheduler_compare.py
 
@@ -9,6 +9,7 @@ default. Prints per search the wall time, the training images all its trials saw
 trials trained their full schedule, and the best validation loss it found; then the ratios.
 A second seed (--seeds 0 1) shows how much of a difference in the best loss is noise.
 """
+
 import argparse
 import subprocess
 import sys
@@ -27,10 +28,29 @@ SCHEDULERS = ("asha", "halving")
 def search(results: Path, scheduler: str, seed: int, args) -> dict:
     name = f"{scheduler}_{seed}"
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "tune.run", "--space", args.space, "--name", name,
-                    "--num-samples", str(args.num_samples), "--max-epochs", str(args.max_epochs),
-                    "--seed", str(seed), "--scheduler", scheduler, "--results-dir", str(results)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tune.run",
+            "--space",
+            args.space,
+            "--name",
+            name,
+            "--num-samples",
+            str(args.num_samples),
+            "--max-epochs",
+            str(args.max_epochs),
+            "--seed",
+            str(seed),
+            "--scheduler",
+            scheduler,
+            "--results-dir",
+            str(results),
+        ],
+        check=True,
+        capture_output=True,
+    )
     wall = time.perf_counter() - start
     table = pd.read_csv(results / name / "trials.csv")
     exp = settings(results / name)
@@ -39,10 +59,17 @@ def search(results: Path, scheduler: str, seed: int, args) -> dict:
     full = table["epochs"] >= exp["max_epochs"]
     if scheduler == "halving":
         full |= ~table["baseline"] & (table["passes"] >= exp["max_epochs"])
-    return {"scheduler": scheduler, "seed": seed, "wall_min": wall / 60, "search_min": exp["wall_time_s"] / 60,
-            "train_images": int(table["train_images"].sum()), "full_schedule": int(full.sum()),
-            "trials": len(table), "best_val_loss": table["best_val_loss"].min(),
-            "best_trial": int(table.loc[table["best_val_loss"].idxmin(), "trial"])}
+    return {
+        "scheduler": scheduler,
+        "seed": seed,
+        "wall_min": wall / 60,
+        "search_min": exp["wall_time_s"] / 60,
+        "train_images": int(table["train_images"].sum()),
+        "full_schedule": int(full.sum()),
+        "trials": len(table),
+        "best_val_loss": table["best_val_loss"].min(),
+        "best_trial": int(table.loc[table["best_val_loss"].idxmin(), "trial"]),
+    }
 
 
 def main() -> None:
@@ -52,15 +79,23 @@ def main() -> None:
     parser.add_argument("--max-epochs", type=int, default=4)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     args = parser.parse_args()
-    print(f"CPU: {precision.cpu_capabilities()}; trials ran with --precision auto: "
-          f"{precision.choose().describe()}", flush=True)
+    print(
+        f"CPU: {precision.cpu_capabilities()}; trials ran with --precision auto: "
+        f"{precision.choose().describe()}",
+        flush=True,
+    )
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:
             for scheduler in SCHEDULERS:
                 rows.append(search(Path(tmp), scheduler, seed, args))
-                print(" | ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
-                                 for k, v in rows[-1].items()), flush=True)
+                print(
+                    " | ".join(
+                        f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+                        for k, v in rows[-1].items()
+                    ),
+                    flush=True,
+                )
     table = pd.DataFrame(rows)
     print()
     print(table.to_markdown(index=False, floatfmt=".4f"))
@@ -68,11 +103,14 @@ def main() -> None:
     print()
     for seed in by.index:
         old, new = by.loc[seed, ("train_images", "asha")], by.loc[seed, ("train_images", "halving")]
-        print(f"seed {seed}: halving spent {new / old:.2f}x the images of ASHA, "
-              f"{by.loc[seed, ('wall_min', 'halving')] / by.loc[seed, ('wall_min', 'asha')]:.2f}x the wall time; "
-              f"best val loss {by.loc[seed, ('best_val_loss', 'halving')]:.4f} vs "
-              f"{by.loc[seed, ('best_val_loss', 'asha')]:.4f} (halving - ASHA: "
-              f"{by.loc[seed, ('best_val_loss', 'halving')] - by.loc[seed, ('best_val_loss', 'asha')]:+.4f})")
+        gap = by.loc[seed, ("best_val_loss", "halving")] - by.loc[seed, ("best_val_loss", "asha")]
+        print(
+            f"seed {seed}: halving spent {new / old:.2f}x the images of ASHA, "
+            f"{by.loc[seed, ('wall_min', 'halving')] / by.loc[seed, ('wall_min', 'asha')]:.2f}x "
+            f"the wall time; best val loss {by.loc[seed, ('best_val_loss', 'halving')]:.4f} vs "
+            f"{by.loc[seed, ('best_val_loss', 'asha')]:.4f} (halving - ASHA: "
+            f"{gap:+.4f})"
+        )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ that touches them), so the two together show whether trials share the cache or c
 
     python benchmarks/search_memory.py -- python -m tune.run --space cnn_dataset1
 """
+
 import argparse
 import os
 import subprocess
@@ -57,7 +58,11 @@ def name_of(pid: int) -> str:
 
 
 def main() -> int:
-    print(f"CPU: {precision.cpu_capabilities()}; --precision auto picks {precision.choose().describe()}", flush=True)
+    print(
+        f"CPU: {precision.cpu_capabilities()}; --precision auto "
+        f"picks {precision.choose().describe()}",
+        flush=True,
+    )
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--every", type=float, default=1.0, help="seconds between samples")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="the command to run, after --")
@@ -73,20 +78,31 @@ def main() -> int:
     while process.poll() is None:
         pids = children_of(process.pid)
         samples = [memory_kib(pid) for pid in pids]
-        for pid, (_, pss) in zip(pids, samples):
+        for pid, (_, pss) in zip(pids, samples, strict=True):
             key = (pid, name_of(pid))
             peak_of[key] = max(peak_of.get(key, 0), pss)
         peak_rss = max(peak_rss, sum(rss for rss, _ in samples))
         peak_pss = max(peak_pss, sum(pss for _, pss in samples))
         peak_processes = max(peak_processes, len(samples))
         time.sleep(args.every)
-    print(f"exit code {process.returncode}, wall time {time.monotonic() - start:.0f} s, "
-          f"up to {peak_processes} processes", flush=True)
-    print(f"peak PSS of the process tree: {peak_pss / 2**20:.2f} GiB "
-          f"(shared pages counted once)", flush=True)
-    print(f"peak RSS of the process tree: {peak_rss / 2**20:.2f} GiB "
-          f"(shared pages counted in every process)", flush=True)
-    print("largest processes by their own peak PSS (a trial worker is ray::ImplicitFunc or ray::train_trial):")
+    print(
+        f"exit code {process.returncode}, wall time {time.monotonic() - start:.0f} s, "
+        f"up to {peak_processes} processes",
+        flush=True,
+    )
+    print(
+        f"peak PSS of the process tree: {peak_pss / 2**20:.2f} GiB (shared pages counted once)",
+        flush=True,
+    )
+    print(
+        f"peak RSS of the process tree: {peak_rss / 2**20:.2f} GiB "
+        f"(shared pages counted in every process)",
+        flush=True,
+    )
+    print(
+        "largest processes by their own peak PSS (a trial worker is ray::ImplicitFunc or "
+        "ray::train_trial):"
+    )
     for (pid, name), pss in sorted(peak_of.items(), key=lambda item: -item[1])[:6]:
         print(f"  {pss / 2**20:6.2f} GiB  pid {pid}  {name}")
     return process.returncode

@@ -1,4 +1,6 @@
-"""Decode each image once into a resized RGB uint8 tensor; unreadable files are reported, not fatal."""
+"""Decode each image once into a resized RGB uint8 tensor; unreadable files are reported, not
+fatal."""
+
 from pathlib import Path
 
 import pandas as pd
@@ -20,9 +22,11 @@ def load_image(path: Path, size: int) -> torch.Tensor:
 
 
 def decode_many(paths: list[Path], size: int) -> tuple[list, dict]:
-    """Images that decode, in order (None where one does not), and {path: why} for those that don't."""
+    """Images that decode, in order (None where one does not), and {path: why} for those that
+    don't."""
     images, errors = [], {}
-    for path in tqdm(paths, desc="Decoding photos", unit="img", leave=False, disable=None):  # a bar on a terminal only
+    # a bar on a terminal only
+    for path in tqdm(paths, desc="Decoding photos", unit="img", leave=False, disable=None):
         try:
             images.append(load_image(path, size))
         except (OSError, ValueError, Image.DecompressionBombError) as error:
@@ -46,13 +50,15 @@ def decode_at_sizes(paths: list[Path], sizes: list[int]) -> tuple[dict, list[Pat
     return by_size, readable, errors
 
 
-def decode_splits(manifest: pd.DataFrame, dataset_dir: Path, size: int) -> tuple[pd.DataFrame, dict]:
+def decode_splits(
+    manifest: pd.DataFrame, dataset_dir: Path, size: int
+) -> tuple[pd.DataFrame, dict]:
     """Returns the manifest with unreadable files marked, and {split: (images, labels)}."""
     manifest = manifest.copy()
     usable = manifest[manifest["status"] == "ok"]
     images, errors = decode_many([dataset_dir / p for p in usable["path"]], size)
     tensors = {split: ([], []) for split in SPLITS}
-    for (index, row), image in zip(usable.iterrows(), images):
+    for (index, row), image in zip(usable.iterrows(), images, strict=True):
         if image is None:
             manifest.loc[index, "status"] = f"unreadable: {errors[dataset_dir / row['path']]}"
             continue

@@ -1,4 +1,5 @@
 """The whole data step of a search: find, scan, split, decode once, save for every trial."""
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,16 +22,30 @@ class PreparedData:
         return {split: len(labels) for split, (_, labels) in self.tensors.items()}
 
     def at_size(self, size: int) -> dict:
-        """The same images decoded at another size (for a search whose models differ in input size)."""
-        return self.tensors if size == self.image_size else decode_splits(self.manifest, self.dataset_dir, size)[1]
+        """The same images decoded at another size (for a search whose models differ in input
+        size)."""
+        return (
+            self.tensors
+            if size == self.image_size
+            else decode_splits(self.manifest, self.dataset_dir, size)[1]
+        )
 
 
 def save_tensors(tensors: dict, path: Path) -> None:
     """{split: (images, labels)} as one file that load_tensors memory-maps."""
-    torch.save({f"{split}_{kind}": t for split, pair in tensors.items() for kind, t in zip(("images", "labels"), pair)}, path)
+    torch.save(
+        {
+            f"{split}_{kind}": t
+            for split, pair in tensors.items()
+            for kind, t in zip(("images", "labels"), pair, strict=True)
+        },
+        path,
+    )
 
 
-def prepare(data_root: Path, dataset: str, image_size: int, seed: int, subset_per_class: int | None = None) -> PreparedData:
+def prepare(
+    data_root: Path, dataset: str, image_size: int, seed: int, subset_per_class: int | None = None
+) -> PreparedData:
     dataset_dir = find_dataset(data_root, dataset)
     manifest = assign_splits(scan(dataset_dir), seed)
     manifest = take_subset(manifest, subset_per_class, seed)

@@ -1,4 +1,5 @@
 """Augmentation and normalisation on uint8 tensor batches, so no epoch decodes a JPEG again."""
+
 import torch
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
@@ -16,23 +17,35 @@ def to_float(batch: torch.Tensor, normalization: str) -> torch.Tensor:
     return F.normalize(batch.float().div_(255), mean, std)
 
 
-def random_rotation(batch: torch.Tensor, degrees: float, generator: torch.Generator) -> torch.Tensor:
-    """RandomRotation(degrees) with its own angle for every image (torchvision's draws one per call)."""
+def random_rotation(
+    batch: torch.Tensor, degrees: float, generator: torch.Generator
+) -> torch.Tensor:
+    """RandomRotation(degrees) with its own angle for every image (torchvision's draws one per
+    call)."""
     if degrees <= 0:
         return batch
     angles = (torch.rand(len(batch), generator=generator) * 2 - 1) * degrees
-    return torch.stack([F.rotate(image, float(angle)) for image, angle in zip(batch, angles)])
+    return torch.stack(
+        [F.rotate(image, float(angle)) for image, angle in zip(batch, angles, strict=True)]
+    )
 
 
 def add_rotated_copies(images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator):
-    """Each image, plus one copy rotated by 10 and one by 20 degrees (each with a random sign): 3x the data."""
+    """Each image, plus one copy rotated by 10 and one by 20 degrees (each with a random sign): 3x
+    the data."""
     copies, copy_labels = [images], [labels]
     for angle in OFFLINE_ANGLES:
         signs = torch.randint(0, 2, (len(images),), generator=generator) * 2 - 1
-        copies.append(torch.stack([F.rotate(image, angle * float(sign)) for image, sign in zip(images, signs)]))
+        copies.append(
+            torch.stack(
+                [
+                    F.rotate(image, angle * float(sign))
+                    for image, sign in zip(images, signs, strict=True)
+                ]
+            )
+        )
         copy_labels.append(labels)
     return torch.cat(copies), torch.cat(copy_labels)
-
 
 
 def augment(batch: torch.Tensor, config: dict, generator: torch.Generator) -> torch.Tensor:
@@ -49,7 +62,7 @@ def augment(batch: torch.Tensor, config: dict, generator: torch.Generator) -> to
     seeds = torch.randint(0, 2**62, (len(batch),), generator=generator)
     with torch.random.fork_rng(devices=[]):
         out = []
-        for image, seed in zip(batch, seeds):
+        for image, seed in zip(batch, seeds, strict=True):
             torch.manual_seed(int(seed))
             out.append(transform(image))
     return torch.stack(out)

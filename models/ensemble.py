@@ -2,6 +2,7 @@
 flip test-time augmentation, of their probabilities on the mirrored photo too), as a logit, so
 an ensemble is scored and thresholded exactly as a single model is. tune/promote.py chooses with
 it and tune/model_file.py predicts with it."""
+
 import torch
 
 

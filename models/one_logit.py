@@ -1,4 +1,5 @@
 """A one-logit wrapper for torchvision and timm networks whose head outputs shape (N, 1)."""
+
 from torch import nn
 
 

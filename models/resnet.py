@@ -1,4 +1,5 @@
 """torchvision's ResNet18 with a one-logit head; ImageNet weights are found offline or refused."""
+
 from pathlib import Path
 
 import torch
@@ -22,8 +23,10 @@ def imagenet_weights_path(weights_file: str | None) -> Path:
         path = Path(torch.hub.get_dir()) / "checkpoints" / Path(WEIGHTS.url).name
     if not path.is_file():
         raise MissingWeightsError(
-            f"ImageNet weights for resnet18 not found at {path}: this machine cannot download them; "
-            f"copy {Path(WEIGHTS.url).name} (from {WEIGHTS.url}) there or pass --weights-file PATH")
+            f"ImageNet weights for resnet18 not found at {path}: this machine cannot download "
+            f"them; copy {Path(WEIGHTS.url).name} (from {WEIGHTS.url}) there or pass "
+            "--weights-file PATH"
+        )
     return path
 
 
@@ -31,7 +34,9 @@ def imagenet_state(weights_file: str | None = None) -> dict:
     return torch.load(imagenet_weights_path(weights_file), map_location="cpu", weights_only=True)
 
 
-def resnet18(weights: str = "none", dropout: float = 0.0, imagenet: dict | None = None) -> nn.Module:
+def resnet18(
+    weights: str = "none", dropout: float = 0.0, imagenet: dict | None = None
+) -> nn.Module:
     """imagenet: the ImageNet state dict (read from its file when not given)."""
     model = torchvision.models.resnet18()
     if weights == "imagenet":

@@ -1,4 +1,5 @@
 """The seed report's custom CNN, layer for layer, with its dropout made searchable."""
+
 import torch
 from torch import nn
 
@@ -12,20 +13,29 @@ class SeedCNN(nn.Module):
     a rate of 0 means no dropout layer at that place.
     """
 
-    def __init__(self, image_size: int = 256, dropout_before_fc1: float = 0.0, dropout_after_fc1: float = 0.0):
+    def __init__(
+        self, image_size: int = 256, dropout_before_fc1: float = 0.0, dropout_after_fc1: float = 0.0
+    ):
         super().__init__()
         if image_size % 8:
             raise ValueError(f"image_size must be a multiple of 8, got {image_size}")
         self.features = nn.Sequential(
-            nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(3, 32, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(64, 128, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
         )
         side = image_size // 8
         self.classifier = nn.Sequential(
             nn.Flatten(),
             nn.Dropout(dropout_before_fc1) if dropout_before_fc1 > 0 else nn.Identity(),
-            nn.Linear(128 * side * side, 128), nn.ReLU(),
+            nn.Linear(128 * side * side, 128),
+            nn.ReLU(),
             nn.Dropout(dropout_after_fc1) if dropout_after_fc1 > 0 else nn.Identity(),
             nn.Linear(128, 1),
         )

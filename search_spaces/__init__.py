@@ -10,12 +10,14 @@ A space module defines:
   num_samples      default number of trials
   max_epochs       a trial's budget: passes over the training split (an epoch of 1x data; the
                    baseline trains this many of its own epochs, offline copies and all)
-  grace_period     optional; passes every trial trains before the scheduler first judges it (default 1)
+  grace_period     optional; passes every trial trains before the scheduler first judges it
+                   (default 1)
   params           {name: optuna distribution} - what the search varies
   conditions       {name: (parent, [values])} - search `name` only when `parent` takes one of them
   fixed            {name: value} - settings every trial gets, not searched
   baseline         the seed report's hand-tuned config: always trial 0, the one to beat
 """
+
 import importlib
 import pkgutil
 from types import ModuleType
@@ -30,7 +32,8 @@ class UnknownSpaceError(Exception):
 
 
 def models(space) -> list[str]:
-    """Every model the space's trials may build: its own first, then any other that `params` can choose."""
+    """Every model the space's trials may build: its own first, then any other that `params` can
+    choose."""
     searched = getattr(space.params.get("model"), "choices", ())
     return [space.model] + [name for name in searched if name != space.model]
 
@@ -43,7 +46,8 @@ def image_size(space, model: str) -> int:
 
 
 def grace_period(space, max_epochs: int) -> int:
-    """The first rung, in passes, never past the budget (a search run with --max-epochs 1 is judged after it)."""
+    """The first rung, in passes, never past the budget (a search run with --max-epochs 1 is judged
+    after it)."""
     return min(getattr(space, "grace_period", 1), max_epochs)
 
 
@@ -53,9 +57,13 @@ def names() -> list[str]:
 
 def load(name: str) -> ModuleType:
     if name not in names():
-        raise UnknownSpaceError(f"unknown search space {name!r}; known spaces: {', '.join(names())}")
+        raise UnknownSpaceError(
+            f"unknown search space {name!r}; known spaces: {', '.join(names())}"
+        )
     space = importlib.import_module(f"{__name__}.{name}")
     missing = [key for key in REQUIRED if not hasattr(space, key)]
     if missing:
-        raise UnknownSpaceError(f"search space {name!r} ({space.__file__}) lacks {', '.join(missing)}")
+        raise UnknownSpaceError(
+            f"search space {name!r} ({space.__file__}) lacks {', '.join(missing)}"
+        )
     return space

@@ -1,4 +1,5 @@
 """The seed report's custom CNN on data set 1 (smoker_detection): everything it tuned by hand."""
+
 from optuna.distributions import CategoricalDistribution as Choice
 from optuna.distributions import FloatDistribution as Float
 

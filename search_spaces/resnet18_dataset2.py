@@ -1,10 +1,20 @@
 """The seed report's ImageNet-pretrained ResNet18 on data set 2 (smoker_detection_augmented).
 
 The same search as resnet18_dataset1, on another data set (see cnn_dataset2 for where data set 2
-comes from). Needs the ImageNet weights file offline: see `--weights-file` in `python -m tune.run --help`.
+comes from). Needs the ImageNet weights file offline: see `--weights-file` in
+`python -m tune.run --help`.
 """
-from search_spaces.resnet18_dataset1 import conditions, fixed, image_size, max_epochs, model, num_samples, params  # noqa: F401
+
 from search_spaces import _fine_tuning as fine_tuning
+from search_spaces.resnet18_dataset1 import (
+    conditions,  # noqa: F401
+    fixed,  # noqa: F401
+    image_size,  # noqa: F401
+    max_epochs,  # noqa: F401
+    model,  # noqa: F401
+    num_samples,  # noqa: F401
+    params,  # noqa: F401
+)
 
 dataset = "smoker_detection_augmented"
 

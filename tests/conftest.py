@@ -1,5 +1,6 @@
 """Shared helpers: the real photos (../shared/datasets, or $TUNE_DATA_ROOT) and small data sets
 laid out in each accepted layout, built from copies of real photos in a temporary folder."""
+
 import os
 import shutil
 import subprocess
@@ -26,10 +27,14 @@ def real_photos(label: str, count: int, split: str = "Training") -> list[Path]:
 
 def tiny_data(count=8, size=64):
     """A few real photos per class, decoded as a search would."""
+
     def split(kind):
         photos = real_photos("smoking", count, kind) + real_photos("notsmoking", count, kind)
-        return (torch.stack([load_image(p, size) for p in photos]),
-                torch.tensor([1.0] * count + [0.0] * count))
+        return (
+            torch.stack([load_image(p, size) for p in photos]),
+            torch.tensor([1.0] * count + [0.0] * count),
+        )
+
     return {"train": split("Training"), "val": split("Validation")}
 
 
@@ -42,20 +47,32 @@ def copy_photos(photos, folder: Path, rename=lambda p: p.name) -> None:
 def hooks_env(**variables) -> dict:
     """The environment that makes tests/fault_injection/sitecustomize.py wrap the training loop
     in every Python process of a search (TUNE_TEST_FAULT=..., TUNE_TEST_SLOW_EPOCH_S=...)."""
-    return {**variables, "PYTHONPATH": os.pathsep.join([str(REPO / "tests" / "fault_injection"),
-                                                         os.environ.get("PYTHONPATH", "")])}
+    return {
+        **variables,
+        "PYTHONPATH": os.pathsep.join(
+            [str(REPO / "tests" / "fault_injection"), os.environ.get("PYTHONPATH", "")]
+        ),
+    }
 
 
 def run_cli(*args, env_extra=None, timeout=600) -> subprocess.CompletedProcess:
     """Run `python -m ARGS` as a user would, from the repository root."""
     env = {**os.environ, "TUNE_DATA_ROOT": str(DATA_ROOT), **(env_extra or {})}
-    return subprocess.run([sys.executable, "-m", *args], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def run_in_process(capsys, main, *argv) -> tuple[int, str, str]:
-    """A command's main run as `python -m` would run it, in this process: (exit code, stdout, stderr)."""
+    """A command's main run as `python -m` would run it, in this process:
+    (exit code, stdout, stderr)."""
     from tune.cli import run_main
+
     with pytest.raises(SystemExit) as exit_info:
         run_main(main, list(argv))
     out = capsys.readouterr()
@@ -67,12 +84,22 @@ def assert_study_matches_the_trial_table(exp_dir: Path) -> list:
     Optuna trial per Ray trial and none twice, each ended as the table says, valued at its last
     validation loss, with one intermediate value per pass. Returns the study's trials."""
     from optuna.trial import TrialState
+
     from tune import study
+
     table = pd.read_csv(exp_dir / "trials.csv").set_index("trial_id")
-    trials = [t for t in study.load(exp_dir).trials if not t.user_attrs.get("ended", "").startswith("lost")]
+    trials = [
+        t
+        for t in study.load(exp_dir).trials
+        if not t.user_attrs.get("ended", "").startswith("lost")
+    ]
     assert sorted(t.user_attrs["ray_trial_id"] for t in trials) == sorted(table.index)
-    meaning = {"COMPLETED": ("completed", TrialState.COMPLETE), "STOPPED": ("stopped early by the scheduler", TrialState.PRUNED),
-               "ERROR": ("errored", TrialState.FAIL), "PAUSED": ("paused by the time budget", TrialState.RUNNING)}
+    meaning = {
+        "COMPLETED": ("completed", TrialState.COMPLETE),
+        "STOPPED": ("stopped early by the scheduler", TrialState.PRUNED),
+        "ERROR": ("errored", TrialState.FAIL),
+        "PAUSED": ("paused by the time budget", TrialState.RUNNING),
+    }
     for trial in trials:
         row = table.loc[trial.user_attrs["ray_trial_id"]]
         assert (trial.user_attrs["ended"], trial.state) == meaning[row.status], row.name
@@ -95,9 +122,21 @@ def prefix_layout(tmp_path) -> Path:
 
 @pytest.fixture(scope="session")
 def smoke_search(tmp_path_factory):
-    """One real search of the `smoke` space (3 trials, 2 epochs), shared by the tests that read it."""
+    """One real search of the `smoke` space (3 trials, 2 epochs), shared by the tests that
+    read it."""
     results = tmp_path_factory.mktemp("results")
-    done = run_cli("tune.run", "--space", "smoke", "--name", "e2e", "--num-samples", "3", "--max-epochs", "2",
-                   "--results-dir", str(results))
+    done = run_cli(
+        "tune.run",
+        "--space",
+        "smoke",
+        "--name",
+        "e2e",
+        "--num-samples",
+        "3",
+        "--max-epochs",
+        "2",
+        "--results-dir",
+        str(results),
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return results / "e2e", done

@@ -13,26 +13,26 @@ trap 'rm -rf "$SCRATCH"' EXIT
 
 # name | file | exact text | replaced by (\n: a new line) | the test that must fail
 MUTATIONS=$(cat <<'EOF'
-halving-pauses-the-baseline|tune/scheduler.py|        if not self.is_baseline(trial):|        if True:|tests/test_scheduler.py::test_the_baseline_fills_the_rungs_but_is_never_paused_or_stopped
-first-trials-pass-unjudged|tune/scheduler.py|[:len(self.rungs[milestone]) // self.factor]|[:max(1, len(self.rungs[milestone]) // self.factor)]|tests/test_scheduler.py::test_a_rung_judges_no_trial_before_it_has_three_results
-halving-forgets-its-rungs|tune/scheduler.py|        if self.run and self.run.state_file.exists():|        if False:|tests/test_scheduler.py::test_the_rungs_and_the_waiting_survive_a_new_driver
-closed-rung-keeps-its-losers|tune/scheduler.py|                    stop_paused(tune_controller, trials[trial_id])|                    pass|tests/test_scheduler.py::test_a_closed_rung_stops_its_losers_and_lets_at_least_one_on
-closed-rung-stops-a-saving-trial|tune/scheduler.py|            if any(trials[t].status != Trial.PAUSED for t in waiting_here if t in trials):|            if False:|tests/test_scheduler.py::test_a_closed_rung_stops_its_losers_and_lets_at_least_one_on
-last-trial-keeps-one-cpu|tune/scheduler.py|        wanted = idle if not ready and not more_to_come else base|        wanted = base|tests/test_scheduler.py::test_the_last_trial_running_gets_the_idle_cpus
+halving-pauses-the-baseline|tune/engine/scheduler.py|        if not self.is_baseline(trial):|        if True:|tests/test_scheduler.py::test_the_baseline_fills_the_rungs_but_is_never_paused_or_stopped
+first-trials-pass-unjudged|tune/engine/scheduler.py|[: len(self.rungs[milestone]) // self.factor]|[: max(1, len(self.rungs[milestone]) // self.factor)]|tests/test_scheduler.py::test_a_rung_judges_no_trial_before_it_has_three_results
+halving-forgets-its-rungs|tune/engine/scheduler.py|        if self.run and self.run.state_file.exists():|        if False:|tests/test_scheduler.py::test_the_rungs_and_the_waiting_survive_a_new_driver
+closed-rung-keeps-its-losers|tune/engine/scheduler.py|                    stop_paused(tune_controller, trials[trial_id])|                    pass|tests/test_scheduler.py::test_a_closed_rung_stops_its_losers_and_lets_at_least_one_on
+closed-rung-stops-a-saving-trial|tune/engine/scheduler.py|            if any(trials[t].status != Trial.PAUSED for t in waiting_here if t in trials):|            if False:|tests/test_scheduler.py::test_a_closed_rung_stops_its_losers_and_lets_at_least_one_on
+last-trial-keeps-one-cpu|tune/engine/scheduler.py|        wanted = idle if not ready and not more_to_come else base|        wanted = base|tests/test_scheduler.py::test_the_last_trial_running_gets_the_idle_cpus
 rungs-per-epoch|training/loop.py|    copies = max(1, round(len(train_set) / pass_size))|    copies = 1|tests/test_resume.py::test_a_trial_with_offline_rotations_meets_the_first_rung_after_as_many_images_as_a_1x_trial
-waiting-trial-runs-on-after-resume|tune/scheduler.py|            trial.set_status(Trial.PAUSED)  # restored by --resume: it still waits at its rung|            pass|tests/test_scheduler.py::test_the_rungs_and_the_waiting_survive_a_new_driver
-mid-epoch-resume-loses-its-order|training/loop.py|                        **({"order": order} if passes % copies else {}),|                        **({}),|tests/test_resume.py::test_a_resumed_trial_trains_exactly_as_an_uninterrupted_one
-paused-trials-count-as-running|tune/search.py|        if len(self.live_trials - waiting) >= self.max_concurrent:|        if len(self.live_trials) >= self.max_concurrent:|tests/test_resume.py::test_kill_9_while_a_trial_waits_at_a_rung_then_resume
-runs-share-the-rungs-file|tune/context.py|        return self.exp_dir / "scheduler_state.json"|        return Path("/tmp/shared_scheduler_state.json")|tests/test_run_context.py::test_two_searches_in_one_process_keep_their_own_runs
+waiting-trial-runs-on-after-resume|tune/engine/scheduler.py|            trial.set_status(Trial.PAUSED)  # restored by --resume: it still waits at its rung|            pass|tests/test_scheduler.py::test_the_rungs_and_the_waiting_survive_a_new_driver
+mid-epoch-resume-loses-its-order|training/loop.py|                **({"order": order} if passes % copies else {}),|                **({}),|tests/test_resume.py::test_a_resumed_trial_trains_exactly_as_an_uninterrupted_one
+paused-trials-count-as-running|tune/engine/search.py|        if len(self.live_trials - waiting) >= self.max_concurrent:|        if len(self.live_trials) >= self.max_concurrent:|tests/test_resume.py::test_kill_9_while_a_trial_waits_at_a_rung_then_resume
+runs-share-the-rungs-file|tune/engine/context.py|        return self.exp_dir / "scheduler_state.json"|        return Path("/tmp/shared_scheduler_state.json")|tests/test_run_context.py::test_two_searches_in_one_process_keep_their_own_runs
 table-metrics-not-the-best-epoch|tune/experiment.py|            best = best_row(history)|            best = history.iloc[-1]|tests/test_search.py::test_the_table_takes_each_trials_best_epoch_not_its_last
-retry-from-scratch|tune/trainable.py|    checkpoint = ray.tune.get_checkpoint()|    checkpoint = None|tests/test_faults.py::test_a_trial_that_crashes_once_is_retried_and_the_search_completes
-resume-from-scratch|tune/trainable.py|    checkpoint = ray.tune.get_checkpoint()|    checkpoint = None|tests/test_speed.py::test_a_time_budget_pauses_trials_at_an_epoch_end_and_resume_finishes_them_after_a_move
-resume-drops-unfinished-trials|tune/search.py|resume_unfinished=True, resume_errored=True|resume_unfinished=False, resume_errored=True|tests/test_speed.py::test_a_time_budget_pauses_trials_at_an_epoch_end_and_resume_finishes_them_after_a_move
-resume-restarts-the-searcher|tune/search.py|    def set_state(self, state: dict):|    def restore_from_dir(self, dirpath):\n        pass\n\n    def set_state(self, state: dict):|tests/test_resume.py::test_kill_9_then_resume
+retry-from-scratch|tune/engine/trainable.py|    checkpoint = ray.tune.get_checkpoint()|    checkpoint = None|tests/test_faults.py::test_a_trial_that_crashes_once_is_retried_and_the_search_completes
+resume-from-scratch|tune/engine/trainable.py|    checkpoint = ray.tune.get_checkpoint()|    checkpoint = None|tests/test_speed.py::test_a_time_budget_pauses_trials_at_an_epoch_end_and_resume_finishes_them_after_a_move
+resume-drops-unfinished-trials|tune/engine/search.py|        resume_unfinished=True,|        resume_unfinished=False,|tests/test_speed.py::test_a_time_budget_pauses_trials_at_an_epoch_end_and_resume_finishes_them_after_a_move
+resume-restarts-the-searcher|tune/engine/search.py|    def set_state(self, state: dict):|    def restore_from_dir(self, dirpath):\n        pass\n\n    def set_state(self, state: dict):|tests/test_resume.py::test_kill_9_then_resume
 resume-reseeds-dropout|training/loop.py|            torch.set_rng_state(state["torch_rng"])|            pass|tests/test_resume.py::test_a_resumed_trial_trains_exactly_as_an_uninterrupted_one
 top-k-picks-the-worst|tune/promote.py|.mean().sort_values("val_loss")|.mean().sort_values("val_loss", ascending=False)|tests/test_after_search.py::test_promote_top_k_retrains_and_says_who_won
-baseline-on-other-images|tune/promote.py|"test": test_metrics(test_y, b_logits)}|"test": test_metrics(test_y, b_logits.flip(0))}|tests/test_after_search.py::test_promote_writes_honest_test_scores
-every-trial-builds-the-spaces-model|tune/trainable.py|    settings = for_trial(config, settings)|    settings = for_trial({}, settings)|tests/test_pretrained_space.py::test_each_trial_trains_the_backbone_it_drew_at_its_own_input_size
+baseline-on-other-images|tune/promote.py|"test": test_metrics(photos.test_y, b_logits),|"test": test_metrics(photos.test_y, b_logits.flip(0)),|tests/test_after_search.py::test_promote_writes_honest_test_scores
+every-trial-builds-the-spaces-model|tune/engine/trainable.py|    settings = for_trial(config, settings)|    settings = for_trial({}, settings)|tests/test_pretrained_space.py::test_each_trial_trains_the_backbone_it_drew_at_its_own_input_size
 members-at-one-size|tune/model_file.py|            images = images_at(size)|            images = images_at(self.image_sizes[0])|tests/test_after_search.py::test_an_ensemble_of_models_with_other_input_sizes_feeds_each_its_own
 predict-label-contradicts-probability|tune/predict.py|"smoking" if p > 0.5 else "not smoking"|"smoking" if p < 0.5 else "not smoking"|tests/test_after_search.py::test_predict_prints_a_probability_per_image
 sigterm-like-a-crash|tune/run.py|    signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGUSR1))|    pass|tests/test_faults.py::test_ctrl_c_or_sigterm_leaves_a_resumable_experiment_and_says_how[sigterm]
@@ -46,10 +46,21 @@ dead-drivers-lock-kept|tune/lock.py|        return False  # no such process: it 
 reused-pid-holds-the-lock|tune/lock.py|    return state != "Z" and holder.get("proc_start") in (None, started)|    return state != "Z"|tests/test_lock.py::test_a_lock_is_live_only_while_its_driver_runs
 promote-unfinished-search|tune/promote.py|    if unfinished and not args.allow_unfinished:|    if False:|tests/test_lock.py::test_promote_refuses_an_unfinished_search_unless_allowed
 budget-ended-search-unpromotable|tune/promote.py|    if str(exp.get("ended_by", "")).startswith("the time budget"):|    if False:|tests/test_lock.py::test_promote_refuses_an_unfinished_search_unless_allowed
-disk-full-state-copied-in-place|tune/write_guard.py|    whole_file_syncs()|    pass|tests/test_disk_full.py::test_rays_state_is_copied_whole_or_not_at_all
+disk-full-state-copied-in-place|tune/engine/write_guard.py|    whole_file_syncs(found.copy_failures)|    pass|tests/test_disk_full.py::test_rays_state_is_copied_whole_or_not_at_all
 disk-full-results-crash|tune/run.py|        except Exception:  # still no space, or Ray's state unreadable: the line says what to do|        except ZeroDivisionError:|tests/test_disk_full.py::test_a_full_disk_mid_search_ends_in_one_line_and_resume_finishes_it
-disk-full-state-renamed-alone|tune/write_guard.py|                held.append((tmp, target))|                os.replace(tmp, target)|tests/test_disk_full.py::test_rays_state_is_copied_whole_or_not_at_all
+disk-full-state-renamed-alone|tune/engine/write_guard.py|                held.append((tmp, target))|                os.replace(tmp, target)|tests/test_disk_full.py::test_rays_state_is_copied_whole_or_not_at_all
 disk-full-not-checked-before-start|tune/disk.py|        if free < size:|        if False:|tests/test_disk_full.py::test_a_search_that_clearly_cannot_fit_is_refused_before_anything_is_written
+val-loss-smoothed|training/loop.py|            "val_loss": val["loss"],|            "val_loss": val["loss"] * (1 - smoothing) + 0.6931 * smoothing,|tests/test_recipe.py::test_a_resumed_trial_with_every_lever_trains_exactly_as_an_uninterrupted_one
+ensemble-is-its-first-member|tune/model_file.py|        return outputs[0] if len(outputs) == 1 else average(outputs)|        return outputs[0]|tests/test_after_search.py::test_an_ensemble_model_file_round_trips_and_averages_its_members
+evaluate-labels-misaligned|tune/evaluate.py|    return by_size, labels[torch.tensor([path in kept for path in paths])]|    return by_size, labels[torch.tensor([path in kept for path in paths])].flip(0)|tests/test_after_search.py::test_evaluate_on_a_folder
+predict-unreadable-exits-0|tune/predict.py|    return 1 if errors else 0|    return 0|tests/test_after_search.py::test_predict_names_an_unreadable_photo_and_exits_1
+interval-not-wilson|training/metrics.py|method="wilson")|method="exact")|tests/test_metrics.py::test_accuracy_interval_is_wilsons
+mcnemar-one-sided|training/metrics.py|binomtest(only_a, only_a + only_b, 0.5).pvalue|binomtest(only_a, only_a + only_b, 0.5, alternative="greater").pvalue|tests/test_metrics.py::test_mcnemar_p_value_is_the_exact_binomial_one
+time-left-forgets-the-baseline|tune/engine/progress.py|            estimate = max(estimate, baseline_left)|            estimate = estimate|tests/test_scheduler.py::test_the_time_left_is_the_plan_left_at_the_mean_pass_and_never_less_than_the_baseline
+trial-on-one-thread|tune/engine/trainable.py|    torch.set_num_threads(int(cpus or settings["cpus_per_trial"]))|    torch.set_num_threads(1)|tests/test_search.py::test_a_trial_given_two_cpus_trains_on_two_threads
+broken-pipe-traceback|tune/cli.py|    except BrokenPipeError:|    except ZeroDivisionError:|tests/test_after_search.py::test_a_table_into_a_pipe_that_closes_early_ends_quietly
+lost-node-trial-not-restarted|tune/engine/search.py|            failure_config=ray.tune.FailureConfig(max_failures=1),|            failure_config=ray.tune.FailureConfig(max_failures=0),|tests/test_cluster.py::test_a_lost_node_restarts_its_trial_on_another_from_its_checkpoint
+restarts-not-counted|tune/experiment.py|        row["restarts"] = int(trial.num_failures)|        row["restarts"] = 0|tests/test_cluster.py::test_a_lost_node_restarts_its_trial_on_another_from_its_checkpoint
 EOF
 )
 

@@ -1,4 +1,5 @@
 """The data layer on real photos: every layout, splits, image modes, unreadable files."""
+
 import os
 import shutil
 import subprocess
@@ -8,9 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import DATA_ROOT, REPO, copy_photos, real_photos
 from PIL import Image
 
-from conftest import DATA_ROOT, REPO, copy_photos, real_photos
 from data_utils import DataError
 from data_utils.layout import find_dataset, scan
 from data_utils.prepare import prepare
@@ -26,7 +27,11 @@ def test_public_layout_of_the_real_data_set():
 
 def test_class_folders_without_splits_are_split_three_ways(tmp_path):
     copy_photos(real_photos("smoking", 20), tmp_path / "ds" / "smoking")
-    copy_photos(real_photos("notsmoking", 20), tmp_path / "ds" / "not smoking", rename=lambda p: "img" + p.name[10:])
+    copy_photos(
+        real_photos("notsmoking", 20),
+        tmp_path / "ds" / "not smoking",
+        rename=lambda p: "img" + p.name[10:],
+    )
     data = prepare(tmp_path, "ds", 32, seed=0)
     usable = data.manifest[data.manifest.status == "ok"]
     assert set(usable.split) == {"train", "val", "test"}
@@ -35,12 +40,22 @@ def test_class_folders_without_splits_are_split_three_ways(tmp_path):
     assert sum(data.sizes().values()) == 40
 
 
-@pytest.mark.parametrize("train,val", [("train", "val"), ("Training/Training", "Validation/Validation"),
-                                        ("TRAIN", "valid")])
+@pytest.mark.parametrize(
+    "train,val",
+    [("train", "val"), ("Training/Training", "Validation/Validation"), ("TRAIN", "valid")],
+)
 def test_split_folders_holding_class_folders(tmp_path, train, val):
     for split, n in ((train, 10), (val, 4)):
-        copy_photos(real_photos("smoking", n), tmp_path / "ds" / split / "smoking", rename=lambda p: p.name[8:])
-        copy_photos(real_photos("notsmoking", n), tmp_path / "ds" / split / "notsmoking", rename=lambda p: p.name[11:])
+        copy_photos(
+            real_photos("smoking", n),
+            tmp_path / "ds" / split / "smoking",
+            rename=lambda p: p.name[8:],
+        )
+        copy_photos(
+            real_photos("notsmoking", n),
+            tmp_path / "ds" / split / "notsmoking",
+            rename=lambda p: p.name[11:],
+        )
     data = prepare(tmp_path, "ds", 32, seed=0)
     assert data.sizes() == {"train": 16, "val": 8, "test": 4}  # test carved from train
 
@@ -62,7 +77,9 @@ def test_split_is_deterministic_for_a_seed_and_changes_with_it(prefix_layout):
 def test_test_split_is_disjoint_from_the_others(prefix_layout):
     manifest = prepare(prefix_layout, "ds", 32, seed=0).manifest
     assert manifest.path.is_unique
-    assert set(manifest[manifest.split == "test"].path).isdisjoint(manifest[manifest.split != "test"].path)
+    assert set(manifest[manifest.split == "test"].path).isdisjoint(
+        manifest[manifest.split != "test"].path
+    )
 
 
 def test_any_mode_and_size_becomes_rgb(prefix_layout):
@@ -84,7 +101,10 @@ def test_unreadable_files_are_listed_skipped_and_recorded(prefix_layout, capsys)
     (folder / "notsmoking_empty.jpg").write_bytes(b"")
     data = prepare(prefix_layout, "ds", 32, seed=0)
     bad = data.manifest[data.manifest.status.str.startswith("unreadable")]
-    assert sorted(bad.path) == ["Training/Training/notsmoking_empty.jpg", "Training/Training/smoking_broken.jpg"]
+    assert sorted(bad.path) == [
+        "Training/Training/notsmoking_empty.jpg",
+        "Training/Training/smoking_broken.jpg",
+    ]
     assert "smoking_broken.jpg" in capsys.readouterr().out
     assert sum(data.sizes().values()) == 32
 
@@ -132,7 +152,9 @@ def test_an_empty_class_folder_is_a_clear_error(tmp_path):
 
 def test_a_permission_denied_file_is_listed_and_skipped():
     """Run as an unprivileged user (root reads any file), on a copy of real photos in /tmp."""
-    if os.geteuid() == 0 and not all(p.stat().st_mode & 0o005 == 0o005 for p in [REPO, *REPO.parents]):
+    if os.geteuid() == 0 and not all(
+        p.stat().st_mode & 0o005 == 0o005 for p in [REPO, *REPO.parents]
+    ):
         pytest.skip(f"{REPO} is not readable by an unprivileged user, who must run this check")
     root = Path(tempfile.mkdtemp(prefix="perm-"))
     try:
@@ -143,12 +165,23 @@ def test_a_permission_denied_file_is_listed_and_skipped():
         for path in [root / "ds", root / "ds" / "train", *(root / "ds" / "train").iterdir()]:
             path.chmod(0o755 if path.is_dir() else 0o644)
         locked.chmod(0o000)
-        script = ("import sys; from pathlib import Path; from data_utils.prepare import prepare; "
-                  "m = prepare(Path(sys.argv[1]), 'ds', 32, seed=0).manifest.set_index('path'); "
-                  "print(m.status['train/smoking_0001.jpg'])")
-        as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
-        done = subprocess.run([*as_nobody, sys.executable, "-c", script, str(root)], cwd=REPO,
-                              capture_output=True, text=True, timeout=120)
+        script = (
+            "import sys; from pathlib import Path; from data_utils.prepare import prepare; "
+            "m = prepare(Path(sys.argv[1]), 'ds', 32, seed=0).manifest.set_index('path'); "
+            "print(m.status['train/smoking_0001.jpg'])"
+        )
+        as_nobody = (
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+            if os.geteuid() == 0
+            else []
+        )
+        done = subprocess.run(
+            [*as_nobody, sys.executable, "-c", script, str(root)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr[-2000:]
         assert "Skipped 1 unreadable image(s)" in done.stdout and "smoking_0001.jpg" in done.stdout
         assert done.stdout.strip().splitlines()[-1].startswith("unreadable: PermissionError")

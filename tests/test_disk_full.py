@@ -4,6 +4,7 @@ baseline among them, and `--resume` finishes it once space is freed.
 
 On a real small filesystem: a tmpfs that each test mounts and removes itself. That needs root;
 without it these tests fail (never skip): a full disk cannot be faked otherwise."""
+
 import contextlib
 import errno
 import io
@@ -19,9 +20,14 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-
-from conftest import (DATA_ROOT, REPO, assert_study_matches_the_trial_table, hooks_env,
-                      run_cli, run_in_process)
+from conftest import (
+    DATA_ROOT,
+    REPO,
+    assert_study_matches_the_trial_table,
+    hooks_env,
+    run_cli,
+    run_in_process,
+)
 from test_resume import finished_trials
 
 
@@ -30,8 +36,11 @@ def tmpfs(folder: Path, size: str):
     """A filesystem of `size` of its own at `folder`, unmounted afterwards."""
     assert os.geteuid() == 0, "the full-disk tests mount a tmpfs: run them as root"
     folder.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "m", str(folder)],
-                             capture_output=True, text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "m", str(folder)],
+        capture_output=True,
+        text=True,
+    )
     assert mounted.returncode == 0, f"cannot mount a tmpfs on {folder}: {mounted.stderr.strip()}"
     try:
         yield folder
@@ -44,7 +53,7 @@ def fill(folder: Path) -> Path:
     """A ballast file that takes every free byte of the filesystem."""
     ballast = folder / "ballast"
     with open(ballast, "wb", buffering=0) as file:
-        for chunk in (b"\0" * 2 ** 20, b"\0" * 4096):
+        for chunk in (b"\0" * 2**20, b"\0" * 4096):
             try:
                 while True:
                     file.write(chunk)
@@ -55,10 +64,24 @@ def fill(folder: Path) -> Path:
 
 def test_a_search_that_clearly_cannot_fit_is_refused_before_anything_is_written(tmp_path, capsys):
     from tune import run
+
     with tmpfs(tmp_path / "disk", "4m") as disk:
         code, out, err = run_in_process(
-            capsys, run.main, "--space", "smoke", "--name", "tiny", "--num-samples", "3",
-            "--max-epochs", "2", "--results-dir", str(disk), "--data-root", str(DATA_ROOT))
+            capsys,
+            run.main,
+            "--space",
+            "smoke",
+            "--name",
+            "tiny",
+            "--num-samples",
+            "3",
+            "--max-epochs",
+            "2",
+            "--results-dir",
+            str(disk),
+            "--data-root",
+            str(DATA_ROOT),
+        )
         left = sorted(p.name for p in disk.iterdir())
     assert code == 2, out[-2000:] + err[-2000:]
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in out + err, err
@@ -73,13 +96,35 @@ def test_a_full_disk_mid_search_ends_in_one_line_and_resume_finishes_it(tmp_path
     with tmpfs(tmp_path / "disk", "150m") as disk:
         exp_dir, out, err = disk / "full", tmp_path / "driver.out", tmp_path / "driver.err"
         with open(out, "w") as stdout, open(err, "w") as stderr:
+            # a window after the first trial
             driver = subprocess.Popen(
-                [sys.executable, "-m", "tune.run", "--space", "smoke", "--name", "full",
-                 "--num-samples", "3", "--max-epochs", "2", "--max-concurrent", "1",
-                 "--results-dir", str(disk)],
-                cwd=REPO, stdout=stdout, stderr=stderr, start_new_session=True,
-                env={**os.environ, "TUNE_DATA_ROOT": str(DATA_ROOT),
-                     **hooks_env(TUNE_TEST_SLOW_EPOCH_S="2")})  # a window after the first trial
+                [
+                    sys.executable,
+                    "-m",
+                    "tune.run",
+                    "--space",
+                    "smoke",
+                    "--name",
+                    "full",
+                    "--num-samples",
+                    "3",
+                    "--max-epochs",
+                    "2",
+                    "--max-concurrent",
+                    "1",
+                    "--results-dir",
+                    str(disk),
+                ],
+                cwd=REPO,
+                stdout=stdout,
+                stderr=stderr,
+                start_new_session=True,
+                env={
+                    **os.environ,
+                    "TUNE_DATA_ROOT": str(DATA_ROOT),
+                    **hooks_env(TUNE_TEST_SLOW_EPOCH_S="2"),
+                },
+            )
             try:
                 deadline = time.time() + 300
                 while not (finished := finished_trials(exp_dir / "ray")):
@@ -100,8 +145,10 @@ def test_a_full_disk_mid_search_ends_in_one_line_and_resume_finishes_it(tmp_path
         assert line.startswith(f"error: the search could not write to {exp_dir} (")
         reasons = "No space left on device|Database or disk is full|Disk i/o error"
         assert re.search(rf"\(({reasons}); [\d.]+ MB free there", line), line
-        assert line.endswith(f"free space, then continue it with python -m tune.run --resume "
-                             f"--name full --results-dir {disk}")
+        assert line.endswith(
+            f"free space, then continue it with python -m tune.run --resume "
+            f"--name full --results-dir {disk}"
+        )
         # resumable: unfinished, every file whole, every finished trial in the table
         assert json.loads((exp_dir / "experiment.json").read_text())["finished"] is False
         assert not [p.name for p in exp_dir.glob(".*.tmp")]  # no half-written file of ours
@@ -128,11 +175,13 @@ def test_a_full_disk_mid_search_ends_in_one_line_and_resume_finishes_it(tmp_path
 
 def test_rays_state_is_copied_whole_or_not_at_all(tmp_path):
     """Ray's state reaches the experiment through Ray's own syncer, as a search's guard has set it
-    up (tune/write_guard.py): a copy that does not fit leaves the last whole state, with the
+    up (tune/engine/write_guard.py): a copy that does not fit leaves the last whole state, with the
     searcher's state that goes with it, and no half file. (Ray's own copy overwrites in place.)"""
     from pyarrow.fs import LocalFileSystem
     from ray.train._internal.storage import _FilesystemSyncer
-    from tune import write_guard
+
+    from tune.engine import write_guard
+
     tuner = SimpleNamespace(_local_tuner=SimpleNamespace(get_run_config=lambda: run_config))
     run_config = SimpleNamespace(callbacks=[])
     guard = write_guard.guard(tuner)  # as tune/run.py does for every run of a search
@@ -142,6 +191,7 @@ def test_rays_state_is_copied_whole_or_not_at_all(tmp_path):
     searcher = staging / "searcher-state-1.pkl"
     (staging / "trial").mkdir(parents=True)
     with tmpfs(tmp_path / "disk", "1m") as disk:
+
         def sync():
             syncer.sync_up(str(staging), str(disk))
             syncer.wait()
@@ -153,7 +203,7 @@ def test_rays_state_is_copied_whole_or_not_at_all(tmp_path):
         assert json.loads((disk / state.name).read_text()) == {"trials": 1}
         assert guard.found() is None and (disk / "trial" / "result.json").is_file()
         searcher.write_bytes(b"2")
-        state.write_text(json.dumps({"trials": 2, "padding": "x" * 2 ** 21}))  # 2 MB: no room
+        state.write_text(json.dumps({"trials": 2, "padding": "x" * 2**21}))  # 2 MB: no room
         sync()
         assert json.loads((disk / state.name).read_text()) == {"trials": 1}
         assert (disk / searcher.name).read_bytes() == b"1"  # the state's own searcher state
@@ -166,6 +216,7 @@ def test_resume_sets_a_half_written_state_aside(tmp_path):
     Ray resumes from the one before, instead of restarting the experiment empty."""
     from tune import experiment
     from tune.cli import UsageError
+
     exp_dir = tmp_path / "old"
     (exp_dir / "ray").mkdir(parents=True)
     (exp_dir / "experiment.json").write_text(json.dumps({"name": "old", "storage": None}))

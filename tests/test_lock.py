@@ -1,6 +1,7 @@
 """One driver per experiment, and promotion of finished searches only: a second `tune.run` on a
 running experiment is refused and the first goes on undisturbed; a dead driver's lock is taken
 over; `tune.promote` refuses a running or interrupted search unless --allow-unfinished."""
+
 import json
 import os
 import shutil
@@ -13,20 +14,29 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
+from conftest import (
+    DATA_ROOT,
+    REPO,
+    assert_study_matches_the_trial_table,
+    hooks_env,
+    run_in_process,
+)
 
-from conftest import (DATA_ROOT, REPO, assert_study_matches_the_trial_table, hooks_env,
-                      run_in_process)
 from tune import lock
 from tune.cli import UsageError
 
 
 def command(*args, env=None, log=None) -> subprocess.Popen:
     """`python -m ARGS` started; output piped, or written to `log` (a long run fills no pipe)."""
-    return subprocess.Popen([sys.executable, "-m", *args], cwd=REPO, text=True,
-                            start_new_session=True,
-                            env={**os.environ, "TUNE_DATA_ROOT": str(DATA_ROOT), **(env or {})},
-                            stdout=log or subprocess.PIPE,
-                            stderr=subprocess.STDOUT if log else subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", *args],
+        cwd=REPO,
+        text=True,
+        start_new_session=True,
+        env={**os.environ, "TUNE_DATA_ROOT": str(DATA_ROOT), **(env or {})},
+        stdout=log or subprocess.PIPE,
+        stderr=subprocess.STDOUT if log else subprocess.PIPE,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +46,23 @@ def twin(tmp_path_factory):
     results = tmp_path_factory.mktemp("results")
     exp_dir, log_file = results / "twin", tmp_path_factory.mktemp("log") / "twin.log"
     log = open(log_file, "w")
-    first = command("tune.run", "--space", "smoke", "--name", "twin", "--num-samples", "3",
-                    "--max-epochs", "2", "--max-concurrent", "1", "--results-dir", str(results),
-                    env=hooks_env(TUNE_TEST_SLOW_EPOCH_S="4"), log=log)
+    first = command(
+        "tune.run",
+        "--space",
+        "smoke",
+        "--name",
+        "twin",
+        "--num-samples",
+        "3",
+        "--max-epochs",
+        "2",
+        "--max-concurrent",
+        "1",
+        "--results-dir",
+        str(results),
+        env=hooks_env(TUNE_TEST_SLOW_EPOCH_S="4"),
+        log=log,
+    )
     try:
         deadline = time.time() + 300
         while not (exp_dir / lock.LOCK_FILE).exists():
@@ -46,9 +70,11 @@ def twin(tmp_path_factory):
             assert time.time() < deadline, "no lock in 5 minutes"
             time.sleep(0.1)
         where = ("--name", "twin", "--results-dir", str(results))
-        others = {"resume": command("tune.run", "--resume", *where),
-                  "space": command("tune.run", "--space", "smoke", *where),
-                  "trials": command("tune.trials", "twin", "--results-dir", str(results))}
+        others = {
+            "resume": command("tune.run", "--resume", *where),
+            "space": command("tune.run", "--space", "smoke", *where),
+            "trials": command("tune.trials", "twin", "--results-dir", str(results)),
+        }
         done = {}
         for what, second in others.items():
             out, err = second.communicate(timeout=300)
@@ -59,8 +85,13 @@ def twin(tmp_path_factory):
         if first.poll() is None:
             os.killpg(first.pid, signal.SIGKILL)
         log.close()
-    return SimpleNamespace(exp_dir=exp_dir, first=first, output=log_file.read_text(),
-                           still_running=still_running, **done)
+    return SimpleNamespace(
+        exp_dir=exp_dir,
+        first=first,
+        output=log_file.read_text(),
+        still_running=still_running,
+        **done,
+    )
 
 
 def test_a_second_driver_on_a_running_experiment_is_refused_and_the_first_is_undisturbed(twin):
@@ -117,26 +148,34 @@ def dead_drivers_lock(exp_dir) -> int:
     """A lock left by a driver killed with -9 on this host: its pid is gone."""
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    stale = {"pid": dead.pid, "host": socket.gethostname(), "since": "2026-01-01 00:00:00",
-             "token": "dead"}
+    stale = {
+        "pid": dead.pid,
+        "host": socket.gethostname(),
+        "since": "2026-01-01 00:00:00",
+        "token": "dead",
+    }
     (exp_dir / lock.LOCK_FILE).write_text(json.dumps(stale))
     return dead.pid
 
 
 def test_resume_takes_over_the_lock_of_a_dead_driver(twin, tmp_path, capsys):
     from tune import run
+
     exp_dir = copy_of(twin, tmp_path, finished=True)  # --resume takes the lock, has nothing to do
     pid = dead_drivers_lock(exp_dir)
-    code, out, err = run_in_process(capsys, run.main, "--resume", "--name", "twin", "--results-dir",
-                                    str(exp_dir.parent))
+    code, out, err = run_in_process(
+        capsys, run.main, "--resume", "--name", "twin", "--results-dir", str(exp_dir.parent)
+    )
     assert code == 0, err
-    assert f"Taking over the lock of a driver that is gone (pid {pid} on {socket.gethostname()}" \
-        in out
+    assert (
+        f"Taking over the lock of a driver that is gone (pid {pid} on {socket.gethostname()}" in out
+    )
     assert "already finished" in out and not (exp_dir / lock.LOCK_FILE).exists()
 
 
 def test_promote_refuses_an_unfinished_search_unless_allowed(twin, tmp_path, capsys):
     from tune import promote
+
     exp_dir = copy_of(twin, tmp_path, finished=False, ended_by="an interruption")
     results = exp_dir.parent
 
@@ -154,8 +193,10 @@ def test_promote_refuses_an_unfinished_search_unless_allowed(twin, tmp_path, cap
     assert not {"model.pt", "test_scores.json"} & {p.name for p in exp_dir.iterdir()}
     assert not (results / "leaderboard.csv").exists()  # the test split was not read
     # the time budget ending a search finishes it, unless its driver died later (a --resume killed)
-    budget_ended = {**json.loads((exp_dir / "experiment.json").read_text()),
-                    "ended_by": "the time budget (1 min)"}
+    budget_ended = {
+        **json.loads((exp_dir / "experiment.json").read_text()),
+        "ended_by": "the time budget (1 min)",
+    }
     assert promote.unfinished_because(exp_dir, budget_ended) is None
     dead_drivers_lock(exp_dir)
     assert "died before it ended" in promote.unfinished_because(exp_dir, budget_ended)

@@ -1,4 +1,5 @@
 """The report's CNN with each dropout placement, and ResNet18's weights handling offline."""
+
 import pytest
 import torch
 from torch import nn
@@ -10,17 +11,23 @@ def dropouts(model):
     return [m.p for m in model.modules() if isinstance(m, nn.Dropout)]
 
 
-@pytest.mark.parametrize("placement,rates,layers", [
-    ("none", [], "Flatten Linear ReLU Linear"),
-    ("before_fc1", [0.6], "Flatten Dropout Linear ReLU Linear"),
-    ("after_fc1", [0.4], "Flatten Linear ReLU Dropout Linear"),
-    ("both", [0.6, 0.4], "Flatten Dropout Linear ReLU Dropout Linear"),
-])
+@pytest.mark.parametrize(
+    "placement,rates,layers",
+    [
+        ("none", [], "Flatten Linear ReLU Linear"),
+        ("before_fc1", [0.6], "Flatten Dropout Linear ReLU Linear"),
+        ("after_fc1", [0.4], "Flatten Linear ReLU Dropout Linear"),
+        ("both", [0.6, 0.4], "Flatten Dropout Linear ReLU Dropout Linear"),
+    ],
+)
 def test_dropout_placements(placement, rates, layers):
     config = {"dropout_placement": placement, "dropout_before_fc1": 0.6, "dropout_after_fc1": 0.4}
     model = build_model("seed_cnn", config, image_size=256)
     assert dropouts(model) == rates
-    assert " ".join(type(m).__name__ for m in model.classifier if not isinstance(m, nn.Identity)) == layers
+    assert (
+        " ".join(type(m).__name__ for m in model.classifier if not isinstance(m, nn.Identity))
+        == layers
+    )
 
 
 def test_seed_cnn_is_the_reports_network():
@@ -42,7 +49,12 @@ def test_resnet18_imagenet_loads_exactly_the_given_file(tmp_path):
     state = {k: v for k, v in reference.state_dict().items() if not k.startswith("fc.")}
     state.update({"fc.weight": torch.zeros(1000, 512), "fc.bias": torch.zeros(1000)})
     torch.save(state, tmp_path / "weights.pth")
-    model = build_model("resnet18", {"weights": "imagenet"}, 224, imagenet_state("resnet18", str(tmp_path / "weights.pth")))
+    model = build_model(
+        "resnet18",
+        {"weights": "imagenet"},
+        224,
+        imagenet_state("resnet18", str(tmp_path / "weights.pth")),
+    )
     assert torch.equal(model.net.conv1.weight, reference.conv1.weight)
 
 

@@ -1,30 +1,56 @@
 """A search whose backbone is itself searched (pretrained_dataset1): each trial builds the model
 its config drew, at that model's input size, and a frozen one reads that model's cached features;
 promotion scores and saves each member at its own size."""
+
 import json
 
 import pandas as pd
 import torch
+from conftest import copy_photos, real_photos, run_cli
 
 import search_spaces
-from conftest import copy_photos, real_photos, run_cli
 from models import build_model
 
 
 def test_each_trial_trains_the_backbone_it_drew_at_its_own_input_size(tmp_path):
-    for split, count in (("Training", 40), ("Validation", 10)):  # 64 training photos: the space's largest batch
+    # 64 training photos: the space's largest batch
+    for split, count in (
+        ("Training", 40),
+        ("Validation", 10),
+    ):
         for label in ("smoking", "notsmoking"):
-            copy_photos(real_photos(label, count, split), tmp_path / "data" / "small" / split / split)
+            copy_photos(
+                real_photos(label, count, split), tmp_path / "data" / "small" / split / split
+            )
     results = tmp_path / "results"
-    done = run_cli("tune.run", "--space", "pretrained_dataset1", "--dataset", "small", "--data-root", str(tmp_path / "data"),
-                   "--num-samples", "4", "--max-epochs", "1", "--results-dir", str(results), "--name", "backbones")
+    done = run_cli(
+        "tune.run",
+        "--space",
+        "pretrained_dataset1",
+        "--dataset",
+        "small",
+        "--data-root",
+        str(tmp_path / "data"),
+        "--num-samples",
+        "4",
+        "--max-epochs",
+        "1",
+        "--results-dir",
+        str(results),
+        "--name",
+        "backbones",
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     exp_dir = results / "backbones"
     exp = json.loads((exp_dir / "experiment.json").read_text())
     inputs = exp["trial_settings"]["inputs"]
     assert {name: i["image_size"] for name, i in inputs.items()} == {
-        "efficientnet_lite0": 224, "efficientnet_lite1": 320, "efficientnet_lite2": 260}
-    for name, i in inputs.items():  # every model's images at its size, and its own frozen features
+        "efficientnet_lite0": 224,
+        "efficientnet_lite1": 320,
+        "efficientnet_lite2": 260,
+    }
+    # every model's images at its size, and its own frozen features
+    for i in inputs.values():
         images = torch.load(exp_dir / i["tensors_file"], weights_only=True)["train_images"]
         assert images.shape[1:] == (3, i["image_size"], i["image_size"])
         cached = torch.load(exp_dir / i["features_file"], weights_only=True)
@@ -32,14 +58,19 @@ def test_each_trial_trains_the_backbone_it_drew_at_its_own_input_size(tmp_path):
 
     table = pd.read_csv(exp_dir / "trials.csv")
     assert table.loc[table.baseline, "param_model"].tolist() == ["efficientnet_lite0"]
-    assert table.param_model.nunique() >= 2, table.param_model.tolist()  # else this test shows little
+    # else this test shows little
+    assert table.param_model.nunique() >= 2, table.param_model.tolist()
     checkpoints = sorted((exp_dir / "ray").glob("*/checkpoint_*/checkpoint.pt"))
     assert len(checkpoints) == len(table)
     for checkpoint in checkpoints:  # each holds the network its trial drew: its parameters' shapes
         params = json.loads((checkpoint.parents[1] / "params.json").read_text())
         state = torch.load(checkpoint, weights_only=True)["model"]
-        expected = build_model(params["model"], {**params, "weights": "none"}, inputs[params["model"]]["image_size"])
-        assert {k: v.shape for k, v in state.items()} == {k: v.shape for k, v in expected.state_dict().items()}
+        expected = build_model(
+            params["model"], {**params, "weights": "none"}, inputs[params["model"]]["image_size"]
+        )
+        assert {k: v.shape for k, v in state.items()} == {
+            k: v.shape for k, v in expected.state_dict().items()
+        }
 
     done = run_cli("tune.promote", "backbones", "--results-dir", str(results), "--ensemble", "3")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -50,21 +81,41 @@ def test_each_trial_trains_the_backbone_it_drew_at_its_own_input_size(tmp_path):
 
 def test_the_space_lists_every_backbone_it_may_build():
     space = search_spaces.load("pretrained_dataset1")
-    assert search_spaces.models(space) == ["efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"]
+    assert search_spaces.models(space) == [
+        "efficientnet_lite0",
+        "efficientnet_lite1",
+        "efficientnet_lite2",
+    ]
     # the space's own size for Lite1 (a dict), each model's native size for the others
-    assert [search_spaces.image_size(space, m) for m in search_spaces.models(space)] == [224, 320, 260]
+    assert [search_spaces.image_size(space, m) for m in search_spaces.models(space)] == [
+        224,
+        320,
+        260,
+    ]
     assert search_spaces.models(search_spaces.load("cnn_dataset1")) == ["seed_cnn"]
 
 
 def test_an_experiment_from_before_models_were_searched_still_reads(tmp_path):
-    """Its trial settings named one image size and one tensors file: they become its one model's inputs,
-    so --resume, promote and report keep working on it."""
+    """Its trial settings named one image size and one tensors file: they become its one model's
+    inputs, so --resume, promote and report keep working on it."""
     from tune import experiment
-    old = {"model": "efficientnet_lite0", "image_size": 224, "tensors_file": "images_224.pt",
-           "features_file": "features_efficientnet_lite0_224.pt", "max_epochs": 3, "seed": 0}
+
+    old = {
+        "model": "efficientnet_lite0",
+        "image_size": 224,
+        "tensors_file": "images_224.pt",
+        "features_file": "features_efficientnet_lite0_224.pt",
+        "max_epochs": 3,
+        "seed": 0,
+    }
     (tmp_path / "experiment.json").write_text(json.dumps({"name": "old", "trial_settings": old}))
     trial_settings = experiment.settings(tmp_path)["trial_settings"]
-    assert trial_settings["inputs"] == {"efficientnet_lite0": {
-        "image_size": 224, "tensors_file": "images_224.pt", "features_file": "features_efficientnet_lite0_224.pt"}}
+    assert trial_settings["inputs"] == {
+        "efficientnet_lite0": {
+            "image_size": 224,
+            "tensors_file": "images_224.pt",
+            "features_file": "features_efficientnet_lite0_224.pt",
+        }
+    }
     for_trial = experiment.for_trial({"lr": 1e-3}, trial_settings)
     assert (for_trial["model"], for_trial["image_size"]) == ("efficientnet_lite0", 224)

@@ -1,8 +1,9 @@
 """The experiment report: real plots of the experiment's own data, and a report that says it."""
+
 import matplotlib.pyplot as plt
 import pandas as pd
-
 from conftest import run_cli
+
 from tune import experiment
 from tune.report import curves_figure
 
@@ -15,7 +16,11 @@ def test_report_files_are_written_after_search_and_promotion(smoke_search):
         assert (exp_dir / name).stat().st_size > 0, name
     assert (exp_dir / "curves.png").read_bytes()[:4] == b"\x89PNG"
     report = (exp_dir / "report.md").read_text()
-    assert "![curves](curves.png)" in report and "## Top trials" in report and "train 48, val 48, test 48" in report
+    assert (
+        "![curves](curves.png)" in report
+        and "## Top trials" in report
+        and "train 48, val 48, test 48" in report
+    )
 
 
 def test_curves_have_one_line_per_trial_with_its_own_data(smoke_search):
@@ -23,7 +28,9 @@ def test_curves_have_one_line_per_trial_with_its_own_data(smoke_search):
     histories = experiment.analysis(exp_dir).trial_dataframes
     table = pd.read_csv(exp_dir / "trials.csv")
     fig = curves_figure(histories, table.trial_id[0], table.loc[table.baseline, "trial_id"].iloc[0])
-    for ax, column in zip(fig.axes, ["train_acc", "val_acc", "train_loss", "val_loss"]):
+    for ax, column in zip(
+        fig.axes, ["train_acc", "val_acc", "train_loss", "val_loss"], strict=True
+    ):
         lines = {line.get_gid(): line for line in ax.get_lines()}
         assert set(lines) == set(table.trial_id)  # one line per trial
         for trial_id, line in lines.items():
@@ -31,7 +38,9 @@ def test_curves_have_one_line_per_trial_with_its_own_data(smoke_search):
     plt.close(fig)
 
 
-def test_the_report_reads_the_searched_distributions_from_the_study_not_the_edited_space(smoke_search, monkeypatch):
+def test_the_report_reads_the_searched_distributions_from_the_study_not_the_edited_space(
+    smoke_search, monkeypatch
+):
     """A space edited after its search (here: its rotation range narrowed below the values drawn)
     must not break the report of that search: it uses what the study recorded."""
     from optuna.distributions import FloatDistribution

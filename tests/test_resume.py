@@ -1,5 +1,6 @@
 """kill -9 the driver of a real search after its first trial finished, resume it, and check that
 nothing finished was lost or run again and that the search ends with the trials asked for."""
+
 import copy
 import glob
 import json
@@ -10,9 +11,9 @@ import sys
 import time
 
 import pandas as pd
+from conftest import DATA_ROOT, REPO, assert_study_matches_the_trial_table, run_cli, tiny_data
 
 import search_spaces
-from conftest import DATA_ROOT, REPO, assert_study_matches_the_trial_table, run_cli, tiny_data
 from training.loop import train_epochs
 
 TRIALS = 4
@@ -33,23 +34,52 @@ def finished_trials(ray_dir) -> set:
 def uninterrupted_configs(count: int, folder, seed: int = 0) -> list[dict]:
     """The first configs the `smoke` search's searcher suggests, asked in a row in this process.
     With fewer than 10 finished trials, TPE draws at random (seeded): no result changes them."""
-    from tune.context import RunContext
-    from tune.search import optuna_searcher
+    from tune.engine.context import RunContext
+    from tune.engine.search import optuna_searcher
+
     folder.mkdir()
-    run = RunContext(exp_dir=folder, ray_path=str(folder / "ray"), num_samples=count, max_epochs=2, at_once=1,
-                     cpus_per_trial=1, baseline=search_spaces.load("smoke").baseline)
+    run = RunContext(
+        exp_dir=folder,
+        ray_path=str(folder / "ray"),
+        num_samples=count,
+        max_epochs=2,
+        at_once=1,
+        cpus_per_trial=1,
+        baseline=search_spaces.load("smoke").baseline,
+    )
     searcher = optuna_searcher(search_spaces.load("smoke"), seed, max_epochs=2, run=run)
-    return [{**searcher.suggest(f"t{i}"), **search_spaces.load("smoke").fixed} for i in range(count)]
+    return [
+        {**searcher.suggest(f"t{i}"), **search_spaces.load("smoke").fixed} for i in range(count)
+    ]
 
 
 def test_kill_9_then_resume(tmp_path):
     results = tmp_path / "results"
     ray_dir = results / "crash" / "ray"
     driver = subprocess.Popen(
-        [sys.executable, "-m", "tune.run", "--space", "smoke", "--name", "crash", "--num-samples", str(TRIALS),
-         "--max-epochs", "2", "--max-concurrent", "1", "--results-dir", str(results)],
-        cwd=REPO, env={**os.environ, "TUNE_DATA_ROOT": str(DATA_ROOT)}, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "tune.run",
+            "--space",
+            "smoke",
+            "--name",
+            "crash",
+            "--num-samples",
+            str(TRIALS),
+            "--max-epochs",
+            "2",
+            "--max-concurrent",
+            "1",
+            "--results-dir",
+            str(results),
+        ],
+        cwd=REPO,
+        env={**os.environ, "TUNE_DATA_ROOT": str(DATA_ROOT)},
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 300
     # (the others wait at the first rung until it closes, then end at once: kill after the first)
     while len(finished_trials(ray_dir)) < 1:
@@ -60,7 +90,8 @@ def test_kill_9_then_resume(tmp_path):
     driver.wait()
     time.sleep(2)
     try:
-        os.killpg(driver.pid, signal.SIGKILL)  # the dead driver's Ray processes, so they don't linger
+        # the dead driver's Ray processes, so they don't linger
+        os.killpg(driver.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
     done_before = finished_trials(ray_dir)
@@ -68,7 +99,9 @@ def test_kill_9_then_resume(tmp_path):
     saved = {t: (ray_dir / t / "result.json").read_text() for t in done_before}
 
     # Without --resume, the same name says how to continue it.
-    refused = run_cli("tune.run", "--space", "smoke", "--name", "crash", "--results-dir", str(results))
+    refused = run_cli(
+        "tune.run", "--space", "smoke", "--name", "crash", "--results-dir", str(results)
+    )
     assert refused.returncode == 2 and "--resume --name crash" in refused.stderr
 
     resumed = run_cli("tune.run", "--resume", "--name", "crash", "--results-dir", str(results))
@@ -86,8 +119,12 @@ def test_kill_9_then_resume(tmp_path):
     # config an uninterrupted search suggests (the baseline, then TPE's seeded start-up draws).
     params = [c for c in trials if c.startswith("param_")]
     got = trials.set_index("trial").sort_index()[params]
-    expected = pd.DataFrame([{f"param_{k}": v for k, v in config.items()}
-                             for config in uninterrupted_configs(TRIALS, tmp_path / "fresh")])
+    expected = pd.DataFrame(
+        [
+            {f"param_{k}": v for k, v in config.items()}
+            for config in uninterrupted_configs(TRIALS, tmp_path / "fresh")
+        ]
+    )
     pd.testing.assert_frame_equal(got.reset_index(drop=True), expected[params], check_dtype=False)
 
     # So did the Optuna study: one Optuna trial per Ray trial, none twice. (A trial the kill caught
@@ -101,7 +138,16 @@ def test_kill_9_then_resume(tmp_path):
     again = run_cli("tune.run", "--resume", "--name", "crash", "--results-dir", str(results))
     assert again.returncode == 0 and "already finished" in again.stdout
 
-    other = run_cli("tune.run", "--resume", "--name", "crash", "--max-epochs", "5", "--results-dir", str(results))
+    other = run_cli(
+        "tune.run",
+        "--resume",
+        "--name",
+        "crash",
+        "--max-epochs",
+        "5",
+        "--results-dir",
+        str(results),
+    )
     assert other.returncode == 2 and "--max-epochs 5 (it ran with 2)" in other.stderr
 
 
@@ -110,17 +156,29 @@ def test_a_resumed_trial_trains_exactly_as_an_uninterrupted_one():
     epochs, a stop, and a third from the epoch-2 state; and an epoch of the offline rotated copies
     (three passes) stopped after its first pass goes on with that epoch's own order."""
     data = tiny_data(count=6)
-    config = {"lr": 1e-3, "dropout_placement": "both", "dropout_before_fc1": 0.5, "dropout_after_fc1": 0.5,
-              "rotation": 10.0, "offline_rotations": True, "batch_size": 4}
+    config = {
+        "lr": 1e-3,
+        "dropout_placement": "both",
+        "dropout_before_fc1": 0.5,
+        "dropout_after_fc1": 0.5,
+        "rotation": 10.0,
+        "offline_rotations": True,
+        "batch_size": 4,
+    }
     settings = {"model": "seed_cnn", "image_size": 64, "max_epochs": 3, "seed": 0}
     straight = [metrics for metrics, _ in train_epochs(config, settings, data)]
     first_two = list(train_epochs(config, {**settings, "max_epochs": 2}, data))
-    continued = [metrics for metrics, _ in train_epochs(config, settings, data, state=first_two[-1][1])]
+    continued = [
+        metrics for metrics, _ in train_epochs(config, settings, data, state=first_two[-1][1])
+    ]
     assert [m["epoch"] for m in continued] == [2.333, 2.667, 3]
     assert continued == straight[6:]
     # after the first pass of epoch 2 (copied then: a yielded state holds the live model's tensors)
-    mid_epoch = next(copy.deepcopy(state) for metrics, state in train_epochs(config, settings, data)
-                     if metrics["passes"] == 4)
+    mid_epoch = next(
+        copy.deepcopy(state)
+        for metrics, state in train_epochs(config, settings, data)
+        if metrics["passes"] == 4
+    )
     assert [m for m, _ in train_epochs(config, settings, data, state=mid_epoch)] == straight[4:]
 
 
@@ -133,8 +191,15 @@ def test_a_trial_with_offline_rotations_meets_the_first_rung_after_as_many_image
     rotated = [m for m, _ in train_epochs({**config, "offline_rotations": True}, settings, data)]
     assert [m["passes"] for m in plain] == [1] and [m["passes"] for m in rotated] == [1, 2, 3]
     assert rotated[0]["train_images"] == plain[0]["train_images"] == len(data["train"][1])
-    capped = [m for m, _ in train_epochs({**config, "offline_rotations": True}, {**settings, "max_passes": 1}, data)]
-    assert [m["passes"] for m in capped] == [1]  # a searched 3x trial's budget: as many images as a 1x one
+    capped = [
+        m
+        for m, _ in train_epochs(
+            {**config, "offline_rotations": True}, {**settings, "max_passes": 1}, data
+        )
+    ]
+    assert [m["passes"] for m in capped] == [
+        1
+    ]  # a searched 3x trial's budget: as many images as a 1x one
 
 
 def test_kill_9_while_a_trial_waits_at_a_rung_then_resume(tmp_path):
@@ -144,10 +209,29 @@ def test_kill_9_while_a_trial_waits_at_a_rung_then_resume(tmp_path):
     results = tmp_path / "results"
     state = results / "paused" / "scheduler_state.json"
     driver = subprocess.Popen(
-        [sys.executable, "-m", "tune.run", "--space", "smoke", "--name", "paused", "--num-samples", "4",
-         "--max-epochs", "2", "--max-concurrent", "1", "--results-dir", str(results)],
-        cwd=REPO, env={**os.environ, "TUNE_DATA_ROOT": str(DATA_ROOT)}, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "tune.run",
+            "--space",
+            "smoke",
+            "--name",
+            "paused",
+            "--num-samples",
+            "4",
+            "--max-epochs",
+            "2",
+            "--max-concurrent",
+            "1",
+            "--results-dir",
+            str(results),
+        ],
+        cwd=REPO,
+        env={**os.environ, "TUNE_DATA_ROOT": str(DATA_ROOT)},
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline, waiting = time.time() + 300, {}
     while not waiting:
         assert driver.poll() is None, "the search ended before a trial waited at a rung"
@@ -161,12 +245,18 @@ def test_kill_9_while_a_trial_waits_at_a_rung_then_resume(tmp_path):
     os.killpg(driver.pid, signal.SIGKILL)
     driver.wait()
 
-    resumed = run_cli("tune.run", "--resume", "--name", "paused", "--results-dir", str(results), timeout=300)
+    resumed = run_cli(
+        "tune.run", "--resume", "--name", "paused", "--results-dir", str(results), timeout=300
+    )
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     trials = pd.read_csv(results / "paused" / "trials.csv")
     assert len(trials) == 4 and trials.trial_id.is_unique
     assert set(trials.status) <= {"COMPLETED", "STOPPED"}
-    for trial_id in waiting:  # it went on from its checkpoint, or was stopped: never trained pass 1 again
-        passes = [json.loads(line)["passes"] for line in (results / "paused" / "ray" / trial_id / "result.json").open()]
+    # it went on from its checkpoint, or was stopped: never trained pass 1 again
+    for trial_id in waiting:
+        passes = [
+            json.loads(line)["passes"]
+            for line in (results / "paused" / "ray" / trial_id / "result.json").open()
+        ]
         assert passes == list(range(1, len(passes) + 1)), passes
     assert_study_matches_the_trial_table(results / "paused")

@@ -1,20 +1,33 @@
 """Two searches in one Python process, one after the other, do not share per-run state: each run's
-scheduler, searcher and callbacks hold their own RunContext (tune/context.py), not module globals.
+scheduler, searcher and callbacks hold their own RunContext (tune/engine/context.py), not module
+globals.
 The first search's time budget is spent at once; the second has none and runs to its end."""
+
 import json
 
 import pandas as pd
 import ray
-
 from conftest import DATA_ROOT, run_in_process
+
 from tune import run as tune_run
 
 
 def test_two_searches_in_one_process_keep_their_own_runs(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("TUNE_DATA_ROOT", str(DATA_ROOT))
-    common = ["--space", "smoke", "--num-samples", "3", "--max-epochs", "2", "--results-dir", str(tmp_path)]
+    common = [
+        "--space",
+        "smoke",
+        "--num-samples",
+        "3",
+        "--max-epochs",
+        "2",
+        "--results-dir",
+        str(tmp_path),
+    ]
     try:
-        code, out, _ = run_in_process(capsys, tune_run.main, *common, "--name", "first", "--time-budget", "0.001")
+        code, out, _ = run_in_process(
+            capsys, tune_run.main, *common, "--name", "first", "--time-budget", "0.001"
+        )
         assert code == 0 and "time budget" in out
         ray.shutdown()
         code, out, err = run_in_process(capsys, tune_run.main, *common, "--name", "second")
@@ -24,7 +37,8 @@ def test_two_searches_in_one_process_keep_their_own_runs(tmp_path, capsys, monke
     first = json.loads((tmp_path / "first" / "experiment.json").read_text())
     second = json.loads((tmp_path / "second" / "experiment.json").read_text())
     assert first["ended_by"].startswith("the time budget") and not first["finished"]
-    assert second["ended_by"] == "all trials" and second["finished"]  # the first run's budget stayed with it
+    # the first run's budget stayed with it
+    assert second["ended_by"] == "all trials" and second["finished"]
     trials = pd.read_csv(tmp_path / "second" / "trials.csv")
     assert len(trials) == 3 and set(trials.status) <= {"COMPLETED", "STOPPED"}
     # each scheduler wrote its own rungs, of its own trials only

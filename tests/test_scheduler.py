@@ -1,7 +1,9 @@
-"""The project's scheduler (tune/scheduler.py), decision by decision, without a search around it:
-a trial that reaches a rung before the rung can judge it waits (paused), and goes on only when
-enough later results put it in the rung's best third; the baseline is never paused or stopped;
-a closed rung stops its losers; the rungs survive a new driver; the time budget pauses all."""
+"""The project's scheduler (tune/engine/scheduler.py), decision by decision, without a search
+around it: a trial that reaches a rung before the rung can judge it waits (paused), and goes on
+only when enough later results put it in the rung's best third; the baseline is never paused or
+stopped; a closed rung stops its losers; the rungs survive a new driver; the time budget pauses
+all."""
+
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -10,8 +12,8 @@ import pytest
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import TrialScheduler
 
-from tune.context import RunContext
-from tune.scheduler import SuccessiveHalving, milestones, planned_passes
+from tune.engine.context import RunContext
+from tune.engine.scheduler import SuccessiveHalving, milestones, planned_passes
 
 BASELINE = {"lr": 1e-3, "dropout": 0.5}
 CONTINUE, PAUSE, STOP = TrialScheduler.CONTINUE, TrialScheduler.PAUSE, TrialScheduler.STOP
@@ -49,16 +51,26 @@ class FakeController:
 
 
 def run_context(folder: Path, num_samples: int = 10, **changes) -> RunContext:
-    return RunContext(exp_dir=folder, ray_path=str(folder / "ray"), num_samples=num_samples, max_epochs=9,
-                      at_once=2, cpus_per_trial=1, baseline=BASELINE, **changes)
+    return RunContext(
+        exp_dir=folder,
+        ray_path=str(folder / "ray"),
+        num_samples=num_samples,
+        max_epochs=9,
+        at_once=2,
+        cpus_per_trial=1,
+        baseline=BASELINE,
+        **changes,
+    )
 
 
 @pytest.fixture
 def made(tmp_path):
     """A scheduler (rungs at 1 and 3 passes, max 9) and a controller, bound to one run."""
+
     def make(**changes):
         scheduler = SuccessiveHalving(BASELINE, max_t=9, grace_period=1, reduction_factor=3)
         return scheduler.bind(run_context(tmp_path, **changes)), FakeController()
+
     return make
 
 
@@ -81,11 +93,14 @@ def report(scheduler, controller, trial, passes: int, val_loss: float) -> str:
 
 def test_a_rung_judges_no_trial_before_it_has_three_results(made):
     scheduler, controller = made()
-    first, second, third = (add(scheduler, controller, name) for name in ("first", "second", "third"))
+    first, second, third = (
+        add(scheduler, controller, name) for name in ("first", "second", "third")
+    )
     # Ray's async ASHA lets the first trials at an empty rung through; here they wait, paused
     assert report(scheduler, controller, first, 1, 0.30) == PAUSE
     assert report(scheduler, controller, second, 1, 0.50) == PAUSE
-    assert scheduler.choose_trial_to_run(controller) is None  # no third result yet: nothing to promote
+    # no third result yet: nothing to promote
+    assert scheduler.choose_trial_to_run(controller) is None
     # the third result is worse than the first: the rung's best third (1 of 3) is the first
     assert report(scheduler, controller, third, 1, 0.70) == PAUSE
     assert scheduler.choose_trial_to_run(controller) is first
@@ -97,18 +112,22 @@ def test_a_trial_best_at_its_rung_goes_straight_on(made):
     for i, loss in enumerate((0.5, 0.6)):
         report(scheduler, controller, add(scheduler, controller, f"t{i}"), 1, loss)
     best = add(scheduler, controller, "best")
-    assert report(scheduler, controller, best, 1, 0.2) == CONTINUE  # 3 results: it is the best third
-    assert report(scheduler, controller, best, 2, 0.2) == CONTINUE  # between rungs nothing is judged
+    # 3 results: it is the best third
+    assert report(scheduler, controller, best, 1, 0.2) == CONTINUE
+    # between rungs nothing is judged
+    assert report(scheduler, controller, best, 2, 0.2) == CONTINUE
 
 
 def test_the_baseline_fills_the_rungs_but_is_never_paused_or_stopped(made):
     scheduler, controller = made()
     baseline = add(scheduler, controller, "baseline", dict(BASELINE))
     assert report(scheduler, controller, baseline, 1, 0.99) == CONTINUE
-    assert report(scheduler, controller, baseline, 9, 0.99) == CONTINUE  # past max_t: its own schedule
+    # past max_t: its own schedule
+    assert report(scheduler, controller, baseline, 9, 0.99) == CONTINUE
     assert scheduler.rungs[1] == {"baseline": 0.99} and scheduler.rungs[3] == {"baseline": 0.99}
     other = add(scheduler, controller, "other")
-    assert report(scheduler, controller, other, 9, 0.5) == STOP  # the budget's end, for any other trial
+    # the budget's end, for any other trial
+    assert report(scheduler, controller, other, 9, 0.5) == STOP
 
 
 def test_a_closed_rung_stops_its_losers_and_lets_at_least_one_on(made):
@@ -116,7 +135,8 @@ def test_a_closed_rung_stops_its_losers_and_lets_at_least_one_on(made):
     best, worst = add(scheduler, controller, "best"), add(scheduler, controller, "worst")
     assert report(scheduler, controller, best, 1, 0.3) == PAUSE
     assert report(scheduler, controller, worst, 1, 0.4) == PAUSE
-    worst.status = Trial.RUNNING  # Ray still saving its pause: stopping it now would drop its checkpoint
+    # Ray still saving its pause: stopping it now would drop its checkpoint
+    worst.status = Trial.RUNNING
     assert scheduler.choose_trial_to_run(controller) is None and 1 not in scheduler.closed
     worst.status = Trial.PAUSED
     chosen = scheduler.choose_trial_to_run(controller)  # every trial suggested, none below: closed
@@ -139,7 +159,8 @@ def test_the_rungs_and_the_waiting_survive_a_new_driver(made):
 def test_the_last_trial_running_gets_the_idle_cpus(made):
     scheduler, controller = made(num_samples=1)
     alone = add(scheduler, controller, "alone", dict(BASELINE))
-    assert report(scheduler, controller, alone, 1, 0.5) == PAUSE  # paused to come back with both CPUs
+    # paused to come back with both CPUs
+    assert report(scheduler, controller, alone, 1, 0.5) == PAUSE
     assert scheduler.choose_trial_to_run(controller) is alone
     assert alone.placement_group_factory.required_resources == {"CPU": 2}
 
@@ -156,3 +177,29 @@ def test_the_plan_counts_a_third_of_each_rung_on():
     assert milestones(1, 3, 10) == [1, 3, 9]
     # 19 trials to pass 1, (19+1)//3 = 6 on to pass 3, 7//3 = 2 on to 9, 3//3 = 1 on to 10
     assert planned_passes(19, 1, 3, 10) == 19 * 1 + 6 * 2 + 2 * 6 + 1 * 1
+
+
+def test_the_time_left_is_the_plan_left_at_the_mean_pass_and_never_less_than_the_baseline(
+    tmp_path,
+):
+    """The live line's estimate (tune/engine/progress.py), computed here from the plan by hand:
+    4 trials, rungs at 1 and 3 of 9 passes, 2 at a time. The 3 searched trials train 3 + 1x2 + 1x6
+    = 11 passes (planned_passes), the baseline its 9: 20 in all."""
+    from tune.engine.progress import Progress
+
+    assert planned_passes(3, 1, 3, 9) == 11
+    progress = Progress().bind(run_context(tmp_path, num_samples=4))
+    progress.setup()
+    trials = [FakeTrial("base", BASELINE)] + [FakeTrial(f"t{i}") for i in range(3)]
+    for number, trial in enumerate(trials):
+        trial.experiment_tag = f"{number + 1}_x"
+        seconds = 20.0 if trial.config == BASELINE else 10.0
+        progress.on_trial_result(0, trials, trial, {"passes": 1, "time_this_iter_s": seconds})
+    # 16 passes left at a mean pass of (20 + 10 + 10 + 10) / 4 s, 2 at a time: 100 s; but the
+    # baseline alone still has 8 passes of 20 s
+    assert progress.time_left(trials) == pytest.approx(160.0)
+    for trial in trials[1:]:  # the searched trials' passes slow down: now the plan is longer
+        progress.on_trial_result(0, trials, trial, {"passes": 2, "time_this_iter_s": 50.0})
+    # 13 passes left; a searched trial's mean pass (10 + 50) / 2 = 30 s, the mean over trials
+    # (20 + 30 x 3) / 4 = 27.5 s: 13 x 27.5 / 2 = 178.75 s, more than the baseline's 160
+    assert progress.time_left(trials) == pytest.approx(178.75)

@@ -1,13 +1,14 @@
 """A real search, end to end, on a small subset of the real photos (the `smoke` space)."""
+
 import json
 import re
 
 import pandas as pd
 import pytest
 import torch
+from conftest import assert_study_matches_the_trial_table, copy_photos, real_photos, run_cli
 
 import search_spaces
-from conftest import assert_study_matches_the_trial_table, copy_photos, real_photos, run_cli
 from training.loop import CHECKPOINT_FILE
 
 
@@ -30,7 +31,8 @@ def test_every_trial_is_in_the_table_with_per_epoch_metrics(search):
     assert set(trials.status) <= {"COMPLETED", "STOPPED"}
     assert trials.best_val_loss.is_monotonic_increasing  # sorted by the search metric
     assert trials.epochs.between(1, 2).all()
-    for _, trial in trials.iterrows():  # one report per epoch, and the table's figures come from them
+    # one report per epoch, and the table's figures come from them
+    for _, trial in trials.iterrows():
         epochs = pd.read_json(search[0] / "ray" / trial.trial_id / "result.json", lines=True)
         assert list(epochs.epoch) == list(range(1, trial.epochs + 1))
         assert epochs[["train_loss", "val_loss", "val_acc", "val_auc"]].notna().all().all()
@@ -44,6 +46,7 @@ def test_the_table_takes_each_trials_best_epoch_not_its_last(search, tmp_path):
     import shutil
 
     from tune import experiment
+
     exp_dir = tmp_path / "e2e"
     shutil.copytree(search[0], exp_dir)
     baseline_id = pd.read_csv(exp_dir / "trials.csv").set_index("trial").loc[0, "trial_id"]
@@ -53,7 +56,11 @@ def test_the_table_takes_each_trials_best_epoch_not_its_last(search, tmp_path):
     epochs[1].update(val_loss=epochs[0]["val_loss"] + 1.0, val_acc=epochs[0]["val_acc"] / 2)
     results.write_text("".join(json.dumps(epoch) + "\n" for epoch in epochs))
     row = experiment.trials_table(exp_dir).set_index("trial").loc[0]
-    assert (row.best_epoch, row.best_val_loss, row.best_val_acc) == (1, epochs[0]["val_loss"], epochs[0]["val_acc"])
+    assert (row.best_epoch, row.best_val_loss, row.best_val_acc) == (
+        1,
+        epochs[0]["val_loss"],
+        epochs[0]["val_acc"],
+    )
     assert row.last_val_loss == pytest.approx(epochs[0]["val_loss"] + 1.0)
 
 
@@ -64,14 +71,17 @@ def test_the_reports_baseline_is_trial_0(search):
     for name, value in baseline.items():
         assert trials.loc[0, f"param_{name}"] == value, name
     assert trials.baseline.sum() == 1
-    assert trials.loc[0, "status"] == "COMPLETED" and trials.loc[0, "epochs"] == 2  # the scheduler never stops it early
+    # the scheduler never stops it early
+    assert trials.loc[0, "status"] == "COMPLETED" and trials.loc[0, "epochs"] == 2
 
 
 def test_best_config_points_at_a_weights_only_checkpoint(search):
     exp_dir = search[0]
     best = json.loads((exp_dir / "best_config.json").read_text())
     trials = pd.read_csv(exp_dir / "trials.csv")
-    assert best["trial_id"] == trials.trial_id[0] and best["val_loss"] == pytest.approx(trials.best_val_loss[0])
+    assert best["trial_id"] == trials.trial_id[0] and best["val_loss"] == pytest.approx(
+        trials.best_val_loss[0]
+    )
     state = torch.load(exp_dir / best["checkpoint"] / CHECKPOINT_FILE, weights_only=True)
     assert state["epoch"] == best["epoch"] and "classifier.2.weight" in state["model"]
     for trial_id in trials.trial_id:  # a finished trial keeps its best checkpoint only
@@ -99,13 +109,16 @@ def test_a_search_that_is_not_on_a_terminal_prints_one_line_per_trial(search):
     ended = [line for line in done.stdout.splitlines() if line.startswith("trial ")]
     assert len(ended) == len(trials) == 3  # one plain line per ended trial ...
     for line in ended:
-        assert re.match(r"trial \d \(\w{8}\) (completed|stopped early by the scheduler) after \d pass(es)?: val loss",
-                        line)
+        assert re.match(
+            r"trial \d \(\w{8}\) (completed|stopped early by the scheduler) "
+            r"after \d pass(es)?: val loss",
+            line,
+        )
         assert "ended (" in line and "elapsed" in line and "best val loss" in line
     assert "Best trial" in done.stdout and "Results in" in done.stdout  # ... and the final summary
-    assert "Checkpoint successfully created" not in output and "Trial status" not in output  # Ray is quiet
+    # Ray is quiet
+    assert "Checkpoint successfully created" not in output and "Trial status" not in output
     assert "\x1b[" not in output and "\r" not in output  # no escape codes, no redrawn line
-
 
 
 def test_a_space_searches_your_own_photos_with_dataset(tmp_path):
@@ -114,18 +127,64 @@ def test_a_space_searches_your_own_photos_with_dataset(tmp_path):
     root = tmp_path / "root"
     copy_photos(real_photos("smoking", 15), root / "my_photos" / "smoking")
     copy_photos(real_photos("notsmoking", 15), root / "my_photos" / "not smoking")
-    done = run_cli("tune.run", "--space", "smoke", "--dataset", "my_photos", "--data-root", str(root), "--name", "mine",
-                   "--num-samples", "2", "--max-epochs", "1", "--results-dir", str(tmp_path / "results"))
+    done = run_cli(
+        "tune.run",
+        "--space",
+        "smoke",
+        "--dataset",
+        "my_photos",
+        "--data-root",
+        str(root),
+        "--name",
+        "mine",
+        "--num-samples",
+        "2",
+        "--max-epochs",
+        "1",
+        "--results-dir",
+        str(tmp_path / "results"),
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     exp_dir = tmp_path / "results" / "mine"
     exp = json.loads((exp_dir / "experiment.json").read_text())
-    assert exp["dataset"] == "my_photos" and exp["dataset_dir"] == str((root / "my_photos").resolve())
+    assert exp["dataset"] == "my_photos" and exp["dataset_dir"] == str(
+        (root / "my_photos").resolve()
+    )
     assert sum(exp["split_sizes"].values()) == 30  # every photo, split three ways
     manifest = pd.read_csv(exp_dir / "manifest.csv")
     assert len(manifest) == 30 and manifest.path.str.match(r"(smoking|not smoking)/").all()
     trials = pd.read_csv(exp_dir / "trials.csv").set_index("trial")
     assert len(trials) == 2 and trials.loc[0, "baseline"]  # the report's baseline is still trial 0
     assert "data set `my_photos`" in (exp_dir / "summary.md").read_text()
-    refused = run_cli("tune.run", "--resume", "--name", "mine", "--dataset", "smoker_detection",
-                      "--results-dir", str(tmp_path / "results"))
-    assert refused.returncode == 2 and "--dataset smoker_detection (it ran with my_photos)" in refused.stderr
+    refused = run_cli(
+        "tune.run",
+        "--resume",
+        "--name",
+        "mine",
+        "--dataset",
+        "smoker_detection",
+        "--results-dir",
+        str(tmp_path / "results"),
+    )
+    assert (
+        refused.returncode == 2
+        and "--dataset smoker_detection (it ran with my_photos)" in refused.stderr
+    )
+
+
+def test_a_trial_given_two_cpus_trains_on_two_threads(tmp_path):
+    """--cpus-per-trial 2 on this 2-CPU machine: one trial at a time, each on 2 torch threads
+    (Ray starts its workers with 1: the trainable sets them from the CPUs the trial holds)."""
+    root = tmp_path / "root"
+    for label in ("smoking", "notsmoking"):
+        copy_photos(real_photos(label, 15), root / "few" / label)
+    done = run_cli(
+        *("tune.run", "--space", "smoke", "--dataset", "few", "--data-root", str(root)),
+        *("--name", "two", "--num-samples", "2", "--max-epochs", "1", "--cpus-per-trial", "2"),
+        *("--results-dir", str(tmp_path / "results")),
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    exp = json.loads((tmp_path / "results" / "two" / "experiment.json").read_text())
+    assert exp["cpus_per_trial"] == 2 and exp["max_concurrent"] == 1  # 2 CPUs hold one trial
+    history = [pd.read_csv(f) for f in (tmp_path / "results" / "two").glob("ray/*/progress.csv")]
+    assert len(history) == 2 and all((h["threads"] == 2).all() for h in history)

@@ -1,4 +1,5 @@
 """A Ray that we start listens on loopback only and runs no dashboard (CVE-2023-48022)."""
+
 import subprocess
 import sys
 import textwrap
@@ -9,7 +10,7 @@ from conftest import REPO
 # listening TCP socket owned by this process or its descendants (gcs_server, raylet, workers).
 PROBE = textwrap.dedent("""
     import os, re, subprocess
-    from tune.cluster import start_ray
+    from tune.engine.cluster import start_ray
     context = start_ray(None, 1)
     import ray
     assert ray.get(ray.remote(lambda: 1).remote()) == 1
@@ -22,7 +23,8 @@ PROBE = textwrap.dedent("""
         except OSError:
             return None
     ours = {os.getpid(), *children(os.getpid())}
-    for line in subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True).stdout.splitlines():
+    listening = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True).stdout
+    for line in listening.splitlines():
         pids = {int(p) for p in re.findall(r"pid=(\\d+)", line)}
         if pids & ours:
             print("LISTEN", line.split()[3])
@@ -32,7 +34,9 @@ PROBE = textwrap.dedent("""
 
 
 def test_our_ray_listens_on_loopback_only_without_dashboard():
-    done = subprocess.run([sys.executable, "-c", PROBE], cwd=REPO, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     addresses = [line.split()[1] for line in done.stdout.splitlines() if line.startswith("LISTEN")]
     assert len(addresses) >= 3  # gcs_server, raylet, a worker: the probe really saw Ray's sockets

@@ -8,6 +8,7 @@ config asks for (its base angle, plus a uniform draw within `rotation`), so `rot
 report's `offline_rotations` keep their meaning. Only the head trains. One cache serves every
 frozen trial of a search.
 """
+
 import torch
 from torchvision.transforms.v2 import functional as F
 
@@ -19,39 +20,71 @@ VIEW_ANGLES = (-30.0, -20.0, -10.0, 0.0, 10.0, 20.0, 30.0)
 
 
 @torch.no_grad()
-def pooled(model, model_name: str, images: torch.Tensor, precision: Precision, angle: float = 0.0,
-           batch_size: int = 64) -> torch.Tensor:
-    """A frozen backbone's pooled features (fp32) of uint8 images, each rotated by `angle` degrees first."""
+def pooled(
+    model,
+    model_name: str,
+    images: torch.Tensor,
+    precision: Precision,
+    angle: float = 0.0,
+    batch_size: int = 64,
+) -> torch.Tensor:
+    """A frozen backbone's pooled features (fp32) of uint8 images, each rotated by `angle` degrees
+    first."""
     normalization, pooled_features = INPUTS[model_name][1], CACHED_FEATURES[model_name][0]
     out = []
     for i in range(0, len(images), batch_size):
-        batch = images[i:i + batch_size]
+        batch = images[i : i + batch_size]
         if angle:
             batch = F.rotate(batch, angle)
         with precision.autocast():
-            out.append(pooled_features(model, precision.batch(to_float(batch, normalization))).float())
+            out.append(
+                pooled_features(model, precision.batch(to_float(batch, normalization))).float()
+            )
     return torch.cat(out)
 
 
-def extract(model_name: str, image_size: int, train_x: torch.Tensor, val_x: torch.Tensor,
-            precision: Precision, imagenet: dict | None = None, progress=print) -> dict:
-    """{"train": N x views x D, "val": M x D, "angles": the views' rotation in degrees}, all fp32."""
-    model = build_model(model_name, {"weights": "imagenet", "freeze_backbone": True}, image_size, imagenet)
+def extract(
+    model_name: str,
+    image_size: int,
+    train_x: torch.Tensor,
+    val_x: torch.Tensor,
+    precision: Precision,
+    imagenet: dict | None = None,
+    progress=print,
+) -> dict:
+    """{"train": N x views x D, "val": M x D, "angles": the views' rotation in degrees}, all
+    fp32."""
+    model = build_model(
+        model_name, {"weights": "imagenet", "freeze_backbone": True}, image_size, imagenet
+    )
     model = precision.model(model).eval()
     views = []
     for angle in VIEW_ANGLES:
         views.append(pooled(model, model_name, train_x, precision, angle))
-        progress(f"  features: training images rotated {angle:+.0f} degrees ({len(views)}/{len(VIEW_ANGLES)} views)")
-    return {"train": torch.stack(views, dim=1), "val": pooled(model, model_name, val_x, precision),
-            "angles": torch.tensor(VIEW_ANGLES)}
+        progress(
+            f"  features: training images rotated {angle:+.0f} degrees "
+            f"({len(views)}/{len(VIEW_ANGLES)} views)"
+        )
+    return {
+        "train": torch.stack(views, dim=1),
+        "val": pooled(model, model_name, val_x, precision),
+        "angles": torch.tensor(VIEW_ANGLES),
+    }
 
 
 class TrainingViews:
     """The training set of one cached trial: each image once, plus the report's +-10 and +-20
-    degree copies when `offline_rotations` is on (signs drawn as data_utils.transforms draws them)."""
+    degree copies when `offline_rotations` is on (signs drawn as data_utils.transforms draws
+    them)."""
 
-    def __init__(self, features: dict, labels: torch.Tensor, config: dict, generator: torch.Generator):
-        self.train, self.angles, self.rotation = features["train"], features["angles"], config.get("rotation", 0.0)
+    def __init__(
+        self, features: dict, labels: torch.Tensor, config: dict, generator: torch.Generator
+    ):
+        self.train, self.angles, self.rotation = (
+            features["train"],
+            features["angles"],
+            config.get("rotation", 0.0),
+        )
         n = len(labels)
         self.image, self.base, self.labels = torch.arange(n), torch.zeros(n), labels
         if config.get("offline_rotations"):
@@ -64,7 +97,11 @@ class TrainingViews:
     def __len__(self) -> int:
         return len(self.labels)
 
-    def batch(self, index: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        wanted = self.base[index] + (torch.rand(len(index), generator=generator) * 2 - 1) * self.rotation
+    def batch(
+        self, index: torch.Tensor, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        wanted = (
+            self.base[index] + (torch.rand(len(index), generator=generator) * 2 - 1) * self.rotation
+        )
         view = (wanted[:, None] - self.angles[None, :]).abs().argmin(dim=1)
         return self.train[self.image[index], view], self.labels[index]

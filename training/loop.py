@@ -1,25 +1,29 @@
 """The training loop, with no Ray in it: train on the train split, validate on the val split,
-one pass over the training split at a time. The trial (tune/trainable.py), promotion's retraining and the benchmarks
-all use it.
+one pass over the training split at a time. The trial (tune/engine/trainable.py), promotion's
+retraining and the benchmarks all use it.
 
 `data` is {"train": (uint8 images, float labels), "val": (...)}, plus "imagenet" (the pretrained
 weights) for a pretrained model, and "features" when the search cached a frozen backbone's
 features (training/features.py): a trial whose config freezes that backbone then trains only
 the head, on those features, in a fraction of the time.
 """
+
 import math
 
 import torch
-from sklearn.metrics import roc_auc_score
 from torch import nn
 from torch.optim import lr_scheduler
 
 from data_utils.transforms import add_rotated_copies, augment, to_float
 from models import CACHED_FEATURES, HEADS, INPUTS, build_model
 from training import features as cached
+from training.metrics import scores
 from training.precision import Precision
 
-CHECKPOINT_FILE = "checkpoint.pt"  # what a trial's checkpoint folder holds: the state train_epochs yields
+# what a trial's checkpoint folder holds: the state train_epochs yields
+CHECKPOINT_FILE = "checkpoint.pt"
+# the default precision: plain fp32 (Precision is frozen, so one shared default is safe)
+FP32 = Precision()
 
 
 def uses_cached_features(config: dict, data: dict) -> bool:
@@ -49,7 +53,7 @@ def train_epochs(config: dict, settings: dict, data: dict, state: dict | None = 
 
         def batches(order, batch_size):  # (inputs, labels): cached features of the drawn views
             for start in range(0, len(order), batch_size):
-                yield train_set.batch(order[start:start + batch_size], generator)
+                yield train_set.batch(order[start : start + batch_size], generator)
 
         head_logits = CACHED_FEATURES[settings["model"]][1]
 
@@ -68,7 +72,7 @@ def train_epochs(config: dict, settings: dict, data: dict, state: dict | None = 
 
         def batches(order, batch_size):  # (inputs, labels): uint8 images, each randomly augmented
             for start in range(0, len(order), batch_size):
-                index = order[start:start + batch_size]
+                index = order[start : start + batch_size]
                 yield augment(train_x[index], config, generator), train_y[index]
 
         def forward(images):
@@ -86,7 +90,7 @@ def train_epochs(config: dict, settings: dict, data: dict, state: dict | None = 
     steps_per_epoch = math.ceil(len(train_set) / config["batch_size"])
     schedule = make_schedule(optimizer, config, steps_per_epoch, max_passes / copies)
     # after the training set is built: its offline copies are drawn from the fresh generator
-    done, order = 0, None
+    first_pass, order = 0, None
     if state:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -95,18 +99,25 @@ def train_epochs(config: dict, settings: dict, data: dict, state: dict | None = 
         generator.set_state(state["generator"])
         if "torch_rng" in state:  # dropout masks continue as if never interrupted
             torch.set_rng_state(state["torch_rng"])
-        done = state.get("passes", state["epoch"] * copies)
+        first_pass = state.get("passes", state["epoch"] * copies)
         order = state.get("order")  # an epoch stopped between its passes goes on with its own order
 
-    for done in range(done, max_passes):
+    for done in range(first_pass, max_passes):
         part = done % copies
         if part == 0:
             order = torch.randperm(len(train_set), generator=generator)
-        # the epoch's batches are cut as one epoch cuts them; a pass takes those that start in its share
-        starts = [s for s in range(0, len(order), config["batch_size"]) if min(s // pass_size, copies - 1) == part]
+        # the epoch's batches are cut as one epoch cuts them; a pass takes those that start in
+        # its share
+        starts = [
+            s
+            for s in range(0, len(order), config["batch_size"])
+            if min(s // pass_size, copies - 1) == part
+        ]
         model.train()
         total_loss, correct, seen = 0.0, 0, 0
-        for inputs, labels in batches(order[starts[0]:starts[-1] + config["batch_size"]], config["batch_size"]):
+        for inputs, labels in batches(
+            order[starts[0] : starts[-1] + config["batch_size"]], config["batch_size"]
+        ):
             with precision.autocast():
                 logits = forward(inputs).float()
             targets = labels * (1 - smoothing) + 0.5 * smoothing if smoothing else labels
@@ -123,14 +134,29 @@ def train_epochs(config: dict, settings: dict, data: dict, state: dict | None = 
         val = validate()
         passes = done + 1
         epoch = passes // copies if passes % copies == 0 else round(passes / copies, 3)
-        metrics = {"epoch": epoch, "passes": passes, "train_images": passes * pass_size,
-                   "train_loss": total_loss / seen, "train_acc": correct / seen,
-                   "val_loss": val["loss"], "val_acc": val["accuracy"], "val_auc": val["auc"]}
-        yield metrics, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                        "generator": generator.get_state(), "torch_rng": torch.get_rng_state(),
-                        "epoch": passes // copies, "passes": passes,
-                        **({"order": order} if passes % copies else {}),
-                        **({"schedule": schedule.state_dict()} if schedule else {})}
+        metrics = {
+            "epoch": epoch,
+            "passes": passes,
+            "train_images": passes * pass_size,
+            "train_loss": total_loss / seen,
+            "train_acc": correct / seen,
+            "val_loss": val["loss"],
+            "val_acc": val["accuracy"],
+            "val_auc": val["auc"],
+        }
+        yield (
+            metrics,
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "generator": generator.get_state(),
+                "torch_rng": torch.get_rng_state(),
+                "epoch": passes // copies,
+                "passes": passes,
+                **({"order": order} if passes % copies else {}),
+                **({"schedule": schedule.state_dict()} if schedule else {}),
+            },
+        )
 
 
 def make_optimizer(model: nn.Module, config: dict, model_name: str) -> torch.optim.Optimizer:
@@ -141,40 +167,59 @@ def make_optimizer(model: nn.Module, config: dict, model_name: str) -> torch.opt
     if ratio == 1.0 or head is None:
         return torch.optim.Adam(model.parameters(), lr=config["lr"], weight_decay=weight_decay)
     named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
-    groups = [{"params": [p for name, p in named if name.startswith(head)]},
-              {"params": [p for name, p in named if not name.startswith(head)], "lr": config["lr"] * ratio}]
-    return torch.optim.Adam([g for g in groups if g["params"]], lr=config["lr"], weight_decay=weight_decay)
+    groups = [
+        {"params": [p for name, p in named if name.startswith(head)]},
+        {
+            "params": [p for name, p in named if not name.startswith(head)],
+            "lr": config["lr"] * ratio,
+        },
+    ]
+    return torch.optim.Adam(
+        [g for g in groups if g["params"]], lr=config["lr"], weight_decay=weight_decay
+    )
 
 
 def make_schedule(optimizer, config: dict, steps_per_epoch: int, max_epochs: float):
     """The learning rate per step: `warmup_epochs` of linear warm-up from 1% of it, then constant or
-    (`lr_schedule` "cosine") decayed to 0 at the end of the trial's budget. None: the report's constant rate."""
+    (`lr_schedule` "cosine") decayed to 0 at the end of the trial's budget. None: the report's
+    constant rate."""
     warmup = round(config.get("warmup_epochs", 0) * steps_per_epoch)
-    ramp = lr_scheduler.LinearLR(optimizer, start_factor=0.01, total_iters=warmup) if warmup else None
+    ramp = (
+        lr_scheduler.LinearLR(optimizer, start_factor=0.01, total_iters=warmup) if warmup else None
+    )
     if config.get("lr_schedule", "constant") != "cosine":
         return ramp  # LinearLR holds the full rate once warm
-    decay = lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, round(max_epochs * steps_per_epoch) - warmup))
-    return lr_scheduler.SequentialLR(optimizer, [ramp, decay], milestones=[warmup]) if ramp else decay
+    decay = lr_scheduler.CosineAnnealingLR(
+        optimizer, T_max=max(1, round(max_epochs * steps_per_epoch) - warmup)
+    )
+    return (
+        lr_scheduler.SequentialLR(optimizer, [ramp, decay], milestones=[warmup]) if ramp else decay
+    )
 
 
 @torch.no_grad()
-def predict_logits(model: nn.Module, images: torch.Tensor, normalization: str,
-                   precision: Precision = Precision(), batch_size: int = 64) -> torch.Tensor:
+def predict_logits(
+    model: nn.Module,
+    images: torch.Tensor,
+    normalization: str,
+    precision: Precision = FP32,
+    batch_size: int = 64,
+) -> torch.Tensor:
     model.eval()
     logits = []
     for i in range(0, len(images), batch_size):
         with precision.autocast():
-            logits.append(model(precision.batch(to_float(images[i:i + batch_size], normalization))).float())
+            logits.append(
+                model(precision.batch(to_float(images[i : i + batch_size], normalization))).float()
+            )
     return torch.cat(logits)
 
 
-def scores(logits: torch.Tensor, labels: torch.Tensor) -> dict:
-    loss = nn.functional.binary_cross_entropy_with_logits(logits, labels).item()
-    accuracy = ((logits > 0).float() == labels).float().mean().item()
-    auc = roc_auc_score(labels.numpy(), logits.numpy()) if labels.unique().numel() == 2 else float("nan")
-    return {"loss": loss, "accuracy": accuracy, "auc": float(auc)}
-
-
-def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, normalization: str,
-             precision: Precision = Precision()) -> dict:
+def evaluate(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    normalization: str,
+    precision: Precision = FP32,
+) -> dict:
     return scores(predict_logits(model, images, normalization, precision), labels)

@@ -1,8 +1,19 @@
 """Test-set figures a person can trust: counts, a confidence interval, and a paired test."""
+
 import numpy as np
 import torch
 from scipy.stats import binomtest
 from sklearn.metrics import confusion_matrix, f1_score, precision_score, recall_score, roc_auc_score
+
+
+def scores(logits: torch.Tensor, labels: torch.Tensor) -> dict:
+    """Loss, accuracy and ROC AUC (nan with one class): what a trial's validation reports, and
+    where the final test's figures start."""
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, labels).item()
+    accuracy = ((logits > 0).float() == labels).float().mean().item()
+    two_classes = labels.unique().numel() == 2
+    auc = roc_auc_score(labels.numpy(), logits.numpy()) if two_classes else float("nan")
+    return {"loss": loss, "accuracy": accuracy, "auc": float(auc)}
 
 
 def test_metrics(labels: torch.Tensor, logits: torch.Tensor) -> dict:
@@ -12,12 +23,22 @@ def test_metrics(labels: torch.Tensor, logits: torch.Tensor) -> dict:
     y = labels.numpy().astype(int)
     p = (logits > 0).numpy().astype(int)
     correct = int((y == p).sum())
+    basic = scores(logits, labels.float())
     interval = binomtest(correct, len(y)).proportion_ci(confidence_level=0.95, method="wilson")
-    out = {"n": len(y), "n_smoking": int(y.sum()), "correct": correct, "accuracy": correct / len(y),
-           "accuracy_ci95": [float(interval.low), float(interval.high)],
-           "loss": torch.nn.functional.binary_cross_entropy_with_logits(logits, labels.float()).item(),
-           "precision": None, "recall": None, "f1": None, "roc_auc": None,
-           "confusion_matrix": confusion_matrix(y, p, labels=[0, 1]).tolist(), "not_computable": {}}
+    out = {
+        "n": len(y),
+        "n_smoking": int(y.sum()),
+        "correct": correct,
+        "accuracy": correct / len(y),
+        "accuracy_ci95": [float(interval.low), float(interval.high)],
+        "loss": basic["loss"],
+        "precision": None,
+        "recall": None,
+        "f1": None,
+        "roc_auc": None,
+        "confusion_matrix": confusion_matrix(y, p, labels=[0, 1]).tolist(),
+        "not_computable": {},
+    }
     if p.sum():
         out["precision"] = float(precision_score(y, p, zero_division=0))
     else:
@@ -26,9 +47,11 @@ def test_metrics(labels: torch.Tensor, logits: torch.Tensor) -> dict:
         out["recall"] = float(recall_score(y, p))
         out["f1"] = float(f1_score(y, p)) if p.sum() else 0.0
     else:
-        out["not_computable"]["recall"] = out["not_computable"]["f1"] = "no 'smoking' image in the set"
+        out["not_computable"]["recall"] = out["not_computable"]["f1"] = (
+            "no 'smoking' image in the set"
+        )
     if len(np.unique(y)) == 2:
-        out["roc_auc"] = float(roc_auc_score(y, logits.numpy()))
+        out["roc_auc"] = basic["auc"]
     else:
         out["not_computable"]["roc_auc"] = "needs images of both classes"
     return out

@@ -7,6 +7,7 @@ bf16 it was faster for both networks on every thread count measured; in fp32 it 
 some cases and slower in others, so fp32 keeps NCHW. Weights, the loss, metrics and checkpoints
 stay fp32 whatever is chosen: autocast only changes the arithmetic inside the forward pass.
 """
+
 from dataclasses import asdict, dataclass
 
 import torch
@@ -15,11 +16,16 @@ CHOICES = ("auto", "fp32", "bf16")
 
 
 def cpu_capabilities() -> dict:
-    """What torch reports about this CPU: the vector ISA it dispatches to and native bf16 support."""
+    """What torch reports about this CPU: the vector ISA it dispatches to and native bf16
+    support."""
     caps = torch.cpu.get_capabilities()
-    return {"cpu": caps.get("cpu_name", "unknown"), "isa": torch.backends.cpu.get_cpu_capability(),
-            "avx512_bf16": bool(caps.get("avx512_bf16")), "amx_bf16": bool(caps.get("amx_bf16")),
-            "threads": torch.get_num_threads()}
+    return {
+        "cpu": caps.get("cpu_name", "unknown"),
+        "isa": torch.backends.cpu.get_cpu_capability(),
+        "avx512_bf16": bool(caps.get("avx512_bf16")),
+        "amx_bf16": bool(caps.get("amx_bf16")),
+        "threads": torch.get_num_threads(),
+    }
 
 
 def native_bf16() -> bool:
@@ -39,7 +45,11 @@ class Precision:
         return model.to(memory_format=torch.channels_last) if self.channels_last else model
 
     def batch(self, x: torch.Tensor) -> torch.Tensor:
-        return x.contiguous(memory_format=torch.channels_last) if self.channels_last and x.dim() == 4 else x
+        return (
+            x.contiguous(memory_format=torch.channels_last)
+            if self.channels_last and x.dim() == 4
+            else x
+        )
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -62,5 +72,7 @@ def usable(saved: dict | None) -> tuple[Precision, str | None]:
     emulated (same weights, ~5x faster here). Returns (precision, note or None)."""
     precision = Precision(**saved) if saved else Precision()
     if precision.dtype == "bf16" and not native_bf16():
-        return Precision("fp32", False), "this CPU has no native bf16: computing in fp32 instead of the recorded bf16"
+        return Precision(
+            "fp32", False
+        ), "this CPU has no native bf16: computing in fp32 instead of the recorded bf16"
     return precision, None

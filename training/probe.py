@@ -1,20 +1,18 @@
 """How good are a frozen backbone's features? A logistic regression on them (a linear probe),
 fitted on the training split and scored on the validation split. It tells real ImageNet weights
 from random ones in seconds (tests/test_efficientnet.py, benchmarks/linear_probe.py)."""
-import torch
+
 from sklearn.linear_model import LogisticRegression
 
-from data_utils.transforms import to_float
-from models.efficientnet import features
+from training.features import pooled
+from training.precision import Precision
 
 
-@torch.no_grad()
-def pooled(model, images, batch=64):
+def probe_accuracy(model, data, model_name: str = "efficientnet_lite0") -> float:
+    """The probe's validation accuracy. Every EfficientNet-Lite (any variant, any weights) pools
+    and normalizes its input alike: the default name serves them all."""
     model.eval()
-    return torch.cat([features(model, to_float(images[i:i + batch], "imagenet")) for i in range(0, len(images), batch)])
-
-
-def probe_accuracy(model, data) -> float:
     (train_x, train_y), (val_x, val_y) = data.tensors["train"], data.tensors["val"]
-    classifier = LogisticRegression(max_iter=2000, C=0.5).fit(pooled(model, train_x).numpy(), train_y.numpy())
-    return classifier.score(pooled(model, val_x).numpy(), val_y.numpy())
+    train, val = (pooled(model, model_name, x, Precision()).numpy() for x in (train_x, val_x))
+    classifier = LogisticRegression(max_iter=2000, C=0.5).fit(train, train_y.numpy())
+    return classifier.score(val, val_y.numpy())

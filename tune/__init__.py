@@ -1,12 +1,18 @@
-"""The search engine: the only package that imports Ray.
+"""The commands a user types, and the experiment's files they share.
 
-Commands: `python -m tune.run` starts a search.
+`python -m tune.run` starts or resumes a search on the Ray engine (`tune/engine/`, the only code
+that starts Ray). The commands after a search act on its folder or on a model file and never
+start Ray (they read its saved results with Ray's `ExperimentAnalysis`, tune/experiment.py):
+`tune.trials`, `tune.promote`, `tune.evaluate`, `tune.predict`, `tune.report`,
+`tune.dashboard`. Their shared files: `experiment` (the experiment folder, its trial table),
+`results` (summaries, atomic writes), `study` (the Optuna study), `model_file`, `lock`, `disk`.
 
 Trials are judged by validation loss, not accuracy: with 180 validation images accuracy moves
 in 0.56-point steps and ties often, while the loss is continuous and also punishes confident
-mistakes, the overfitting the seed report kept fighting. The scheduler, the searcher, the checkpoints
-Ray keeps and the "best trial" all use it.
+mistakes, the overfitting the seed report kept fighting. The scheduler, the searcher, the
+checkpoints Ray keeps and the "best trial" all use it.
 """
+
 METRIC, MODE = "val_loss", "min"
 
 

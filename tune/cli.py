@@ -1,6 +1,8 @@
 """What every command shares: one-line errors (exit code 2 for bad input, 1 for a failed write:
-a full disk), and argparse value types."""
+a full disk), quiet in a pipe that closes early, and argparse value types."""
+
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -21,14 +23,16 @@ class ArgumentParser(argparse.ArgumentParser):
 
 def int_at_least(minimum: int):
     """An argparse type: a whole number >= minimum."""
+
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
         return value
+
     return parse
 
 
@@ -38,9 +42,20 @@ def run_main(main, argv=None) -> None:
     from models import MissingPackageError, MissingWeightsError
     from search_spaces import UnknownSpaceError
     from tune.disk import failed_write, free_space, megabytes
+
     try:
         sys.exit(main(argv))
-    except (UsageError, DataError, MissingPackageError, MissingWeightsError, UnknownSpaceError) as error:
+    except BrokenPipeError:  # `python -m tune.trials EXP | head`: the reader has all it wanted
+        # Python flushes stdout again at exit: send that flush nowhere (the Python docs' recipe)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+    except (
+        UsageError,
+        DataError,
+        MissingPackageError,
+        MissingWeightsError,
+        UnknownSpaceError,
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
     except WriteFailed as error:
@@ -51,7 +66,9 @@ def run_main(main, argv=None) -> None:
         if failed is None:
             raise
         where = Path(failed.path).parent if failed.path else Path.cwd()
-        print(f"error: could not write {failed.path or 'a file'} ({failed.reason}; "
-              f"{megabytes(free_space(where))} free in {where}): free space and run it again",
-              file=sys.stderr)
+        print(
+            f"error: could not write {failed.path or 'a file'} ({failed.reason}; "
+            f"{megabytes(free_space(where))} free in {where}): free space and run it again",
+            file=sys.stderr,
+        )
         sys.exit(1)

@@ -5,6 +5,7 @@ The server listens on 127.0.0.1 only: optuna-dashboard can also change a study (
 notes), so it must never be reachable from the network. `--all` serves every experiment under
 results/, one port each (optuna-dashboard shows one storage, and each experiment keeps its own).
 """
+
 import errno
 import signal
 import threading
@@ -18,12 +19,22 @@ HOST = "127.0.0.1"
 
 
 def parse_args(argv):
-    p = ArgumentParser(prog="python -m tune.dashboard",
-                       description="Serve an experiment's Optuna study with optuna-dashboard on 127.0.0.1.")
+    p = ArgumentParser(
+        prog="python -m tune.dashboard",
+        description="Serve an experiment's Optuna study with optuna-dashboard on 127.0.0.1.",
+    )
     p.add_argument("experiment", nargs="?", help="experiment name (a folder of --results-dir)")
-    p.add_argument("--all", action="store_true", help="every experiment with a study, one port each from --port on")
-    p.add_argument("--port", type=int_at_least(1), default=8080, help="port on 127.0.0.1 (default 8080)")
-    p.add_argument("--results-dir", default="results", help="where the experiments are (default: results/)")
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help="every experiment with a study, one port each from --port on",
+    )
+    p.add_argument(
+        "--port", type=int_at_least(1), default=8080, help="port on 127.0.0.1 (default 8080)"
+    )
+    p.add_argument(
+        "--results-dir", default="results", help="where the experiments are (default: results/)"
+    )
     args = p.parse_args(argv)
     if bool(args.experiment) == args.all:
         p.error("give one experiment name, or --all")
@@ -32,8 +43,10 @@ def parse_args(argv):
 
 def with_study(exp_dir: Path) -> Path:
     if not (exp_dir / study.STUDY_FILE).is_file():
-        raise UsageError(f"experiment {exp_dir.name} has no Optuna study ({exp_dir / study.STUDY_FILE}): it was "
-                         f"made before searches kept one, or Ray had not started it yet")
+        raise UsageError(
+            f"experiment {exp_dir.name} has no Optuna study ({exp_dir / study.STUDY_FILE}): it was "
+            f"made before searches kept one, or Ray had not started it yet"
+        )
     return exp_dir
 
 
@@ -44,11 +57,12 @@ class QuietHandler(WSGIRequestHandler):
 
 def serve(exp_dir: Path, port: int):
     from optuna_dashboard import wsgi
+
     try:
         return make_server(HOST, port, wsgi(study.storage(exp_dir)), handler_class=QuietHandler)
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
-            raise UsageError(f"port {port} on {HOST} is busy: pick another with --port")
+            raise UsageError(f"port {port} on {HOST} is busy: pick another with --port") from None
         raise
 
 
@@ -65,7 +79,7 @@ def main(argv=None) -> int:
     for stop in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop, signal.default_int_handler)
     servers = [serve(exp_dir, args.port + offset) for offset, exp_dir in enumerate(exp_dirs)]
-    for exp_dir, server in zip(exp_dirs, servers):
+    for exp_dir, server in zip(exp_dirs, servers, strict=True):
         print(f"{exp_dir.name}: http://{HOST}:{server.server_port}/dashboard/", flush=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
     try:

@@ -3,12 +3,13 @@ clearly cannot fit; stopped in one line, resumable, when a write fails while it 
 
 - Before a search: `space_needed` (what it will write, at least) against the free space of the
   results folder's filesystem (`refuse_if_it_cannot_fit`).
-- While it runs: tune/write_guard.py keeps Ray's experiment state whole and ends the search at
-  the first failed write; `failed_write` tells a failed write from any other error.
+- While it runs: tune/engine/write_guard.py keeps Ray's experiment state whole and ends the search
+  at the first failed write; `failed_write` tells a failed write from any other error.
 - After: the driver (tune/run.py) writes what it can of the results, each file whole or not at
   all (tune/results.py), and ends with one line (`failure_line`), exit 1 (tune/cli.py).
 No Ray here: tune/run.py imports this before Ray is set up.
 """
+
 import errno
 import os
 import re
@@ -16,15 +17,26 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-MIB = 2 ** 20
+MIB = 2**20
 MARGIN = 16 * MIB  # Ray's state and logs, the Optuna study, the manifest: a few MB, rounded up
 # errors that mean "this write failed" (not "this read failed" or "no connection")
-WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO, errno.EACCES,
-                errno.EPERM}
+WRITE_ERRNOS = {
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EFBIG,
+    errno.EROFS,
+    errno.EIO,
+    errno.EACCES,
+    errno.EPERM,
+}
 FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}  # unmistakable in a text
-FULL_WORDS = re.compile(r"no space left on device|disk quota exceeded|database or disk is full|"
-                        r"read-only file system|file too large|disk i/o error|"
-                        r"failed writing file", re.I)  # torch.save's RuntimeError on a full disk
+# torch.save's RuntimeError on a full disk
+FULL_WORDS = re.compile(
+    r"no space left on device|disk quota exceeded|database or disk is full|"
+    r"read-only file system|file too large|disk i/o error|"
+    r"failed writing file",
+    re.I,
+)
 ERRNO_IN_TEXT = re.compile(r"\[errno (\d+)\]", re.I)  # pyarrow's OSError: "[errno 28] ..."
 
 
@@ -56,6 +68,7 @@ def refuse_if_it_cannot_fit(folders: dict[Path, int], what: str) -> None:
     """folders: {folder: bytes the search writes there}. One line (exit 2, nothing written)
     when a filesystem has less free space than the folders on it need."""
     from tune.cli import UsageError
+
     needs: dict[int, list] = {}  # filesystem -> [first folder named, bytes]
     for folder, size in folders.items():
         device = os.stat(existing(folder)).st_dev
@@ -63,9 +76,11 @@ def refuse_if_it_cannot_fit(folders: dict[Path, int], what: str) -> None:
     for folder, size in needs.values():
         free = free_space(folder)
         if free < size:
-            raise UsageError(f"not enough space for this search in {folder}: {megabytes(free)} "
-                             f"free, it needs about {megabytes(size)} ({what}); free space there "
-                             f"or choose another --results-dir")
+            raise UsageError(
+                f"not enough space for this search in {folder}: {megabytes(free)} "
+                f"free, it needs about {megabytes(size)} ({what}); free space there "
+                f"or choose another --results-dir"
+            )
 
 
 @dataclass
@@ -81,8 +96,11 @@ def _chain(error: BaseException):
         seen.add(id(error))
         yield error
         cause = getattr(error, "cause", None)  # RayTaskError's: the trial's own error
-        error = error.__cause__ or (cause if isinstance(cause, BaseException) else None) \
+        error = (
+            error.__cause__
+            or (cause if isinstance(cause, BaseException) else None)
             or error.__context__
+        )
 
 
 def full_in_text(text: str) -> str | None:
@@ -135,6 +153,8 @@ def failure_line(failure: WriteFailure, exp_dir: Path, ray_path: str, exp: dict)
     results = Path(exp_dir).parent
     where = f" --results-dir {results}" if results != Path("results") else ""
     free = megabytes(free_space(folder))
-    return (f"the search could not write to {folder} ({failure.reason}; {free} free there{needs}): "
-            f"finished trials are kept; free space, then continue it with "
-            f"python -m tune.run --resume --name {exp['name']}{where}")
+    return (
+        f"the search could not write to {folder} ({failure.reason}; {free} free there{needs}): "
+        f"finished trials are kept; free space, then continue it with "
+        f"python -m tune.run --resume --name {exp['name']}{where}"
+    )

@@ -1,5 +1,6 @@
 """Evaluate a promoted model on any folder: `python -m tune.evaluate --model M --data DIR`.
 Every labelled image in DIR is test data (any layout the data layer reads; no split)."""
+
 from pathlib import Path
 
 import torch
@@ -7,17 +8,26 @@ import torch
 from data_utils import DataError
 from data_utils.images import decode_at_sizes
 from data_utils.layout import scan
+from training.metrics import test_metrics
 from tune import model_file
 from tune.cli import ArgumentParser, run_main
-from training.metrics import test_metrics
 from tune.results import percent, write_json
 
 
 def parse_args(argv):
-    p = ArgumentParser(prog="python -m tune.evaluate", description="Test a promoted model on a folder of photos.")
+    p = ArgumentParser(
+        prog="python -m tune.evaluate", description="Test a promoted model on a folder of photos."
+    )
     p.add_argument("--model", required=True, help="a model.pt written by python -m tune.promote")
-    p.add_argument("--data", required=True, help="folder of labelled photos (class folders or smoking_*/notsmoking_* names)")
-    p.add_argument("--out", help="write the metrics here as JSON (default: evaluation_<folder>.json beside the model)")
+    p.add_argument(
+        "--data",
+        required=True,
+        help="folder of labelled photos (class folders or smoking_*/notsmoking_* names)",
+    )
+    p.add_argument(
+        "--out",
+        help="write the metrics here as JSON (default: evaluation_<folder>.json beside the model)",
+    )
     return p.parse_args(argv)
 
 
@@ -31,8 +41,14 @@ def load_labelled(folder: Path, image_sizes: list[int]):
         print(f"Skipped {len(unlabelled)} image(s) with no class in their folder or file name")
     files = files[files["label"].notna()]
     if files.empty:
-        raise DataError(f"--data {folder}: no image has a class in its folder or file name (smoking / not smoking)")
-    paths, labels = [folder / p for p in files["path"]], torch.tensor(files["label"].tolist(), dtype=torch.float32)
+        raise DataError(
+            f"--data {folder}: no image has a class in its folder or file name (smoking / not "
+            "smoking)"
+        )
+    paths, labels = (
+        [folder / p for p in files["path"]],
+        torch.tensor(files["label"].tolist(), dtype=torch.float32),
+    )
     by_size, readable, _ = decode_at_sizes(paths, image_sizes)
     if not readable:
         raise DataError(f"--data {folder}: no readable image")
@@ -46,13 +62,24 @@ def main(argv=None) -> int:
     images, labels = load_labelled(Path(args.data), model.image_sizes)
     metrics = test_metrics(labels, model.logits(images.get))
     lo, hi = metrics["accuracy_ci95"]
-    print(f"{args.data}: {metrics['n']} images ({metrics['n_smoking']} smoking), accuracy {percent(metrics['accuracy'])} "
-          f"(95% CI {percent(lo)}-{percent(hi)}), loss {metrics['loss']:.4f}")
+    print(
+        f"{args.data}: {metrics['n']} images ({metrics['n_smoking']} smoking), "
+        f"accuracy {percent(metrics['accuracy'])} (95% CI {percent(lo)}-{percent(hi)}), "
+        f"loss {metrics['loss']:.4f}"
+    )
     for name in ("precision", "recall", "f1", "roc_auc"):
         value = metrics[name]
-        print(f"  {name}: {value:.4f}" if value is not None else f"  {name}: not computable ({metrics['not_computable'][name]})")
+        print(
+            f"  {name}: {value:.4f}"
+            if value is not None
+            else f"  {name}: not computable ({metrics['not_computable'][name]})"
+        )
     print(f"  confusion matrix [[TN, FP], [FN, TP]]: {metrics['confusion_matrix']}")
-    out = Path(args.out) if args.out else Path(args.model).with_name(f"evaluation_{Path(args.data).resolve().name}.json")
+    out = (
+        Path(args.out)
+        if args.out
+        else Path(args.model).with_name(f"evaluation_{Path(args.data).resolve().name}.json")
+    )
     write_json(out, {"model": str(args.model), "data": str(args.data), **metrics})
     print(f"Wrote {out}")
     return 0

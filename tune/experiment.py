@@ -1,6 +1,8 @@
 """Read an experiment folder (results/<name>/): its settings and its trials, through Ray
 Tune's own ExperimentAnalysis, so it works after a search and while one is still running."""
+
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -16,23 +18,33 @@ def find(results_dir: str | Path, name: str) -> Path:
     exp_dir = Path(results_dir) / name
     if not (exp_dir / "experiment.json").is_file():
         known = sorted(p.parent.name for p in Path(results_dir).glob("*/experiment.json"))
-        raise UsageError(f"no experiment {name!r} in {results_dir}/ (experiments there: {', '.join(known) or 'none'})")
+        raise UsageError(
+            f"no experiment {name!r} in {results_dir}/ (experiments "
+            f"there: {', '.join(known) or 'none'})"
+        )
     return exp_dir
 
 
 def settings(exp_dir: Path) -> dict:
     exp = json.loads((exp_dir / "experiment.json").read_text())
     trial_settings = exp.get("trial_settings", {})
-    if "tensors_file" in trial_settings:  # written before a search could choose its model: its one model's
-        trial_settings["inputs"] = {trial_settings["model"]: {
-            name: trial_settings.pop(name) for name in ("image_size", "tensors_file", "features_file") if name in trial_settings}}
+    # written before a search could choose its model: its one model's
+    if "tensors_file" in trial_settings:
+        trial_settings["inputs"] = {
+            trial_settings["model"]: {
+                name: trial_settings.pop(name)
+                for name in ("image_size", "tensors_file", "features_file")
+                if name in trial_settings
+            }
+        }
     return exp
 
 
 def trial_data(exp_dir: Path) -> dict:
     """What the trials train on, per model they may build: the train and val splits at its input
     size, its ImageNet weights if pretrained, and its cached features if the search has them.
-    Paths in experiment.json are relative to the experiment folder, so a moved experiment still finds them."""
+    Paths in experiment.json are relative to the experiment folder, so a moved experiment still
+    finds them."""
     trial_settings = settings(exp_dir)["trial_settings"]
     data = {}
     for model, inputs in trial_settings["inputs"].items():
@@ -40,18 +52,29 @@ def trial_data(exp_dir: Path) -> dict:
         if trial_settings.get("imagenet"):
             data[model]["imagenet"] = imagenet_state(model, trial_settings.get("weights_file"))
         if inputs.get("features_file"):
-            data[model]["features"] = torch.load(exp_dir / inputs["features_file"], weights_only=True)
+            data[model]["features"] = torch.load(
+                exp_dir / inputs["features_file"], weights_only=True
+            )
     return data
 
 
 def for_trial(config: dict, trial_settings: dict) -> dict:
     """The settings the training loop gets for one trial: the model its config drew (where the
     space searches `model`; the search's own otherwise), that model's input size, and its budget:
-    `max_epochs` passes over the training split, whatever its epoch holds (the baseline excepted)."""
+    `max_epochs` passes over the training split, whatever its epoch holds (the baseline
+    excepted)."""
     model = config.get("model", trial_settings["model"])
-    settings = {**trial_settings, "model": model, "image_size": trial_settings["inputs"][model]["image_size"]}
-    if trial_settings.get("budget") == "passes" and not is_baseline(config, trial_settings["baseline"]):
-        settings["max_passes"] = trial_settings["max_epochs"]  # equal images; the baseline its full schedule
+    settings = {
+        **trial_settings,
+        "model": model,
+        "image_size": trial_settings["inputs"][model]["image_size"],
+    }
+    if trial_settings.get("budget") == "passes" and not is_baseline(
+        config, trial_settings["baseline"]
+    ):
+        settings["max_passes"] = trial_settings[
+            "max_epochs"
+        ]  # equal images; the baseline its full schedule
     return settings
 
 
@@ -66,6 +89,7 @@ def ray_path(exp_dir: Path) -> str:
 
 def has_ray_state(exp_dir: Path) -> bool:
     from ray.tune import Tuner
+
     try:
         return Tuner.can_restore(ray_path(exp_dir))
     except Exception:  # an unreachable storage URI reads as "no state", and says so where used
@@ -74,7 +98,8 @@ def has_ray_state(exp_dir: Path) -> bool:
 
 def damaged_ray_state(exp_dir: Path) -> Path | None:
     """Ray's newest experiment_state-*.json (the one Ray reads), when it is not whole JSON: a
-    search before tune/write_guard.py left it half-written on a full disk. Local storage only."""
+    search before tune/engine/write_guard.py left it half-written on a full disk. Local storage
+    only."""
     if "://" in ray_path(exp_dir):
         return None
     states = sorted(Path(ray_path(exp_dir)).glob("experiment_state-*.json"))  # Ray takes the last
@@ -94,8 +119,10 @@ def set_aside_damaged_state(exp_dir: Path) -> Path | None:
     if damaged is None:
         return None
     if len(list(damaged.parent.glob("experiment_state-*.json"))) < 2:
-        raise UsageError(f"Ray's experiment state {damaged} is damaged (half-written) and there is "
-                         f"no earlier one to resume from: delete {exp_dir} and start it again")
+        raise UsageError(
+            f"Ray's experiment state {damaged} is damaged (half-written) and there is "
+            f"no earlier one to resume from: delete {exp_dir} and start it again"
+        )
     aside = damaged.with_name(damaged.name + ".damaged")
     damaged.rename(aside)
     return aside
@@ -103,15 +130,18 @@ def set_aside_damaged_state(exp_dir: Path) -> Path | None:
 
 def analysis(exp_dir: Path):
     """Ray's ExperimentAnalysis of the experiment; None until Ray has saved its first state."""
-    from ray.tune import ExperimentAnalysis  # not at import: tune.run must set Ray up before Ray is imported
+    # not at import: tune.run must set Ray up before Ray is imported
+    from ray.tune import ExperimentAnalysis
 
     if not has_ray_state(exp_dir):
         return None
     damaged = damaged_ray_state(exp_dir)
     if damaged:  # one line instead of Ray's JSONDecodeError traceback
         name = settings(exp_dir)["name"]
-        raise UsageError(f"Ray's experiment state {damaged} is damaged (half-written, on a full "
-                         f"disk?): python -m tune.run --resume --name {name} sets it aside")
+        raise UsageError(
+            f"Ray's experiment state {damaged} is damaged (half-written, on a full "
+            f"disk?): python -m tune.run --resume --name {name} sets it aside"
+        )
     return ExperimentAnalysis(ray_path(exp_dir), default_metric=METRIC, default_mode=MODE)
 
 
@@ -126,7 +156,8 @@ def trial_number(trial) -> int:
 
 
 def whole(epoch) -> int | float:
-    """An epoch count as people read it: 3, or 3.333 for a trial stopped between passes of an epoch."""
+    """An epoch count as people read it: 3, or 3.333 for a trial stopped between passes of an
+    epoch."""
     return int(epoch) if float(epoch).is_integer() else round(float(epoch), 3)
 
 
@@ -142,6 +173,15 @@ def ended_status(passes: int, max_passes: int) -> str:
     return "COMPLETED" if passes >= max_passes else "STOPPED"
 
 
+def failure_words(errors: str | None) -> str:
+    """The latest failure in a trial's error file, in a few words: a lost node named as such
+    (Ray says the actor "died because its node has died"), otherwise the error's last line."""
+    latest = str(errors or "").strip().rsplit("Failure # ", 1)[-1]
+    if re.search(r"its node has died|NodeDiedError|node is dead", latest, re.IGNORECASE):
+        return "its node was lost"
+    return latest.splitlines()[-1][:200] if latest else "an unknown error"
+
+
 def trials_table(exp_dir: Path) -> pd.DataFrame:
     """One row per trial: number (0 = first started, the baseline), id, status, params, epochs
     run, best and last validation metrics, wall time, error; best first by the search metric."""
@@ -150,8 +190,11 @@ def trials_table(exp_dir: Path) -> pd.DataFrame:
     rows = []
     for trial in found.trials if found else []:
         history = found.trial_dataframes.get(trial.trial_id)
-        row = {"trial": trial_number(trial), "trial_id": trial.trial_id,
-               "baseline": is_baseline(trial.config, exp["baseline"])}
+        row = {
+            "trial": trial_number(trial),
+            "trial_id": trial.trial_id,
+            "baseline": is_baseline(trial.config, exp["baseline"]),
+        }
         row.update({f"param_{k}": v for k, v in trial.config.items()})
         reported = history is not None and not history.empty and METRIC in history
         last = history.iloc[-1] if reported else {}
@@ -161,26 +204,48 @@ def trials_table(exp_dir: Path) -> pd.DataFrame:
             status = ended_status(passes, exp["max_epochs"])
         elif status == "PENDING" and passes:
             status = "RUNNING"  # the saved state lags the trial's own results
-        row.update({"status": status, "epochs": whole(last["epoch"]) if reported else 0, "passes": passes,
-                    "train_images": int(last.get("train_images", passes * exp["split_sizes"]["train"]))
-                    if reported else 0})
+        row.update(
+            {
+                "status": status,
+                "epochs": whole(last["epoch"]) if reported else 0,
+                "passes": passes,
+                "train_images": int(last.get("train_images", passes * exp["split_sizes"]["train"]))
+                if reported
+                else 0,
+            }
+        )
         if passes:
             best = best_row(history)
-            row.update({"best_epoch": whole(best["epoch"]), "best_val_loss": best["val_loss"],
-                        "best_val_acc": best["val_acc"], "best_val_auc": best["val_auc"],
-                        "last_val_loss": last["val_loss"], "last_val_acc": last["val_acc"],
-                        "last_train_acc": last["train_acc"], "wall_time_s": last["time_total_s"]})
+            row.update(
+                {
+                    "best_epoch": whole(best["epoch"]),
+                    "best_val_loss": best["val_loss"],
+                    "best_val_acc": best["val_acc"],
+                    "best_val_auc": best["val_auc"],
+                    "last_val_loss": last["val_loss"],
+                    "last_val_acc": last["val_acc"],
+                    "last_train_acc": last["train_acc"],
+                    "wall_time_s": last["time_total_s"],
+                }
+            )
         error = trial.get_error() if trial.status == "ERROR" else None
         row["error"] = str(error).strip().splitlines()[-1] if error else ""
+        # failures Ray retried from the last checkpoint (FailureConfig: once), and the last cause
+        row["restarts"] = int(trial.num_failures)
+        restarted = trial.num_failures and not error
+        row["restarted_after"] = failure_words(trial.get_error()) if restarted else ""
         rows.append(row)
     table = pd.DataFrame(rows)
     if "best_val_loss" in table:
-        table = table.sort_values(["best_val_loss", "trial"], ascending=[MODE == "min", True], na_position="last")
+        table = table.sort_values(
+            ["best_val_loss", "trial"], ascending=[MODE == "min", True], na_position="last"
+        )
     return table.reset_index(drop=True)
 
 
 def best_checkpoint(exp_dir: Path, trial_id: str):
-    """A trial's config and the ray.tune.Checkpoint Ray kept for it: its best epoch by the search metric."""
+    """A trial's config and the ray.tune.Checkpoint Ray kept for it: its best epoch by the search
+    metric."""
     found = analysis(exp_dir)
     trial = next(t for t in found.trials if t.trial_id == trial_id)
     return trial.config, found.get_best_checkpoint(trial, METRIC, MODE)
@@ -202,7 +267,13 @@ def best_trial(exp_dir: Path, table: pd.DataFrame) -> dict | None:
         return None
     row = table.iloc[0]
     config, checkpoint = best_checkpoint(exp_dir, row["trial_id"])
-    return {"trial": int(row["trial"]), "trial_id": row["trial_id"], "config": config,
-            "epoch": whole(row["best_epoch"]), "val_loss": float(row["best_val_loss"]),
-            "val_acc": float(row["best_val_acc"]), "val_auc": float(row["best_val_auc"]),
-            "checkpoint": checkpoint_label(exp_dir, checkpoint)}
+    return {
+        "trial": int(row["trial"]),
+        "trial_id": row["trial_id"],
+        "config": config,
+        "epoch": whole(row["best_epoch"]),
+        "val_loss": float(row["best_val_loss"]),
+        "val_acc": float(row["best_val_acc"]),
+        "val_auc": float(row["best_val_auc"]),
+        "checkpoint": checkpoint_label(exp_dir, checkpoint),
+    }

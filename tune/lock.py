@@ -8,6 +8,7 @@ same host when its pid is gone (or is another process by now: another start time
 machine rebooted); from another host (a shared results folder) when its holder has not touched
 it for STALE_AFTER_S, which a live driver does every REFRESH_S.
 """
+
 import json
 import os
 import socket
@@ -76,8 +77,10 @@ def is_live(holder: dict) -> bool:
 
 
 def describe(holder: dict, folder: Path) -> str:
-    return (f"pid {holder.get('pid')} on {holder.get('host')}, since {holder.get('since')}; "
-            f"lock {Path(folder) / LOCK_FILE}")
+    return (
+        f"pid {holder.get('pid')} on {holder.get('host')}, since {holder.get('since')}; "
+        f"lock {Path(folder) / LOCK_FILE}"
+    )
 
 
 def live_holder(folder: Path) -> dict | None:
@@ -89,8 +92,10 @@ def live_holder(folder: Path) -> dict | None:
 def running(holder: dict, folder: Path, name: str) -> UsageError:
     results = Path(folder).parent
     where = f" --results-dir {results}" if results != Path("results") else ""
-    return UsageError(f"experiment {name} is running ({describe(holder, folder)}): wait for it "
-                      f"to end; watch it with python -m tune.trials {name}{where}")
+    return UsageError(
+        f"experiment {name} is running ({describe(holder, folder)}): wait for it "
+        f"to end; watch it with python -m tune.trials {name}{where}"
+    )
 
 
 def refuse_if_running(folder: Path, name: str) -> None:
@@ -106,10 +111,15 @@ class Lock:
     def __init__(self, folder: Path, name: str):
         self.path, self.name = Path(folder) / LOCK_FILE, name
         pid = os.getpid()
-        self.content = {"pid": pid, "host": socket.gethostname(),
-                        "since": time.strftime("%Y-%m-%d %H:%M:%S %z"),
-                        "proc_start": (_proc_stat(pid) or (None, None))[1], "boot_id": _boot_id(),
-                        "command": " ".join(sys.argv), "token": uuid.uuid4().hex}
+        self.content = {
+            "pid": pid,
+            "host": socket.gethostname(),
+            "since": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+            "proc_start": (_proc_stat(pid) or (None, None))[1],
+            "boot_id": _boot_id(),
+            "command": " ".join(sys.argv),
+            "token": uuid.uuid4().hex,
+        }
         self._stop = threading.Event()
 
     def take(self) -> Self:
@@ -129,8 +139,10 @@ class Lock:
                 if is_live(holder):
                     raise running(holder, self.path.parent, self.name)
                 if self._move_aside(holder):
-                    print(f"Taking over the lock of a driver that is gone "
-                          f"({describe(holder, self.path.parent)})")
+                    print(
+                        f"Taking over the lock of a driver that is gone "
+                        f"({describe(holder, self.path.parent)})"
+                    )
             else:
                 raise UsageError(f"could not take {self.path}: other drivers keep taking it")
         finally:

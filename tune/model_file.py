@@ -2,6 +2,7 @@
 input size, normalisation), or several such models averaged (models/ensemble.py). Saved and
 loaded weights-only: a file that needs more than tensors and plain values to load is refused,
 never unpickled."""
+
 import pickle
 import sys
 from collections.abc import Callable
@@ -20,14 +21,27 @@ from tune.results import save_atomic
 FORMAT = "smoker-tune-model/1"
 
 
-def save(path: Path, members: list[tuple[str, dict, dict, int]], precision: Precision, source: dict,
-         hflip_tta: bool = False) -> None:
-    """members: (model name, config, state dict, input size) of each model averaged (one for a single
-    model). `precision`: what the search trained and validated in, so `evaluate` and `predict`
-    compute the same way."""
+def save(
+    path: Path,
+    members: list[tuple[str, dict, dict, int]],
+    precision: Precision,
+    source: dict,
+    hflip_tta: bool = False,
+) -> None:
+    """members: (model name, config, state dict, input size) of each model averaged (one for a
+    single model). `precision`: what the search trained and validated in, so `evaluate` and
+    `predict` compute the same way."""
     saved = {"format": FORMAT, "precision": precision.as_dict(), "source": source}
-    described = [{"model": name, "config": config, "state_dict": state_dict, "image_size": size,
-                  "normalization": INPUTS[name][1]} for name, config, state_dict, size in members]
+    described = [
+        {
+            "model": name,
+            "config": config,
+            "state_dict": state_dict,
+            "image_size": size,
+            "normalization": INPUTS[name][1],
+        }
+        for name, config, state_dict, size in members
+    ]
     if len(members) == 1 and not hflip_tta:
         saved.update(described[0])
     else:
@@ -40,7 +54,9 @@ class Promoted:
     sees the photos decoded at its own input size, as in its trials, so `logits` asks for them
     by size."""
 
-    def __init__(self, members: list[tuple[nn.Module, int, str]], hflip_tta: bool, precision: Precision):
+    def __init__(
+        self, members: list[tuple[nn.Module, int, str]], hflip_tta: bool, precision: Precision
+    ):
         self.members, self.hflip_tta, self.precision = members, hflip_tta, precision
 
     @property
@@ -59,13 +75,16 @@ class Promoted:
 
 def build(member: dict, precision: Precision) -> tuple[nn.Module, int, str]:
     # "weights": "none": the file holds every weight, so nothing is read from ImageNet files
-    model = build_model(member["model"], {**member["config"], "weights": "none"}, member["image_size"])
+    model = build_model(
+        member["model"], {**member["config"], "weights": "none"}, member["image_size"]
+    )
     model.load_state_dict(member["state_dict"])
     return precision.model(model).eval(), member["image_size"], member["normalization"]
 
 
 def load(path: str | Path) -> tuple[Promoted, dict]:
-    """Returns the model, ready to predict in the precision this CPU can compute, and its metadata."""
+    """Returns the model, ready to predict in the precision this CPU can compute, and its
+    metadata."""
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"--model {path}: no such file")
@@ -73,14 +92,24 @@ def load(path: str | Path) -> tuple[Promoted, dict]:
         saved = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as error:
         reason = str(error).strip().splitlines()[0][:200]
-        raise UsageError(f"--model {path} is not a weights-only model file (refused to unpickle it: {reason}); "
-                         f"use a model.pt written by python -m tune.promote")
+        raise UsageError(
+            f"--model {path} is not a weights-only model file (refused to unpickle it: {reason}); "
+            f"use a model.pt written by python -m tune.promote"
+        ) from None
     if not isinstance(saved, dict) or saved.get("format") != FORMAT:
-        raise UsageError(f"--model {path} is not a model written by python -m tune.promote (format {FORMAT})")
+        raise UsageError(
+            f"--model {path} is not a model written by python -m tune.promote (format {FORMAT})"
+        )
     computed_in, note = usable(saved.get("precision"))
     if note:
         print(f"Note: {note}", file=sys.stderr)
-    # files written before a search could choose its model keep image_size and normalization at the top
+    # files written before a search could choose its model keep image_size and normalization at
+    # the top
     members = saved["members"] if saved["model"] == "ensemble" else [saved]
-    members = [{"image_size": saved.get("image_size"), "normalization": saved.get("normalization"), **m} for m in members]
-    return Promoted([build(m, computed_in) for m in members], saved.get("hflip_tta", False), computed_in), saved
+    members = [
+        {"image_size": saved.get("image_size"), "normalization": saved.get("normalization"), **m}
+        for m in members
+    ]
+    return Promoted(
+        [build(m, computed_in) for m in members], saved.get("hflip_tta", False), computed_in
+    ), saved

@@ -1,6 +1,8 @@
 """Use a promoted model: `python -m tune.predict --model M IMAGE_OR_DIR...` prints, per image,
 the probability that it shows someone smoking, and the label."""
+
 import json
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -13,9 +15,13 @@ from tune.cli import ArgumentParser, UsageError, run_main
 
 
 def parse_args(argv):
-    p = ArgumentParser(prog="python -m tune.predict", description="Probability of smoking for each photo.")
+    p = ArgumentParser(
+        prog="python -m tune.predict", description="Probability of smoking for each photo."
+    )
     p.add_argument("--model", required=True, help="a model.pt written by python -m tune.promote")
-    p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR", help="photos, or folders searched for photos")
+    p.add_argument(
+        "inputs", nargs="+", metavar="IMAGE_OR_DIR", help="photos, or folders searched for photos"
+    )
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     return p.parse_args(argv)
 
@@ -24,7 +30,9 @@ def image_paths(inputs: list[str]) -> list[Path]:
     paths = []
     for given in map(Path, inputs):
         if given.is_dir():
-            paths += sorted(p for p in given.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            paths += sorted(
+                p for p in given.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+            )
         elif given.is_file():
             paths.append(given)
         else:
@@ -42,14 +50,21 @@ def main(argv=None) -> int:
     if not readable:
         raise UsageError("none of the images could be read")
     probs = torch.sigmoid(model.logits(images.get))
-    table = pd.DataFrame({"image": [str(p) for p in readable], "p_smoking": probs.numpy().round(4),
-                          "label": ["smoking" if p > 0.5 else "not smoking" for p in probs.tolist()]})
+    table = pd.DataFrame(
+        {
+            "image": [str(p) for p in readable],
+            "p_smoking": probs.numpy().round(4),
+            "label": ["smoking" if p > 0.5 else "not smoking" for p in probs.tolist()],
+        }
+    )
     if args.format == "csv":
         print(table.to_csv(index=False), end="")
     elif args.format == "json":
         print(json.dumps(table.to_dict(orient="records"), indent=2))
     else:
         print(table.to_string(index=False))
+    for path, why in errors.items():  # the others are printed; these are named, exit 1
+        print(f"{path}: could not read it ({why})", file=sys.stderr)
     return 1 if errors else 0
 
 

@@ -4,6 +4,7 @@ The test split (carved and recorded in the experiment's manifest before the sear
 read here for the first time, once for the winner and once for the seed report's baseline, on
 the very same images, so the two can be compared with a paired test.
 """
+
 import sys
 import time
 from pathlib import Path
@@ -15,31 +16,64 @@ from tqdm import tqdm
 from data_utils.prepare import load_tensors
 from models import INPUTS, build_model
 from models.ensemble import average
+from training.loop import CHECKPOINT_FILE, predict_logits, train_epochs
+from training.metrics import mcnemar, test_metrics
+from training.metrics import scores as scores_of
+from training.precision import usable
 from tune import METRIC, experiment, lock, model_file, study
 from tune.cli import ArgumentParser, UsageError, int_at_least, run_main
-from training.metrics import mcnemar, test_metrics
 from tune.report import write_report
 from tune.results import alternatives_table, percent, summary_markdown, write_atomic, write_json
-from training.loop import CHECKPOINT_FILE, predict_logits, scores as scores_of, train_epochs
-from training.precision import usable
 
 
 def parse_args(argv):
-    p = ArgumentParser(prog="python -m tune.promote", description="Final test of an experiment's best model.")
+    p = ArgumentParser(
+        prog="python -m tune.promote", description="Final test of an experiment's best model."
+    )
     p.add_argument("experiment", help="experiment name (a folder of --results-dir)")
     p.add_argument("--results-dir", default="results")
-    p.add_argument("--top-k", type=int_at_least(1), default=1,
-                   help="retrain the K best configs from scratch and pick by mean validation score (default 1: no retraining)")
-    p.add_argument("--seeds", type=int_at_least(1), help="seeds per config when --top-k > 1 (default 3)")
-    p.add_argument("--ensemble", type=int_at_least(2), metavar="K",
-                   help="also try the average of the top 2, 3, ... K trials' best checkpoints; validation decides what is promoted")
-    p.add_argument("--tta", action="store_true",
-                   help="also try averaging each prediction with the prediction on the mirrored photo (validation decides)")
-    p.add_argument("--allow-unfinished", action="store_true",
-                   help="promote a search that is still running or was interrupted (recorded in "
-                        "test_scores.json and summary.md); the test split is meant to be read "
-                        "once, at the end")
-    p.add_argument("--threads", type=int_at_least(1), default=torch.get_num_threads(), help="torch threads for retraining")
+    p.add_argument(
+        "--top-k",
+        type=int_at_least(1),
+        default=1,
+        help=(
+            "retrain the K best configs from scratch and pick by mean validation score (default "
+            "1: no retraining)"
+        ),
+    )
+    p.add_argument(
+        "--seeds", type=int_at_least(1), help="seeds per config when --top-k > 1 (default 3)"
+    )
+    p.add_argument(
+        "--ensemble",
+        type=int_at_least(2),
+        metavar="K",
+        help=(
+            "also try the average of the top 2, 3, ... K trials' best checkpoints; validation "
+            "decides what is promoted"
+        ),
+    )
+    p.add_argument(
+        "--tta",
+        action="store_true",
+        help=(
+            "also try averaging each prediction with the prediction on the mirrored photo "
+            "(validation decides)"
+        ),
+    )
+    p.add_argument(
+        "--allow-unfinished",
+        action="store_true",
+        help="promote a search that is still running or was interrupted (recorded in "
+        "test_scores.json and summary.md); the test split is meant to be read "
+        "once, at the end",
+    )
+    p.add_argument(
+        "--threads",
+        type=int_at_least(1),
+        default=torch.get_num_threads(),
+        help="torch threads for retraining",
+    )
     args = p.parse_args(argv)
     if args.seeds is not None and args.top_k == 1:
         p.error("--seeds applies only with --top-k 2 or more: with --top-k 1 nothing is retrained")
@@ -68,14 +102,19 @@ def unfinished_because(exp_dir: Path, exp: dict) -> str | None:
 def refusal(exp: dict, reason: str, results_dir: str) -> UsageError:
     """The one line that refuses an unfinished search, and says how to finish it."""
     name = exp["name"]
-    anyway = ("or promote it as it is with --allow-unfinished (the test split is meant to be read "
-              "once, when the search has ended)")
+    anyway = (
+        "or promote it as it is with --allow-unfinished (the test split is meant to be read "
+        "once, when the search has ended)"
+    )
     if reason.startswith("it is running"):
-        return UsageError(f"experiment {name} is not finished: {reason}; promote it when it has "
-                          f"ended, {anyway}")
+        return UsageError(
+            f"experiment {name} is not finished: {reason}; promote it when it has ended, {anyway}"
+        )
     where = f" --results-dir {results_dir}" if Path(results_dir) != Path("results") else ""
-    return UsageError(f"experiment {name} is not finished: {reason}; continue it with "
-                      f"python -m tune.run --resume --name {name}{where}, {anyway}")
+    return UsageError(
+        f"experiment {name} is not finished: {reason}; continue it with "
+        f"python -m tune.run --resume --name {name}{where}, {anyway}"
+    )
 
 
 def load_checkpoint_model(exp: dict, config: dict, checkpoint):
@@ -83,7 +122,9 @@ def load_checkpoint_model(exp: dict, config: dict, checkpoint):
     settings = experiment.for_trial(config, exp["trial_settings"])
     model = build_model(settings["model"], {**config, "weights": "none"}, settings["image_size"])
     with checkpoint.as_directory() as folder:
-        model.load_state_dict(torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=True)["model"])
+        model.load_state_dict(
+            torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=True)["model"]
+        )
     return model.eval()
 
 
@@ -92,28 +133,48 @@ def retrain_scores(exp_dir: Path, exp: dict, candidates: pd.DataFrame, seeds: in
     its best val loss per seed."""
     data = experiment.trial_data(exp_dir)
     rows = []
-    configs = {row["trial_id"]: experiment.best_checkpoint(exp_dir, row["trial_id"])[0]
-               for _, row in candidates.iterrows()}  # read once per candidate, not once per seed
+    configs = {
+        row["trial_id"]: experiment.best_checkpoint(exp_dir, row["trial_id"])[0]
+        for _, row in candidates.iterrows()
+    }  # read once per candidate, not once per seed
     runs = [(row, seed) for _, row in candidates.iterrows() for seed in range(1, seeds + 1)]
-    # a live bar on a terminal (as tune/progress.py), one line per run everywhere
+    # a live bar on a terminal (as tune/engine/progress.py), one line per run everywhere
     with tqdm(total=len(runs), desc="retraining", unit="run", file=sys.stdout, disable=None) as bar:
         for row, seed in runs:
             config = configs[row["trial_id"]]
-            settings = experiment.for_trial(config, {**exp["trial_settings"], "seed": exp["seed"] + 1000 * seed})
-            history = [metrics for metrics, _ in train_epochs(config, settings, data[settings["model"]])]
+            settings = experiment.for_trial(
+                config, {**exp["trial_settings"], "seed": exp["seed"] + 1000 * seed}
+            )
+            history = [
+                metrics for metrics, _ in train_epochs(config, settings, data[settings["model"]])
+            ]
             best = experiment.best_row(pd.DataFrame(history))
-            rows.append({"trial": row["trial"], "trial_id": row["trial_id"], "seed": settings["seed"],
-                         "val_loss": best["val_loss"], "val_acc": best["val_acc"]})
-            tqdm.write(f"  retrained trial {row['trial']} with seed {settings['seed']}: val loss "
-                       f"{best['val_loss']:.4f}, val accuracy {percent(best['val_acc'])}", file=sys.stdout)
+            rows.append(
+                {
+                    "trial": row["trial"],
+                    "trial_id": row["trial_id"],
+                    "seed": settings["seed"],
+                    "val_loss": best["val_loss"],
+                    "val_acc": best["val_acc"],
+                }
+            )
+            tqdm.write(
+                f"  retrained trial {row['trial']} with seed {settings['seed']}: val loss "
+                f"{best['val_loss']:.4f}, val accuracy {percent(best['val_acc'])}",
+                file=sys.stdout,
+            )
             bar.update()
     return pd.DataFrame(rows)
 
 
-def choose(exp_dir: Path, exp: dict, table: pd.DataFrame, top_k: int, seeds: int) -> tuple[pd.Series, dict]:
+def choose(
+    exp_dir: Path, exp: dict, table: pd.DataFrame, top_k: int, seeds: int
+) -> tuple[pd.Series, dict]:
     finished = table[table["epochs"] > 0] if len(table) else table
     if finished.empty:
-        raise UsageError(f"experiment {exp['name']} has no trial with a finished epoch yet: nothing to promote")
+        raise UsageError(
+            f"experiment {exp['name']} has no trial with a finished epoch yet: nothing to promote"
+        )
     if top_k == 1:
         return finished.iloc[0], {"method": f"best {METRIC} of any trial's epoch during the search"}
     candidates = finished.head(top_k)
@@ -123,14 +184,19 @@ def choose(exp_dir: Path, exp: dict, table: pd.DataFrame, top_k: int, seeds: int
     winner_id = means.index[0]
     margin = means["val_loss"].iloc[1] - means["val_loss"].iloc[0] if len(means) > 1 else None
     return candidates[candidates["trial_id"] == winner_id].iloc[0], {
-        "method": f"top {len(candidates)} configs retrained from scratch with {seeds} seeds; best mean {METRIC}",
+        "method": (
+            f"top {len(candidates)} configs retrained from scratch with {seeds} seeds; "
+            f"best mean {METRIC}"
+        ),
         "mean_by_trial": means.reset_index().to_dict(orient="records"),
         "runs": scores.to_dict(orient="records"),
-        "margin_val_loss": margin}
+        "margin_val_loss": margin,
+    }
 
 
 def load_trial(exp_dir: Path, exp: dict, trial_id: str):
-    """A trial's config, the checkpoint Ray kept for it (its best epoch), and the model saved there."""
+    """A trial's config, the checkpoint Ray kept for it (its best epoch), and the model saved
+    there."""
     config, checkpoint = experiment.best_checkpoint(exp_dir, trial_id)
     return config, checkpoint, load_checkpoint_model(exp, config, checkpoint)
 
@@ -146,6 +212,155 @@ def options(count: int, tta: bool) -> list[tuple[str, int, bool]]:
     return found
 
 
+class Photos:
+    """The validation and test photos at each input size the trials used (memory-mapped: read
+    when used), and a model's logits on them in the precision this CPU computes."""
+
+    def __init__(self, exp_dir: Path, exp: dict):
+        self.trial_settings = exp["trial_settings"]
+        self.precision, note = usable(self.trial_settings.get("precision"))
+        if note:
+            print(f"Note: {note}")
+        self.files = {
+            inputs["image_size"]: exp_dir / inputs["tensors_file"]
+            for inputs in self.trial_settings["inputs"].values()
+        }
+        first = next(iter(self.files.values()))
+        self.val_y, self.test_y = (load_tensors(first, split)[1] for split in ("val", "test"))
+
+    def logits(self, config: dict, model, views: bool, splits=("val", "test")) -> dict:
+        """{split: [logits on the photos, and on their mirror images if `views`]}, each photo at
+        the model's own input size."""
+        settings = experiment.for_trial(config, self.trial_settings)
+        normalization = INPUTS[settings["model"]][1]
+        images = {s: load_tensors(self.files[settings["image_size"]], s)[0] for s in splits}
+        return {
+            split: [
+                predict_logits(model, view, normalization, self.precision)
+                for view in ([x, x.flip(-1)] if views else [x])
+            ]
+            for split, x in images.items()
+        }
+
+
+def load_members(exp_dir: Path, exp: dict, table: pd.DataFrame, winner: pd.Series, count: int):
+    """The winner and the next best trials, up to `count`: (row, config, checkpoint, model)."""
+    others = table[(table["epochs"] > 0) & (table["trial_id"] != winner["trial_id"])]
+    rows = [winner] + [row for _, row in others.head(count - 1).iterrows()]
+    return [(row, *load_trial(exp_dir, exp, row["trial_id"])) for row in rows]
+
+
+def score_options(logits: list[dict], photos: Photos, tta: bool) -> list[dict]:
+    """Every option (`options`) scored on validation (what chooses) and on test (reported).
+    Each member's logits are computed once; an option averages some of them, as
+    model_file.Promoted (what evaluate and predict run) does, with the same models/ensemble.py."""
+    tried = []
+    for name, count, flip in options(len(logits), tta):
+
+        def combined(split, count=count, flip=flip):
+            chosen = [z for member in logits[:count] for z in member[split][: 1 + flip]]
+            return chosen[0] if len(chosen) == 1 else average(chosen)
+
+        val, test_logits = scores_of(combined("val"), photos.val_y), combined("test")
+        tried.append(
+            {
+                "name": name,
+                "members": count,
+                "hflip_tta": flip,
+                "val_loss": val["loss"],
+                "val_acc": val["accuracy"],
+                "logits": test_logits,
+                "test": test_metrics(photos.test_y, test_logits),
+            }
+        )
+    return tried
+
+
+def winner_scores(exp_dir, exp, photos, members, chosen, selection, unfinished) -> dict:
+    """test_scores.json without the baseline: the search, how the winner was chosen, its test."""
+    row, config, checkpoint, _ = members[0]
+    scores = {
+        "experiment": exp["name"],
+        "space": exp["space"],
+        "test_images": len(photos.test_y),
+        "selection": selection,
+        "unfinished": bool(unfinished),
+        **({"unfinished_reason": unfinished} if unfinished else {}),
+        "winner": {
+            "trial": int(row["trial"]),
+            "trial_id": row["trial_id"],
+            "config": config,
+            "checkpoint": experiment.checkpoint_label(exp_dir, checkpoint),
+            "val_loss": float(row["best_val_loss"]),
+            "val_acc": float(row["best_val_acc"]),
+            "test": chosen["test"],
+        },
+    }
+    if chosen["name"] != "single best":
+        scores["winner"].update(
+            val_loss=chosen["val_loss"],
+            val_acc=chosen["val_acc"],
+            ensemble={
+                "name": chosen["name"],
+                "hflip_tta": chosen["hflip_tta"],
+                "members": [
+                    {
+                        "trial": int(r["trial"]),
+                        "trial_id": r["trial_id"],
+                        "checkpoint": experiment.checkpoint_label(exp_dir, c),
+                    }
+                    for r, _, c, _ in members[: chosen["members"]]
+                ],
+            },
+        )
+    return scores
+
+
+def baseline_scores(
+    exp_dir, exp, table, photos, members, logits
+) -> tuple[dict, torch.Tensor] | None:
+    """The seed report's baseline on the same test photos: its scores and its test logits
+    (None when it has no finished epoch)."""
+    baseline = table[table["baseline"] & (table["epochs"] > 0)]
+    if baseline.empty:
+        return None
+    b = baseline.iloc[0]
+    loaded = [i for i, (row, *_) in enumerate(members) if row["trial_id"] == b["trial_id"]]
+    if loaded:  # the baseline is one of the members (often the winner): already scored
+        b_checkpoint, b_logits = members[loaded[0]][2], logits[loaded[0]]["test"][0]
+    else:
+        b_config, b_checkpoint, b_model = load_trial(exp_dir, exp, b["trial_id"])
+        b_logits = photos.logits(b_config, b_model, False, splits=("test",))["test"][0]
+    return {
+        "trial": int(b["trial"]),
+        "trial_id": b["trial_id"],
+        "checkpoint": experiment.checkpoint_label(exp_dir, b_checkpoint),
+        "val_loss": float(b["best_val_loss"]),
+        "val_acc": float(b["best_val_acc"]),
+        "test": test_metrics(photos.test_y, b_logits),
+    }, b_logits
+
+
+def save_promotion(exp_dir, exp, table, scores, members, chosen, precision, results_dir) -> None:
+    """test_scores.json, model.pt, the leaderboard row, the study's note, summary and report."""
+    write_json(exp_dir / "test_scores.json", scores)
+    saved = []  # (model name, config, weights, input size) of each model promoted
+    for _, member_config, _, model in members[: chosen["members"]]:
+        trial = experiment.for_trial(member_config, exp["trial_settings"])
+        saved.append((trial["model"], member_config, model.state_dict(), trial["image_size"]))
+    winner = scores["winner"]
+    about = {"experiment": exp["name"], "trial_id": winner["trial_id"]}
+    about["checkpoint"] = winner["checkpoint"]
+    if "ensemble" in winner:
+        about["ensemble"] = winner["ensemble"]
+    model_file.save(exp_dir / "model.pt", saved, precision, about, hflip_tta=chosen["hflip_tta"])
+    update_leaderboard(Path(results_dir) / "leaderboard.csv", scores)
+    study.record_test_scores(exp_dir, scores)
+    best = experiment.best_trial(exp_dir, table)
+    write_atomic(exp_dir / "summary.md", summary_markdown(exp, table, best, scores))
+    write_report(exp_dir)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -157,104 +372,57 @@ def main(argv=None) -> int:
     table = experiment.trials_table(exp_dir)
     winner_row, selection = choose(exp_dir, exp, table, args.top_k, args.seeds)
 
-    computed_in, note = usable(exp["trial_settings"].get("precision"))
-    if note:
-        print(f"Note: {note}")
-    finished = table[(table["epochs"] > 0) & (table["trial_id"] != winner_row["trial_id"])]
-    rows = [winner_row] + [row for _, row in finished.head((args.ensemble or 1) - 1).iterrows()]
-    members = [(row, *load_trial(exp_dir, exp, row["trial_id"])) for row in rows]  # (row, config, checkpoint, model)
-    # the val and test photos at each input size the trials used (memory-mapped: read when used)
-    files = {inputs["image_size"]: exp_dir / inputs["tensors_file"] for inputs in exp["trial_settings"]["inputs"].values()}
-    (_, val_y), (_, test_y) = (load_tensors(next(iter(files.values())), split) for split in ("val", "test"))
-
-    def member_logits(config: dict, model, views: bool, splits=("val", "test")) -> dict:
-        """A member's logits on the photos of `splits` at its input size (and on their mirror images)."""
-        settings = experiment.for_trial(config, exp["trial_settings"])
-        normalization = INPUTS[settings["model"]][1]
-        images = {split: load_tensors(files[settings["image_size"]], split)[0] for split in splits}
-        return {split: [predict_logits(model, view, normalization, computed_in)
-                        for view in ([x, x.flip(-1)] if views else [x])] for split, x in images.items()}
-
-    # Each member's logits are computed once; every option averages some of them, as
-    # model_file.Promoted (what evaluate and predict run) does, with the same models/ensemble.py.
-    logits = [member_logits(config, model, args.tta) for _, config, _, model in members]
-    tried = []  # each option: its validation scores (what chooses) and its test scores (reported)
-    for name, count, tta in options(len(members), args.tta):
-        def combined(split):
-            chosen = [z for member in logits[:count] for z in member[split][:1 + tta]]
-            return chosen[0] if len(chosen) == 1 else average(chosen)
-        val, test_logits = scores_of(combined("val"), val_y), combined("test")
-        tried.append({"name": name, "members": count, "hflip_tta": tta, "val_loss": val["loss"],
-                      "val_acc": val["accuracy"], "logits": test_logits, "test": test_metrics(test_y, test_logits)})
+    photos = Photos(exp_dir, exp)
+    members = load_members(exp_dir, exp, table, winner_row, args.ensemble or 1)
+    logits = [photos.logits(config, model, args.tta) for _, config, _, model in members]
+    tried = score_options(logits, photos, args.tta)
     chosen = min(tried, key=lambda option: option["val_loss"])  # ties: the simpler, listed first
 
-    row, config, checkpoint, _ = members[0]
-    scores = {"experiment": exp["name"], "space": exp["space"], "test_images": len(test_y),
-              "selection": selection, "unfinished": bool(unfinished),
-              **({"unfinished_reason": unfinished} if unfinished else {}),
-              "winner": {"trial": int(row["trial"]), "trial_id": row["trial_id"], "config": config,
-                         "checkpoint": experiment.checkpoint_label(exp_dir, checkpoint),
-                         "val_loss": float(row["best_val_loss"]), "val_acc": float(row["best_val_acc"]),
-                         "test": chosen["test"]}}
-    if chosen["name"] != "single best":
-        scores["winner"].update(val_loss=chosen["val_loss"], val_acc=chosen["val_acc"], ensemble={
-            "name": chosen["name"], "hflip_tta": chosen["hflip_tta"],
-            "members": [{"trial": int(r["trial"]), "trial_id": r["trial_id"],
-                         "checkpoint": experiment.checkpoint_label(exp_dir, c)} for r, _, c, _ in members[:chosen["members"]]]})
-    baseline = table[table["baseline"] & (table["epochs"] > 0)]
-    if len(baseline):
-        b = baseline.iloc[0]
-        loaded = [i for i, (row, *_) in enumerate(members) if row["trial_id"] == b["trial_id"]]
-        if loaded:  # the baseline is one of the members (often the winner): already scored
-            b_checkpoint, b_logits = members[loaded[0]][2], logits[loaded[0]]["test"][0]
-        else:
-            b_config, b_checkpoint, b_model = load_trial(exp_dir, exp, b["trial_id"])
-            b_logits = member_logits(b_config, b_model, False, splits=("test",))["test"][0]
-        scores["baseline"] = {"trial": int(b["trial"]), "trial_id": b["trial_id"],
-                              "checkpoint": experiment.checkpoint_label(exp_dir, b_checkpoint),
-                              "val_loss": float(b["best_val_loss"]), "val_acc": float(b["best_val_acc"]),
-                              "test": test_metrics(test_y, b_logits)}
-        scores["mcnemar_winner_vs_baseline"] = mcnemar(test_y, chosen["logits"], b_logits)
+    scores = winner_scores(exp_dir, exp, photos, members, chosen, selection, unfinished)
+    baseline = baseline_scores(exp_dir, exp, table, photos, members, logits)
+    if baseline:  # McNemar's paired test of every option against it, on the same photos
+        scores["baseline"], b_logits = baseline
+        scores["mcnemar_winner_vs_baseline"] = mcnemar(photos.test_y, chosen["logits"], b_logits)
         for option in tried:
-            option["mcnemar_vs_baseline"] = mcnemar(test_y, option["logits"], b_logits)
+            option["mcnemar_vs_baseline"] = mcnemar(photos.test_y, option["logits"], b_logits)
     if len(tried) > 1:
-        scores["alternatives"] = [{k: v for k, v in option.items() if k != "logits"} for option in tried]
+        scores["alternatives"] = [
+            {k: v for k, v in option.items() if k != "logits"} for option in tried
+        ]
         print(alternatives_table(scores))
-
     scores["final_words"] = final_words(scores)
-    write_json(exp_dir / "test_scores.json", scores)
-    saved = []  # (model name, config, weights, input size) of each model promoted
-    for _, member_config, _, model in members[:chosen["members"]]:
-        trial = experiment.for_trial(member_config, exp["trial_settings"])
-        saved.append((trial["model"], member_config, model.state_dict(), trial["image_size"]))
-    model_file.save(exp_dir / "model.pt", saved, computed_in,
-                    {"experiment": exp["name"], "trial_id": row["trial_id"], "checkpoint": scores["winner"]["checkpoint"],
-                     **({"ensemble": scores["winner"]["ensemble"]} if "ensemble" in scores["winner"] else {})},
-                    hflip_tta=chosen["hflip_tta"])
-    update_leaderboard(Path(args.results_dir) / "leaderboard.csv", scores)
-    study.record_test_scores(exp_dir, scores)
-    best = experiment.best_trial(exp_dir, table)
-    write_atomic(exp_dir / "summary.md", summary_markdown(exp, table, best, scores))
-    write_report(exp_dir)
+    save_promotion(exp_dir, exp, table, scores, members, chosen, photos.precision, args.results_dir)
     print(scores["final_words"])
-    print(f"Wrote {exp_dir}/test_scores.json, {exp_dir}/model.pt, {args.results_dir}/leaderboard.csv")
+    print(
+        f"Wrote {exp_dir}/test_scores.json, {exp_dir}/model.pt, {args.results_dir}/leaderboard.csv"
+    )
     return 0
 
 
 def update_leaderboard(path: Path, scores: dict) -> None:
     """One row per experiment (a new promotion replaces the experiment's old row)."""
     test = scores["winner"]["test"]
-    row = {"experiment": scores["experiment"], "space": scores["space"], "trial_id": scores["winner"]["trial_id"],
-           "test_n": test["n"], "test_acc": test["accuracy"], "test_acc_ci_low": test["accuracy_ci95"][0],
-           "test_acc_ci_high": test["accuracy_ci95"][1], "test_auc": test["roc_auc"], "test_f1": test["f1"],
-           "baseline_test_acc": scores.get("baseline", {}).get("test", {}).get("accuracy"),
-           "mcnemar_p": scores.get("mcnemar_winner_vs_baseline", {}).get("p_value"),
-           "unfinished": scores.get("unfinished", False),
-           "promoted_at": time.strftime("%Y-%m-%d %H:%M:%S")}
+    row = {
+        "experiment": scores["experiment"],
+        "space": scores["space"],
+        "trial_id": scores["winner"]["trial_id"],
+        "test_n": test["n"],
+        "test_acc": test["accuracy"],
+        "test_acc_ci_low": test["accuracy_ci95"][0],
+        "test_acc_ci_high": test["accuracy_ci95"][1],
+        "test_auc": test["roc_auc"],
+        "test_f1": test["f1"],
+        "baseline_test_acc": scores.get("baseline", {}).get("test", {}).get("accuracy"),
+        "mcnemar_p": scores.get("mcnemar_winner_vs_baseline", {}).get("p_value"),
+        "unfinished": scores.get("unfinished", False),
+        "promoted_at": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
     board = pd.read_csv(path) if path.is_file() else pd.DataFrame()
     if len(board):
         board = board[board["experiment"] != row["experiment"]]
-    board = pd.concat([board, pd.DataFrame([row])], ignore_index=True).sort_values("test_acc", ascending=False)
+    board = pd.concat([board, pd.DataFrame([row])], ignore_index=True).sort_values(
+        "test_acc", ascending=False
+    )
     write_atomic(path, board.to_csv(index=False))
 
 
@@ -264,30 +432,55 @@ def final_words(scores: dict) -> str:
     selection = scores["selection"]
     text = ""
     if scores.get("unfinished"):  # first, so that nobody reads the figures without it
-        text = (f"Promoted with --allow-unfinished before the search had finished "
-                f"({scores['unfinished_reason']}): the test split is now read, and the search's "
-                f"best may still change. ")
+        text = (
+            f"Promoted with --allow-unfinished before the search had finished "
+            f"({scores['unfinished_reason']}): the test split is now read, and the search's "
+            f"best may still change. "
+        )
     if "mean_by_trial" in selection:
         means = selection["mean_by_trial"]
-        text += (f"Retrained from scratch, trial {scores['winner']['trial']}'s config had the best mean val loss "
-                 f"({means[0]['val_loss']:.4f}" + (f", {selection['margin_val_loss']:.4f} below the next config's "
-                                                   f"{means[1]['val_loss']:.4f}" if len(means) > 1 else "") + "). ")
+        text += (
+            f"Retrained from scratch, trial {scores['winner']['trial']}'s config had the best mean "
+            f"val loss ({means[0]['val_loss']:.4f}"
+            + (
+                f", {selection['margin_val_loss']:.4f} below the next config's "
+                f"{means[1]['val_loss']:.4f}"
+                if len(means) > 1
+                else ""
+            )
+            + "). "
+        )
     if "ensemble" in scores["winner"]:
         chosen = scores["winner"]["ensemble"]
         trials = ", ".join(str(m["trial"]) for m in chosen["members"])
-        text += (f"Chosen on validation, the {chosen['name']} (trial{'s' * (len(chosen['members']) > 1)} {trials}) "
-                 f"reached {percent(w['accuracy'])} on {w['n']} test images (95% CI {percent(lo)}-{percent(hi)}).")
+        text += (
+            f"Chosen on validation, the {chosen['name']} "
+            f"(trial{'s' * (len(chosen['members']) > 1)} {trials}) "
+            f"reached {percent(w['accuracy'])} on {w['n']} test images (95% "
+            f"CI {percent(lo)}-{percent(hi)})."
+        )
     else:
-        text += (f"The search's best model (trial {scores['winner']['trial']}) reached {percent(w['accuracy'])} "
-                 f"on {w['n']} test images (95% CI {percent(lo)}-{percent(hi)}).")
-    if scores.get("baseline", {}).get("trial_id") == scores["winner"]["trial_id"] and "ensemble" not in scores["winner"]:
-        text += " The winner is the report's hand-tuned baseline itself: the search found nothing better."
+        text += (
+            f"The search's best model (trial {scores['winner']['trial']}) "
+            f"reached {percent(w['accuracy'])} on {w['n']} test images (95% "
+            f"CI {percent(lo)}-{percent(hi)})."
+        )
+    if (
+        scores.get("baseline", {}).get("trial_id") == scores["winner"]["trial_id"]
+        and "ensemble" not in scores["winner"]
+    ):
+        text += (
+            " The winner is the report's hand-tuned baseline itself: the search found nothing "
+            "better."
+        )
     elif "baseline" in scores:
         b = scores["baseline"]["test"]
         p = scores["mcnemar_winner_vs_baseline"]["p_value"]
         verdict = "is" if p < 0.05 else "is not"
-        text += (f" The report's hand-tuned config reached {percent(b['accuracy'])}; the difference {verdict} "
-                 f"significant (McNemar p={p:.3g}).")
+        text += (
+            f" The report's hand-tuned config reached {percent(b['accuracy'])}; the "
+            f"difference {verdict} significant (McNemar p={p:.3g})."
+        )
     return text
 
 

@@ -1,5 +1,6 @@
 """Pictures and a report of one experiment: `python -m tune.report EXP` writes curves.png,
 params.png, importance.png and report.md into results/EXP/. No server; files open anywhere."""
+
 import json
 from pathlib import Path
 
@@ -7,30 +8,47 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display needed
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 import optuna  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 import search_spaces  # noqa: E402
 from tune import METRIC, experiment, study  # noqa: E402
 from tune.cli import ArgumentParser, run_main  # noqa: E402
 from tune.results import (  # noqa: E402
-    alternatives_table, budget_words, models_words, percent, save_atomic, scheduler_words,
-    three_places, write_atomic)
+    alternatives_table,
+    budget_words,
+    models_words,
+    percent,
+    save_atomic,
+    scheduler_words,
+    three_places,
+    write_atomic,
+)
 
-CURVES = [("train_acc", "train accuracy"), ("val_acc", "validation accuracy"),
-          ("train_loss", "train loss"), ("val_loss", "validation loss")]
+CURVES = [
+    ("train_acc", "train accuracy"),
+    ("val_acc", "validation accuracy"),
+    ("train_loss", "train loss"),
+    ("val_loss", "validation loss"),
+]
 
 
 def curves_figure(histories: dict, best_id: str | None, baseline_id: str | None):
     """One line per trial in each panel; the best trial and the report's baseline stand out."""
     fig, axes = plt.subplots(2, 2, figsize=(12, 8), sharex=True)
-    for ax, (column, title) in zip(axes.flat, CURVES):
+    for ax, (column, title) in zip(axes.flat, CURVES, strict=True):
         for trial_id, history in histories.items():
             style = {"color": "lightgray", "linewidth": 1, "zorder": 1}
             if trial_id == baseline_id:
-                style = {"color": "tab:orange", "linewidth": 2.5, "linestyle": "--", "label": "report's baseline", "zorder": 3}
+                style = {
+                    "color": "tab:orange",
+                    "linewidth": 2.5,
+                    "linestyle": "--",
+                    "label": "report's baseline",
+                    "zorder": 3,
+                }
             if trial_id == best_id:
                 style = {"color": "tab:blue", "linewidth": 2.5, "label": "best trial", "zorder": 4}
             x = history["passes"] if "passes" in history else history["epoch"]
@@ -50,9 +68,9 @@ def params_figure(table: pd.DataFrame, searched: dict):
     names = [n for n in searched if f"param_{n}" in table]
     rows = -(-len(names) // 3)
     fig, axes = plt.subplots(rows, 3, figsize=(12, 3.4 * rows), sharey=True, squeeze=False)
-    for ax in axes.flat[len(names):]:
+    for ax in axes.flat[len(names) :]:
         ax.set_visible(False)
-    for ax, name in zip(axes.flat, names):
+    for ax, name in zip(axes.flat, names, strict=False):
         distribution, values = searched[name], table[f"param_{name}"]
         if isinstance(distribution, optuna.distributions.CategoricalDistribution):
             choices = list(distribution.choices)
@@ -77,13 +95,24 @@ def importances(table: pd.DataFrame, searched: dict) -> dict:
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "new study created" line per report
     scored = optuna.create_study(direction="minimize")
     for _, row in table.dropna(subset=["best_val_loss"]).iterrows():
-        params = {n: row[f"param_{n}"] for n in searched if f"param_{n}" in row and pd.notna(row[f"param_{n}"])}
+        params = {
+            n: row[f"param_{n}"]
+            for n in searched
+            if f"param_{n}" in row and pd.notna(row[f"param_{n}"])
+        }
         params = {n: (v.item() if hasattr(v, "item") else v) for n, v in params.items()}
-        scored.add_trial(optuna.trial.create_trial(
-            params=params, distributions={n: searched[n] for n in params}, value=float(row["best_val_loss"])))
+        scored.add_trial(
+            optuna.trial.create_trial(
+                params=params,
+                distributions={n: searched[n] for n in params},
+                value=float(row["best_val_loss"]),
+            )
+        )
     if len(scored.trials) < 2:
         return {}
-    return optuna.importance.get_param_importances(scored, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0))
+    return optuna.importance.get_param_importances(
+        scored, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0)
+    )
 
 
 def importance_figure(scores: dict):
@@ -97,35 +126,80 @@ def importance_figure(scores: dict):
 
 def report_markdown(exp: dict, table: pd.DataFrame, scores: dict, test_scores: dict | None) -> str:
     top = table.head(10)
-    columns = ["trial", "trial_id", "baseline", "status", "epochs", "best_val_loss", "best_val_acc"] + \
-              [c for c in table if c.startswith("param_")]
-    lines = [f"# Report: experiment {exp['name']}", "",
-             "**Question.** Which training settings let the model tell photos of people smoking from "
-             "photos of people not smoking best, and do they beat the seed report's hand-tuned settings?", "",
-             f"**Data.** `{exp['dataset']}` ({exp['dataset_dir']}); split sizes: "
-             + ", ".join(f"{k} {v}" for k, v in exp["split_sizes"].items()) + "; the test split is untouched until promotion.", "",
-             f"**Search.** Space `{exp['space']}` ({models_words(exp)}); "
-             f"{len(table)} trials of {exp['num_samples']} asked, {budget_words(exp)}; Optuna TPE "
-             f"with {scheduler_words(exp)} on {METRIC}; seed {exp['seed']}; wall time {exp.get('wall_time_s', 0) / 60:.1f} min.", "",
-             "## Top trials", "", top[[c for c in columns if c in top]].to_markdown(index=False, floatfmt=".4g"), "",
-             "## Learning curves", "", "![curves](curves.png)", "",
-             "## Validation loss against each hyperparameter", "", "![params](params.png)", ""]
+    columns = [
+        "trial",
+        "trial_id",
+        "baseline",
+        "status",
+        "epochs",
+        "best_val_loss",
+        "best_val_acc",
+    ] + [c for c in table if c.startswith("param_")]
+    lines = [
+        f"# Report: experiment {exp['name']}",
+        "",
+        "**Question.** Which training settings let the model tell photos of people smoking from "
+        "photos of people not smoking best, and do they beat the seed report's hand-tuned "
+        "settings?",
+        "",
+        f"**Data.** `{exp['dataset']}` ({exp['dataset_dir']}); split sizes: "
+        + ", ".join(f"{k} {v}" for k, v in exp["split_sizes"].items())
+        + "; the test split is untouched until promotion.",
+        "",
+        f"**Search.** Space `{exp['space']}` ({models_words(exp)}); {len(table)} trials "
+        f"of {exp['num_samples']} asked, {budget_words(exp)}; Optuna TPE "
+        f"with {scheduler_words(exp)} on {METRIC}; seed {exp['seed']}; wall "
+        f"time {exp.get('wall_time_s', 0) / 60:.1f} min.",
+        "",
+        "## Top trials",
+        "",
+        top[[c for c in columns if c in top]].to_markdown(index=False, floatfmt=".4g"),
+        "",
+        "## Learning curves",
+        "",
+        "![curves](curves.png)",
+        "",
+        "## Validation loss against each hyperparameter",
+        "",
+        "![params](params.png)",
+        "",
+    ]
     if scores:
-        lines += ["## Which hyperparameters mattered", "", "![importance](importance.png)", "",
-                  ", ".join(f"{n} {v:.2f}" for n, v in scores.items()), ""]
+        lines += [
+            "## Which hyperparameters mattered",
+            "",
+            "![importance](importance.png)",
+            "",
+            ", ".join(f"{n} {v:.2f}" for n, v in scores.items()),
+            "",
+        ]
     if test_scores:
         w = test_scores["winner"]["test"]
-        lines += ["## Final test", "", test_scores["final_words"], "",
-                  f"Winner: accuracy {percent(w['accuracy'])} (95% CI {percent(w['accuracy_ci95'][0])}-"
-                  f"{percent(w['accuracy_ci95'][1])}), ROC AUC {three_places(w['roc_auc'])}, F1 {three_places(w['f1'])}, confusion matrix "
-                  f"[[TN, FP], [FN, TP]] {w['confusion_matrix']}."]
+        lines += [
+            "## Final test",
+            "",
+            test_scores["final_words"],
+            "",
+            f"Winner: accuracy {percent(w['accuracy'])} (95% "
+            f"CI {percent(w['accuracy_ci95'][0])}-{percent(w['accuracy_ci95'][1])}), ROC "
+            f"AUC {three_places(w['roc_auc'])}, F1 {three_places(w['f1'])}, confusion matrix [[TN, "
+            f"FP], [FN, TP]] {w['confusion_matrix']}.",
+        ]
         if "baseline" in test_scores:
             b = test_scores["baseline"]["test"]
-            lines += ["", f"Baseline: accuracy {percent(b['accuracy'])} (95% CI {percent(b['accuracy_ci95'][0])}-"
-                          f"{percent(b['accuracy_ci95'][1])}), ROC AUC {three_places(b['roc_auc'])}, F1 {three_places(b['f1'])}."]
+            lines += [
+                "",
+                f"Baseline: accuracy {percent(b['accuracy'])} (95% "
+                f"CI {percent(b['accuracy_ci95'][0])}-{percent(b['accuracy_ci95'][1])}), ROC "
+                f"AUC {three_places(b['roc_auc'])}, F1 {three_places(b['f1'])}.",
+            ]
         if "alternatives" in test_scores:
-            lines += ["", "Validation chose what is promoted among these (each also on the test images):", "",
-                      alternatives_table(test_scores)]
+            lines += [
+                "",
+                "Validation chose what is promoted among these (each also on the test images):",
+                "",
+                alternatives_table(test_scores),
+            ]
         lines.append("")
     else:
         lines += ["No final test yet: run `python -m tune.promote " + exp["name"] + "`.", ""]
@@ -138,19 +212,30 @@ def write_report(exp_dir: Path) -> None:
     if table.empty or "best_val_loss" not in table:
         print(f"No trial of {exp['name']} has reported yet: no report.")
         return
-    # the distributions the search drew from, as its study recorded them: the space file may have changed since
+    # the distributions the search drew from, as its study recorded them: the space file may have
+    # changed since
     searched = study.distributions(exp_dir) or search_spaces.load(exp["space"]).params
     found = experiment.analysis(exp_dir)
-    histories = {t: h for t, h in found.trial_dataframes.items() if h is not None and not h.empty and "epoch" in h}
+    histories = {
+        t: h
+        for t, h in found.trial_dataframes.items()
+        if h is not None and not h.empty and "epoch" in h
+    }
     baseline = table.loc[table["baseline"], "trial_id"]
-    figures = {"curves.png": curves_figure(histories, table["trial_id"].iloc[0], baseline.iloc[0] if len(baseline) else None),
-               "params.png": params_figure(table, searched)}
+    figures = {
+        "curves.png": curves_figure(
+            histories, table["trial_id"].iloc[0], baseline.iloc[0] if len(baseline) else None
+        ),
+        "params.png": params_figure(table, searched),
+    }
     scores = importances(table, searched)
     if scores:
         figures["importance.png"] = importance_figure(scores)
     for name, fig in figures.items():
         try:
-            save_atomic(exp_dir / name, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
+            save_atomic(
+                exp_dir / name, lambda tmp, fig=fig: fig.savefig(tmp, dpi=100, format="png")
+            )
         finally:
             plt.close(fig)
     test_file = exp_dir / "test_scores.json"
@@ -160,7 +245,9 @@ def write_report(exp_dir: Path) -> None:
 
 
 def main(argv=None) -> int:
-    p = ArgumentParser(prog="python -m tune.report", description="Figures and a report of one experiment.")
+    p = ArgumentParser(
+        prog="python -m tune.report", description="Figures and a report of one experiment."
+    )
     p.add_argument("experiment")
     p.add_argument("--results-dir", default="results")
     args = p.parse_args(argv)

@@ -3,6 +3,7 @@
 Order matters for "nothing half-written": every check (flags, space, data, weights) runs
 before the experiment folder appears, and the folder appears whole (built aside, then renamed).
 """
+
 import argparse
 import contextlib
 import io
@@ -23,8 +24,8 @@ from models import CACHED_FEATURES, build_model, check_pretrained_weights, image
 from training import features, precision
 from tune import disk, experiment, lock
 from tune.cli import ArgumentParser, UsageError, WriteFailed, int_at_least, run_main
-from tune.cluster import check_cluster, start_ray
-from tune.context import RunContext
+from tune.engine.cluster import check_cluster, start_ray
+from tune.engine.context import RunContext
 from tune.report import write_report
 from tune.results import percent, summary_markdown, write_atomic, write_json
 
@@ -34,49 +35,102 @@ def minutes(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected minutes, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected minutes, got {text!r}") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be more than 0 minutes, got {text}")
     return value
 
 
 def parse_args(argv):
-    p = ArgumentParser(prog="python -m tune.run", description="Run a hyperparameter search over a named space.")
+    p = ArgumentParser(
+        prog="python -m tune.run", description="Run a hyperparameter search over a named space."
+    )
     p.add_argument("--space", help="search space name (see --list-spaces)")
     p.add_argument("--list-spaces", action="store_true", help="list the search spaces and exit")
     p.add_argument("--name", help="experiment name (default: SPACE_YYYYmmdd_HHMMSS)")
-    p.add_argument("--num-samples", type=int_at_least(1), help="number of trials (default: the space's)")
-    p.add_argument("--max-epochs", type=int_at_least(1), help="most epochs per trial (default: the space's)")
-    p.add_argument("--cpus-per-trial", type=int_at_least(1), default=1, help="CPUs (and torch threads) per trial")
-    p.add_argument("--max-concurrent", type=int_at_least(1),
-                   help="trials run at once (default: the CPUs Ray has / --cpus-per-trial)")
-    p.add_argument("--dataset", metavar="NAME",
-                   help="search this data set (a folder under the data root, in any layout the data layer reads) "
-                        "instead of the space's own, with the space's model, parameters and baseline")
-    p.add_argument("--data-root", help="folder holding the data sets (default: $TUNE_DATA_ROOT, else data/)")
-    p.add_argument("--results-dir", default="results", help="where experiments are written (default: results/)")
-    p.add_argument("--seed", type=int_at_least(0), help="seed for the split, the searcher and every trial (default 0)")
-    p.add_argument("--resume", action="store_true", help="continue the interrupted experiment --name")
-    p.add_argument("--address", help="join this running Ray cluster instead of starting a local one")
-    p.add_argument("--storage", metavar="PATH_OR_URI",
-                   help="where Ray keeps checkpoints and experiment state: a folder every node sees, or a URI "
-                        "(s3://, gs://, ...); default: ray/ inside the experiment folder")
-    p.add_argument("--weights-file", help="ImageNet weights file for resnet18 (default: torch hub's cache)")
-    p.add_argument("--precision", choices=precision.CHOICES,
-                   help="arithmetic of the trials: auto (default) = bf16 + channels_last where this CPU has "
-                        "native bf16, fp32 elsewhere; a resumed search keeps its own")
-    p.add_argument("--time-budget", type=minutes, metavar="MINUTES",
-                   help="start no trial after this many minutes; running trials stop at their next epoch, "
-                        "resumable with --resume (which may give a new budget)")
-    p.add_argument("--scheduler", choices=("halving", "asha"), default="halving",
-                   help="halving (default): successive halving on equal training images, no trial past a "
-                        "rung unjudged; asha: Ray's async ASHA per epoch, as before (for comparison)")
-    p.add_argument("--verbose", action="store_true",
-                   help="Ray's own trial table and its workers' logs instead of the one-line progress display")
+    p.add_argument(
+        "--num-samples", type=int_at_least(1), help="number of trials (default: the space's)"
+    )
+    p.add_argument(
+        "--max-epochs", type=int_at_least(1), help="most epochs per trial (default: the space's)"
+    )
+    p.add_argument(
+        "--cpus-per-trial",
+        type=int_at_least(1),
+        default=1,
+        help="CPUs (and torch threads) per trial",
+    )
+    p.add_argument(
+        "--max-concurrent",
+        type=int_at_least(1),
+        help="trials run at once (default: the CPUs Ray has / --cpus-per-trial)",
+    )
+    p.add_argument(
+        "--dataset",
+        metavar="NAME",
+        help=(
+            "search this data set (a folder under the data root, in any layout the data layer "
+            "reads) instead of the space's own, with the space's model, parameters and baseline"
+        ),
+    )
+    p.add_argument(
+        "--data-root", help="folder holding the data sets (default: $TUNE_DATA_ROOT, else data/)"
+    )
+    p.add_argument(
+        "--results-dir", default="results", help="where experiments are written (default: results/)"
+    )
+    p.add_argument(
+        "--seed",
+        type=int_at_least(0),
+        help="seed for the split, the searcher and every trial (default 0)",
+    )
+    p.add_argument(
+        "--resume", action="store_true", help="continue the interrupted experiment --name"
+    )
+    p.add_argument(
+        "--address", help="join this running Ray cluster instead of starting a local one"
+    )
+    p.add_argument(
+        "--storage",
+        metavar="PATH_OR_URI",
+        help="where Ray keeps checkpoints and experiment state: a folder every node sees, or a URI "
+        "(s3://, gs://, ...); default: ray/ inside the experiment folder",
+    )
+    p.add_argument(
+        "--weights-file", help="ImageNet weights file for resnet18 (default: torch hub's cache)"
+    )
+    p.add_argument(
+        "--precision",
+        choices=precision.CHOICES,
+        help="arithmetic of the trials: auto (default) = bf16 + channels_last where this CPU has "
+        "native bf16, fp32 elsewhere; a resumed search keeps its own",
+    )
+    p.add_argument(
+        "--time-budget",
+        type=minutes,
+        metavar="MINUTES",
+        help="start no trial after this many minutes; running trials stop at their next epoch, "
+        "resumable with --resume (which may give a new budget)",
+    )
+    p.add_argument(
+        "--scheduler",
+        choices=("halving", "asha"),
+        default="halving",
+        help="halving (default): successive halving on equal training images, no trial past a "
+        "rung unjudged; asha: Ray's async ASHA per epoch, as before (for comparison)",
+    )
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="Ray's own trial table and its workers' logs instead of the one-line progress display",
+    )
     args = p.parse_args(argv)
     args.seed_given, args.seed = args.seed is not None, 0 if args.seed is None else args.seed
     if args.name is not None and not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", args.name):
-        p.error(f"--name {args.name!r}: use letters, digits, '_', '-' and '.' only (it becomes a folder name)")
+        p.error(
+            f"--name {args.name!r}: use letters, digits, '_', '-' and '.' only (it becomes a "
+            "folder name)"
+        )
     if not (args.list_spaces or args.space or args.resume):
         p.error("--space is required (see --list-spaces)")
     return args
@@ -105,12 +159,15 @@ def check_batch_sizes(space, train_size: int) -> None:
     sizes = [space.baseline.get("batch_size", 0)]
     sizes += list(getattr(space.params.get("batch_size"), "choices", []))
     if max(sizes) > train_size:
-        raise UsageError(f"search space {space.__name__} asks for batch size {max(sizes)} but the training split "
-                         f"has only {train_size} images: lower its batch_size choices or use more data")
+        raise UsageError(
+            f"search space {space.__name__} asks for batch size {max(sizes)} but the training "
+            f"split has only {train_size} images: lower its batch_size choices or use more data"
+        )
 
 
-def checkpoint_and_features(model: str, size: int, config: dict, frozen: bool,
-                            splits: dict) -> tuple[int, int]:
+def checkpoint_and_features(
+    model: str, size: int, config: dict, frozen: bool, splits: dict
+) -> tuple[int, int]:
     """Bytes of one checkpoint of `model` (its fp32 weights, and Adam's two moments of those
     it trains) and of its feature cache (fp32 pooled features of every val image and of 7
     rotated views of every training image) when `frozen`."""
@@ -120,8 +177,9 @@ def checkpoint_and_features(model: str, size: int, config: dict, frozen: bool,
     if not frozen:
         return 4 * (weights + 2 * trained), 0
     width = [m for m in net.modules() if isinstance(m, torch.nn.Linear)][-1].in_features
-    return 4 * (weights + 2 * trained), 4 * width * (splits["train"] * len(features.VIEW_ANGLES)
-                                                     + splits["val"])
+    return 4 * (weights + 2 * trained), 4 * width * (
+        splits["train"] * len(features.VIEW_ANGLES) + splits["val"]
+    )
 
 
 def disk_needs(space, data, sizes: dict) -> dict:
@@ -152,10 +210,13 @@ def check_free_space(args, space, data, sizes: dict, num_samples: int) -> int:
     if storage and "://" not in storage:
         folders[Path(storage)] = folders.get(Path(storage), 0) + checkpoints
     mb = disk.megabytes
-    disk.refuse_if_it_cannot_fit(folders, f"decoded images {mb(needs['images'])}, feature "
-                                 f"caches {mb(needs['features'])}, {num_samples} trials' "
-                                 f"checkpoints of about {mb(needs['checkpoint'])} each, "
-                                 f"{mb(disk.MARGIN)} for logs")
+    disk.refuse_if_it_cannot_fit(
+        folders,
+        f"decoded images {mb(needs['images'])}, feature "
+        f"caches {mb(needs['features'])}, {num_samples} trials' "
+        f"checkpoints of about {mb(needs['checkpoint'])} each, "
+        f"{mb(disk.MARGIN)} for logs",
+    )
     return needed
 
 
@@ -166,12 +227,17 @@ def storage_of(args) -> str | None:
     return args.storage if "://" in args.storage else str(Path(args.storage).resolve())
 
 
-def connect(address: str | None, cpus_per_trial: int, storage: str | None, results_dir: Path, verbose: bool) -> int:
-    """Start or join Ray; check that it can run this search. Returns the trials it can run at once."""
+def connect(
+    address: str | None, cpus_per_trial: int, storage: str | None, results_dir: Path, verbose: bool
+) -> int:
+    """Start or join Ray; check that it can run this search. Returns the trials it can run at
+    once."""
     start_ray(address, os.cpu_count(), verbose)
     if not address:
         return max(1, os.cpu_count() // cpus_per_trial)
-    local_storage = None if storage and "://" in storage else Path(storage) if storage else results_dir
+    local_storage = (
+        None if storage and "://" in storage else Path(storage) if storage else results_dir
+    )
     return check_cluster(cpus_per_trial, local_storage)
 
 
@@ -187,8 +253,10 @@ def main(argv=None) -> int:
     exp_dir = Path(args.results_dir) / name
     lock.refuse_if_running(exp_dir, name)  # a live driver's experiment is running, not interrupted
     if (exp_dir / "experiment.json").is_file() and not experiment.settings(exp_dir).get("finished"):
-        raise UsageError(f"experiment {name} in {args.results_dir}/ was interrupted: continue it with "
-                         f"python -m tune.run --resume --name {name}")
+        raise UsageError(
+            f"experiment {name} in {args.results_dir}/ was interrupted: continue it with "
+            f"python -m tune.run --resume --name {name}"
+        )
     if exp_dir.exists():
         raise UsageError(f"experiment {exp_dir} already exists: pick another --name")
     if args.weights_file and not Path(args.weights_file).is_file():
@@ -199,37 +267,75 @@ def main(argv=None) -> int:
 
     sizes = {model: search_spaces.image_size(space, model) for model in models}
     dataset = args.dataset or space.dataset
-    data = prepare(resolve_data_root(args.data_root), dataset, sizes[space.model], args.seed,
-                   getattr(space, "subset_per_class", None))
+    data = prepare(
+        resolve_data_root(args.data_root),
+        dataset,
+        sizes[space.model],
+        args.seed,
+        getattr(space, "subset_per_class", None),
+    )
     check_batch_sizes(space, data.sizes()["train"])
     num_samples = args.num_samples or space.num_samples
     needed = check_free_space(args, space, data, sizes, num_samples)
     storage = storage_of(args)
-    can_run = connect(args.address, args.cpus_per_trial, storage, Path(args.results_dir), args.verbose)
+    can_run = connect(
+        args.address, args.cpus_per_trial, storage, Path(args.results_dir), args.verbose
+    )
 
     chosen = precision.choose(args.precision or "auto")
     max_epochs = args.max_epochs or space.max_epochs
-    exp = {"name": name, "space": args.space, "model": space.model, "dataset": dataset,
-           "dataset_dir": str(data.dataset_dir.resolve()),
-           "split_sizes": data.sizes(), "num_samples": num_samples, "space_needed": needed,
-           "max_epochs": max_epochs, "grace_period": search_spaces.grace_period(space, max_epochs), "seed": args.seed,
-           "cpus_per_trial": args.cpus_per_trial, "max_concurrent": args.max_concurrent or can_run,
-           "storage": storage, "address": args.address,
-           "precision": {**chosen.as_dict(), "requested": args.precision or "auto", **precision.cpu_capabilities()},
-           "baseline": space.baseline, "scheduler": args.scheduler, "finished": False, "wall_time_s": 0.0}
-    exp["trial_settings"] = {  # what every trial shares; saved so that --resume rebuilds the same trainable
-        "model": space.model, "max_epochs": exp["max_epochs"], "seed": args.seed,
-        # halving: a trial's budget is max_epochs passes over the training split; the baseline, its schedule
-        "budget": "passes" if args.scheduler == "halving" else "epochs", "baseline": space.baseline,
-        "cpus_per_trial": args.cpus_per_trial, "precision": chosen.as_dict(),
+    exp = {
+        "name": name,
+        "space": args.space,
+        "model": space.model,
+        "dataset": dataset,
+        "dataset_dir": str(data.dataset_dir.resolve()),
+        "split_sizes": data.sizes(),
+        "num_samples": num_samples,
+        "space_needed": needed,
+        "max_epochs": max_epochs,
+        "grace_period": search_spaces.grace_period(space, max_epochs),
+        "seed": args.seed,
+        "cpus_per_trial": args.cpus_per_trial,
+        "max_concurrent": args.max_concurrent or can_run,
+        "storage": storage,
+        "address": args.address,
+        "precision": {
+            **chosen.as_dict(),
+            "requested": args.precision or "auto",
+            **precision.cpu_capabilities(),
+        },
+        "baseline": space.baseline,
+        "scheduler": args.scheduler,
+        "finished": False,
+        "wall_time_s": 0.0,
+    }
+    exp[
+        "trial_settings"
+    ] = {  # what every trial shares; saved so that --resume rebuilds the same trainable
+        "model": space.model,
+        "max_epochs": exp["max_epochs"],
+        "seed": args.seed,
+        # halving: a trial's budget is max_epochs passes over the training split; the baseline,
+        # its schedule
+        "budget": "passes" if args.scheduler == "halving" else "epochs",
+        "baseline": space.baseline,
+        "cpus_per_trial": args.cpus_per_trial,
+        "precision": chosen.as_dict(),
         "imagenet": "imagenet" in values_of(space, "weights"),
         "weights_file": str(Path(args.weights_file).resolve()) if args.weights_file else None,
-        # per model a trial may build: its input size and its files, relative to the experiment folder
-        "inputs": {model: {"image_size": size, "tensors_file": f"images_{size}.pt"}
-                   for model, size in sizes.items()}}
-    print(f"Trials compute in {chosen.describe()} ({exp['precision']['isa']} CPU, native bf16: "
-          f"{'yes' if precision.native_bf16() else 'no'}; --precision {exp['precision']['requested']}); "
-          f"{exp['max_concurrent']} at a time")
+        # per model a trial may build: its input size and its files, relative to the
+        # experiment folder
+        "inputs": {
+            model: {"image_size": size, "tensors_file": f"images_{size}.pt"}
+            for model, size in sizes.items()
+        },
+    }
+    print(
+        f"Trials compute in {chosen.describe()} ({exp['precision']['isa']} CPU, native bf16: "
+        f"{'yes' if precision.native_bf16() else 'no'}; "
+        f"--precision {exp['precision']['requested']}); {exp['max_concurrent']} at a time"
+    )
 
     staging = exp_dir.with_name(f".{name}.partial")
     lock.refuse_if_running(staging, name)  # another driver still preparing this name
@@ -248,19 +354,34 @@ def main(argv=None) -> int:
         shutil.rmtree(staging, ignore_errors=True)
         if failed is None:
             raise
-        raise WriteFailed(f"could not write experiment {name} into {args.results_dir} "
-                          f"({failed.reason}; {disk.megabytes(disk.free_space(args.results_dir))} "
-                          f"free there, the search needs about {disk.megabytes(needed)}): nothing "
-                          f"was kept; free space there and run it again")
+        raise WriteFailed(
+            f"could not write experiment {name} into {args.results_dir} "
+            f"({failed.reason}; {disk.megabytes(disk.free_space(args.results_dir))} "
+            f"free there, the search needs about {disk.megabytes(needed)}): nothing "
+            f"was kept; free space there and run it again"
+        ) from None
     del data  # trials get the saved tensors through Ray's object store; no second copy here
     staging.rename(exp_dir)
     with held.moved_to(exp_dir):  # released however the search ends
-        print(f"Experiment {name}: {exp['split_sizes']} images (train/val/test), manifest in {exp_dir / 'manifest.csv'}")
+        print(
+            f"Experiment {name}: {exp['split_sizes']} images (train/val/test), manifest "
+            f"in {exp_dir / 'manifest.csv'}"
+        )
 
-        from tune.search import make_tuner  # imports Ray: only after start_ray has set it up
-        run = RunContext.for_experiment(exp_dir, experiment.ray_path(exp_dir), exp, args.time_budget)
-        tuner = make_tuner(space, exp["trial_settings"], experiment.trial_data(exp_dir), run, args.seed,
-                           args.verbose, exp["scheduler"])
+        from tune.engine.search import make_tuner  # imports Ray: only after start_ray has set it up
+
+        run = RunContext.for_experiment(
+            exp_dir, experiment.ray_path(exp_dir), exp, args.time_budget
+        )
+        tuner = make_tuner(
+            space,
+            exp["trial_settings"],
+            experiment.trial_data(exp_dir),
+            run,
+            args.seed,
+            args.verbose,
+            exp["scheduler"],
+        )
         return fit_and_write(tuner, run, exp, args.time_budget)
 
 
@@ -268,20 +389,32 @@ def stage(staging: Path, space, data, exp: dict, chosen, weights_file: str | Non
     """Write a new experiment's files into its staging folder (renamed into place once whole):
     the manifest, the decoded images per input size, the feature caches, experiment.json."""
     write_atomic(staging / "manifest.csv", data.manifest.to_csv(index=False))
-    for model, inputs in exp["trial_settings"]["inputs"].items():  # one model's images at a time in memory
+    for model, inputs in exp["trial_settings"][
+        "inputs"
+    ].items():  # one model's images at a time in memory
         tensors = data.at_size(inputs["image_size"])
         if not (staging / inputs["tensors_file"]).exists():
             save_tensors(tensors, staging / inputs["tensors_file"])
         if needs_feature_cache(space, model):
             inputs["features_file"] = f"features_{model}_{inputs['image_size']}.pt"
             started = time.time()
-            print(f"Caching the frozen {model} backbone's features for the trials that freeze it ...")
-            cache = features.extract(model, inputs["image_size"], tensors["train"][0], tensors["val"][0], chosen,
-                                     imagenet_state(model, weights_file))
+            print(
+                f"Caching the frozen {model} backbone's features for the trials that freeze it ..."
+            )
+            cache = features.extract(
+                model,
+                inputs["image_size"],
+                tensors["train"][0],
+                tensors["val"][0],
+                chosen,
+                imagenet_state(model, weights_file),
+            )
             torch.save(cache, staging / inputs["features_file"])
             exp["feature_cache_s"] = round(exp.get("feature_cache_s", 0) + time.time() - started, 1)
-            print(f"  cached {tuple(cache['train'].shape)} training and {tuple(cache['val'].shape)} validation "
-                  f"features in {time.time() - started:.0f} s")
+            print(
+                f"  cached {tuple(cache['train'].shape)} training and {tuple(cache['val'].shape)} "
+                f"validation features in {time.time() - started:.0f} s"
+            )
         del tensors
     write_json(staging / "experiment.json", exp)
 
@@ -297,32 +430,50 @@ def resume(args) -> int:
 def resume_held(args, exp_dir: Path) -> int:
     """--resume, with the experiment's lock held: no second driver can run it meanwhile."""
     exp = experiment.settings(exp_dir)
-    asked = {"space": args.space, "dataset": args.dataset, "num_samples": args.num_samples,
-             "max_epochs": args.max_epochs,
-             "seed": args.seed if args.seed_given else None}
-    differences = [f"--{k.replace('_', '-')} {v} (it ran with {exp[k]})" for k, v in asked.items()
-                   if v is not None and v != exp[k]]
+    asked = {
+        "space": args.space,
+        "dataset": args.dataset,
+        "num_samples": args.num_samples,
+        "max_epochs": args.max_epochs,
+        "seed": args.seed if args.seed_given else None,
+    }
+    differences = [
+        f"--{k.replace('_', '-')} {v} (it ran with {exp[k]})"
+        for k, v in asked.items()
+        if v is not None and v != exp[k]
+    ]
     recorded = exp.get("precision", {}).get("requested", "auto")
     if args.precision and args.precision != recorded:
         differences.append(f"--precision {args.precision} (it ran with {recorded})")
     if args.storage and storage_of(args) != exp.get("storage"):
-        differences.append(f"--storage {args.storage} (it ran with {exp.get('storage') or 'its own ray/ folder'})")
+        differences.append(
+            f"--storage {args.storage} (it ran with {exp.get('storage') or 'its own ray/ folder'})"
+        )
     if differences:
-        raise UsageError(f"experiment {args.name} cannot resume with other settings: {'; '.join(differences)}; "
-                         f"leave them out, or start a new experiment")
+        raise UsageError(
+            f"experiment {args.name} cannot resume with other settings: {'; '.join(differences)}; "
+            f"leave them out, or start a new experiment"
+        )
     if exp.get("finished"):
-        print(f"Experiment {args.name} already finished ({len(experiment.trials_table(exp_dir))} trials); "
-              f"nothing to resume. Its results: {exp_dir}/summary.md")
+        print(
+            f"Experiment {args.name} already finished ({len(experiment.trials_table(exp_dir))} "
+            f"trials); nothing to resume. Its results: {exp_dir}/summary.md"
+        )
         return 0
     connect(args.address, exp["cpus_per_trial"], exp.get("storage"), exp_dir.parent, args.verbose)
     if not experiment.has_ray_state(exp_dir):
-        raise UsageError(f"experiment {args.name} stopped before Ray saved any state in {experiment.ray_path(exp_dir)}: "
-                         f"delete {exp_dir} and start it again")
+        raise UsageError(
+            f"experiment {args.name} stopped before Ray saved any state "
+            f"in {experiment.ray_path(exp_dir)}: delete {exp_dir} and start it again"
+        )
     damaged = experiment.set_aside_damaged_state(exp_dir)  # Ray would "restart" it empty
     if damaged:
-        print(f"Ray's latest experiment state was damaged (half-written): set aside as {damaged}; "
-              f"resuming from the one before")
-    from tune.search import restore_tuner
+        print(
+            f"Ray's latest experiment state was damaged (half-written): set aside as {damaged}; "
+            f"resuming from the one before"
+        )
+    from tune.engine.search import restore_tuner
+
     print(f"Resuming experiment {args.name} from {experiment.ray_path(exp_dir)}")
     run = RunContext.for_experiment(exp_dir, experiment.ray_path(exp_dir), exp, args.time_budget)
     tuner = restore_tuner(run, exp["trial_settings"], experiment.trial_data(exp_dir), args.verbose)
@@ -331,7 +482,9 @@ def resume_held(args, exp_dir: Path) -> int:
 
 def fit_and_write(tuner, run: RunContext, exp: dict, time_budget: float | None) -> int:
     """Run the search; write results whatever happened; the exit code says what did."""
-    from tune import study, write_guard
+    from tune import study
+    from tune.engine import write_guard
+
     exp_dir = run.exp_dir
     guard = write_guard.guard(tuner)  # Ray's state written whole; the search ends at a failed write
     # SIGTERM (timeout, systemd, batch schedulers) stops the search as Ctrl-C does: Tune ends on
@@ -340,8 +493,10 @@ def fit_and_write(tuner, run: RunContext, exp: dict, time_budget: float | None) 
     started, failure, failed = time.time(), None, None
     try:
         tuner.fit()
-    except Exception as error:  # Ray's controller gave up, e.g. when its memory monitor killed a starting worker
-        failed = disk.failed_write(error)  # or a write failed (Optuna's SQLite, the rungs)
+    except Exception as error:
+        # Ray's controller gave up (e.g. its memory monitor killed a starting worker), or a
+        # write failed (Optuna's SQLite, the rungs)
+        failed = disk.failed_write(error)
         failure = None if failed else str(error).strip().splitlines()[0]
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -353,14 +508,25 @@ def fit_and_write(tuner, run: RunContext, exp: dict, time_budget: float | None) 
         raise WriteFailed(disk.failure_line(failed, exp_dir, run.ray_path, exp))
     exp["wall_time_s"] = exp.get("wall_time_s", 0.0) + time.time() - started
     table = experiment.trials_table(exp_dir)
-    exp["finished"] = bool(len(table) >= exp["num_samples"] and table["status"].isin(
-        ["COMPLETED", "STOPPED", "ERROR"]).all())  # a plain bool: numpy's would be written as "False"
-    exp["ended_by"] = ("all trials" if exp["finished"] else f"Ray stopping it: {failure}" if failure else
-                       f"the time budget ({time_budget:g} min)" if run.ended_search else "an interruption")
+    # a plain bool: numpy's would be written as "False"
+    exp["finished"] = bool(
+        len(table) >= exp["num_samples"]
+        and table["status"].isin(["COMPLETED", "STOPPED", "ERROR"]).all()
+    )
+    exp["ended_by"] = (
+        "all trials"
+        if exp["finished"]
+        else f"Ray stopping it: {failure}"
+        if failure
+        else f"the time budget ({time_budget:g} min)"
+        if run.ended_search
+        else "an interruption"
+    )
     try:
         if not exp["finished"]:
-            study.label_unfinished(exp_dir, "paused by the time budget" if run.ended_search
-                                   else "interrupted")
+            study.label_unfinished(
+                exp_dir, "paused by the time budget" if run.ended_search else "interrupted"
+            )
         write_results(exp_dir, exp, table)  # experiment.json last: unfinished until all is written
     except Exception as error:  # the disk filled up as the search ended: --resume writes them
         failed = disk.failed_write(error)
@@ -375,26 +541,40 @@ def fit_and_write(tuner, run: RunContext, exp: dict, time_budget: float | None) 
             raise
         where = f" --results-dir {exp_dir.parent}" if exp_dir.parent != Path("results") else ""
         free = disk.megabytes(disk.free_space(exp_dir))
-        raise WriteFailed(f"the results of {exp['name']} are written, but not its report: could "
-                          f"not write to {exp_dir} ({failed.reason}; {free} free there): free "
-                          f"space, then python -m tune.report {exp['name']}{where}") from None
+        raise WriteFailed(
+            f"the results of {exp['name']} are written, but not its report: could "
+            f"not write to {exp_dir} ({failed.reason}; {free} free there): free "
+            f"space, then python -m tune.report {exp['name']}{where}"
+        ) from None
     resume_command = f"python -m tune.run --resume --name {exp['name']}" + (
-        f" --results-dir {exp_dir.parent}" if exp_dir.parent != Path("results") else "")
+        f" --results-dir {exp_dir.parent}" if exp_dir.parent != Path("results") else ""
+    )
     if exp["finished"] and (table.empty or (table["passes"] == 0).all()):
         errors = table["error"][table["error"] != ""] if "error" in table else []
-        print(f"\nNo trial finished an epoch: every trial failed. First error: "
-              f"{errors.iloc[0] if len(errors) else 'none recorded'} (tracebacks: {exp_dir / 'ray'}/*/error.txt)")
+        print(
+            "\nNo trial finished an epoch: every trial failed. First error: "
+            f"{errors.iloc[0] if len(errors) else 'none recorded'} "
+            f"(tracebacks: {exp_dir / 'ray'}/*/error.txt)"
+        )
         return 1
     if run.ended_search:
-        print(f"\nThe time budget of {time_budget:g} min ended the search; finished trials are kept, "
-              f"the others paused after a pass. Continue it (optionally with a new --time-budget):\n"
-              f"  {resume_command}")
+        print(
+            f"\nThe time budget of {time_budget:g} min ended the search; finished trials are kept, "
+            f"the others paused after a pass. Continue it (optionally with a new --time-budget):\n"
+            f"  {resume_command}"
+        )
         return 0
     if failure:
-        print(f"\nRay stopped the search: {failure}\nFinished trials are kept. Continue it with:\n  {resume_command}")
+        print(
+            f"\nRay stopped the search: {failure}\nFinished trials are kept. Continue it "
+            f"with:\n  {resume_command}"
+        )
         return 1
     if not exp["finished"]:
-        print(f"\nThe search was interrupted; finished trials are kept. Continue it with:\n  {resume_command}")
+        print(
+            "\nThe search was interrupted; finished trials are kept. Continue it "
+            f"with:\n  {resume_command}"
+        )
         return 130
     return 0
 
@@ -404,10 +584,13 @@ def write_what_can_be_written(exp_dir: Path, exp: dict) -> None:
     file whole or not at all, quietly (the search ends with one line); the experiment stays
     unfinished, so that --resume continues it."""
     from tune import study
+
     exp.update(finished=False, ended_by="a failed write (a full disk?)")
-    steps = [lambda: study.label_unfinished(exp_dir, "interrupted"),
-             lambda: write_results(exp_dir, exp, experiment.trials_table(exp_dir)),
-             lambda: write_report(exp_dir)]
+    steps = [
+        lambda: study.label_unfinished(exp_dir, "interrupted"),
+        lambda: write_results(exp_dir, exp, experiment.trials_table(exp_dir)),
+        lambda: write_report(exp_dir),
+    ]
     for step in steps:
         try:
             with contextlib.redirect_stdout(io.StringIO()):
@@ -425,8 +608,11 @@ def write_results(exp_dir: Path, exp: dict, table) -> None:
     write_json(exp_dir / "experiment.json", exp)
     print(f"\nResults in {exp_dir}/ (summary.md, trials.csv, best_config.json)")
     if best:
-        print(f"Best trial {best['trial']} ({best['trial_id']}, epoch {best['epoch']}): val loss "
-              f"{best['val_loss']:.4f}, val accuracy {percent(best['val_acc'])}\n  config: {json.dumps(best['config'])}")
+        print(
+            f"Best trial {best['trial']} ({best['trial_id']}, epoch {best['epoch']}): val loss "
+            f"{best['val_loss']:.4f}, val accuracy {percent(best['val_acc'])}\n  "
+            f"config: {json.dumps(best['config'])}"
+        )
 
 
 if __name__ == "__main__":

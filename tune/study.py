@@ -1,7 +1,8 @@
 """Every search's Optuna study, kept in results/EXP/optuna.db (SQLite): written by the searcher
-(tune/searcher.py) as the search runs, read by optuna-dashboard (tune/dashboard.py), told the
+(tune/engine/searcher.py) as the search runs, read by optuna-dashboard (tune/dashboard.py), told the
 final test by tune/promote.py. No Ray here, so the dashboard starts fast.
 """
+
 from pathlib import Path
 
 import optuna
@@ -19,7 +20,8 @@ def load(exp_dir: Path) -> optuna.Study | None:
     """The experiment's study, or None for an experiment made before studies were kept."""
     if not (Path(exp_dir) / STUDY_FILE).is_file():
         return None
-    return optuna.load_study(study_name=None, storage=storage(exp_dir))  # its only study, whatever the folder's name
+    # its only study, whatever the folder's name
+    return optuna.load_study(study_name=None, storage=storage(exp_dir))
 
 
 def distributions(exp_dir: Path) -> dict:
@@ -43,17 +45,30 @@ def record_test_scores(exp_dir: Path, scores: dict) -> None:
     study = load(exp_dir)
     if study is None:
         return
-    lines = [f"Final test on {scores['test_images']} untouched images (`python -m tune.promote`):", ""]
+    lines = [
+        f"Final test on {scores['test_images']} untouched images (`python -m tune.promote`):",
+        "",
+    ]
     for role in ("winner", "baseline"):
         if role in scores:
             test = scores[role]["test"]
             low, high = test["accuracy_ci95"]
-            study.set_user_attr(f"test_{role}", {"trial": scores[role]["trial"], "trial_id": scores[role]["trial_id"],
-                                                 "accuracy": test["accuracy"], "accuracy_ci95": [low, high]})
-            lines.append(f"- {role}: trial {scores[role]['trial']} ({scores[role]['trial_id']}), accuracy "
-                         f"{100 * test['accuracy']:.1f}% (95% CI {100 * low:.1f}-{100 * high:.1f}%)")
+            study.set_user_attr(
+                f"test_{role}",
+                {
+                    "trial": scores[role]["trial"],
+                    "trial_id": scores[role]["trial_id"],
+                    "accuracy": test["accuracy"],
+                    "accuracy_ci95": [low, high],
+                },
+            )
+            lines.append(
+                f"- {role}: trial {scores[role]['trial']} ({scores[role]['trial_id']}), accuracy "
+                f"{100 * test['accuracy']:.1f}% (95% CI {100 * low:.1f}-{100 * high:.1f}%)"
+            )
     if "mcnemar_winner_vs_baseline" in scores:
         study.set_user_attr("test_mcnemar_p", scores["mcnemar_winner_vs_baseline"]["p_value"])
     lines += ["", scores["final_words"]]
     from optuna_dashboard import save_note
+
     save_note(study, "\n".join(lines))

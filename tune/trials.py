@@ -1,4 +1,5 @@
 """Print an experiment's trial table: `python -m tune.trials EXP`. Works while the search runs."""
+
 import sys
 
 import pandas as pd
@@ -7,28 +8,53 @@ from tune import experiment
 from tune.cli import ArgumentParser, UsageError, int_at_least, run_main
 
 STATUSES = ["COMPLETED", "STOPPED", "RUNNING", "PENDING", "PAUSED", "ERROR"]
-BRIEF = ["trial", "trial_id", "baseline", "status", "epochs", "best_val_loss", "best_val_acc", "best_val_auc",
-         "last_val_acc", "wall_time_s"]
+BRIEF = [
+    "trial",
+    "trial_id",
+    "baseline",
+    "status",
+    "epochs",
+    "best_val_loss",
+    "best_val_acc",
+    "best_val_auc",
+    "last_val_acc",
+    "wall_time_s",
+]
 
 
 def parse_args(argv):
-    p = ArgumentParser(prog="python -m tune.trials", description="One row per trial of an experiment.")
+    p = ArgumentParser(
+        prog="python -m tune.trials", description="One row per trial of an experiment."
+    )
     p.add_argument("experiment", help="experiment name (a folder of --results-dir)")
     p.add_argument("--results-dir", default="results")
-    p.add_argument("--sort", help="column to sort by (default: best_val_loss); accuracy and AUC sort high first")
-    p.add_argument("--status", action="append", type=str.upper, choices=STATUSES, help="only trials in this status")
+    p.add_argument(
+        "--sort",
+        help="column to sort by (default: best_val_loss); accuracy and AUC sort high first",
+    )
+    p.add_argument(
+        "--status",
+        action="append",
+        type=str.upper,
+        choices=STATUSES,
+        help="only trials in this status",
+    )
     p.add_argument("--top", type=int_at_least(1), help="only the first N rows")
     p.add_argument("--format", choices=["table", "csv", "markdown", "json"], default="table")
     return p.parse_args(argv)
 
 
-def select(table: pd.DataFrame, sort: str | None, statuses: list | None, top: int | None) -> pd.DataFrame:
+def select(
+    table: pd.DataFrame, sort: str | None, statuses: list | None, top: int | None
+) -> pd.DataFrame:
     if sort:
         column = sort if sort in table else f"param_{sort}"
         if column not in table:
             raise UsageError(f"--sort {sort}: no such column; columns: {', '.join(table.columns)}")
         high_first = column.endswith(("_acc", "_auc"))
-        table = table.sort_values(column, ascending=not high_first, na_position="last", kind="stable")
+        table = table.sort_values(
+            column, ascending=not high_first, na_position="last", kind="stable"
+        )
     if statuses:
         table = table[table["status"].isin(statuses)]
     return table.head(top) if top else table
@@ -42,8 +68,12 @@ def render(table: pd.DataFrame, fmt: str) -> str:
     if fmt == "markdown":
         return table.to_markdown(index=False, floatfmt=".4g")
     params = [c for c in table if c.startswith("param_")]
-    brief = table[[c for c in BRIEF[:4] if c in table] + params + [c for c in BRIEF[4:] if c in table]]
-    return brief.rename(columns=lambda c: c.removeprefix("param_")).to_string(index=False, float_format="{:.4g}".format)
+    brief = table[
+        [c for c in BRIEF[:4] if c in table] + params + [c for c in BRIEF[4:] if c in table]
+    ]
+    return brief.rename(columns=lambda c: c.removeprefix("param_")).to_string(
+        index=False, float_format="{:.4g}".format
+    )
 
 
 def main(argv=None) -> int:
@@ -55,7 +85,9 @@ def main(argv=None) -> int:
         return 0
     selected = select(table, args.sort, args.status, args.top)
     if selected.empty:
-        print(f"No trial of {len(table)} matches --status {' '.join(args.status)}.", file=sys.stderr)
+        print(
+            f"No trial of {len(table)} matches --status {' '.join(args.status)}.", file=sys.stderr
+        )
         return 0
     print(render(selected, args.format))
     return 0

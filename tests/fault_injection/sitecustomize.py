@@ -5,6 +5,7 @@ the first trial to finish epoch EPOCH raises there before reporting it, once (or
 retry); with "EPOCH:every", every trial does, every time. With TUNE_TEST_SLOW_EPOCH_S=S, every
 epoch takes S seconds longer (a search slow enough for its time budget on any CPU). It wraps
 training.loop.train_epochs when that module is first imported."""
+
 import importlib.abc
 import importlib.util
 import os
@@ -18,6 +19,7 @@ def inject(train_epochs):
 
     def faulty(config, settings, data, state=None):
         import ray.tune
+
         for metrics, new_state in train_epochs(config, settings, data, state):
             if metrics["epoch"] == int(at) and mode == "every":
                 raise RuntimeError(f"injected test fault in epoch {at} of every trial")
@@ -30,10 +32,13 @@ def inject(train_epochs):
                 except FileExistsError:
                     pass
                 raised = os.path.join(folder, f"test_fault_raised_{trial_id}")
-                if open(claim).read() == trial_id and (mode == "always" or not os.path.exists(raised)):
+                if open(claim).read() == trial_id and (
+                    mode == "always" or not os.path.exists(raised)
+                ):
                     open(raised, "w").close()
                     raise RuntimeError(f"injected test fault in epoch {at} of trial {trial_id}")
             yield metrics, new_state
+
     return faulty
 
 
@@ -44,6 +49,7 @@ def slow(train_epochs):
         for metrics, new_state in train_epochs(config, settings, data, state):
             time.sleep(seconds)
             yield metrics, new_state
+
     return slowed
 
 

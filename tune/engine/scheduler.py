@@ -25,6 +25,7 @@ Li et al. 2020; Ray's HyperBandScheduler pauses and resumes trials the same way)
 Ray does not save a scheduler with the experiment: this one writes its rungs to a JSON file in
 the experiment folder after every decision and reads it back the first time it is used in a run.
 """
+
 import json
 import os
 
@@ -32,7 +33,7 @@ from ray.tune.experiment import Trial
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
 
 from tune import METRIC, MODE, is_baseline
-from tune.context import Bound
+from tune.engine.context import Bound
 
 TIME_ATTR = "passes"
 
@@ -73,7 +74,9 @@ class SuccessiveHalving(Bound, FIFOScheduler):
         self._metric, self._mode = METRIC, MODE
         self.baseline, self.max_t, self.factor = baseline, max_t, reduction_factor
         self.milestones = milestones(grace_period, reduction_factor, max_t)
-        self.rungs: dict[int, dict[str, float]] = {m: {} for m in self.milestones}  # trial id -> value
+        self.rungs: dict[int, dict[str, float]] = {
+            m: {} for m in self.milestones
+        }  # trial id -> value
         self.waiting: dict[str, int] = {}  # trial id -> the rung it is paused at
         self.progress: dict[str, int] = {}  # trial id -> passes reported
         self.seen: set[str] = set()  # every trial ever added
@@ -96,7 +99,11 @@ class SuccessiveHalving(Bound, FIFOScheduler):
             state = json.loads(self.run.state_file.read_text())
             self.rungs = {int(m): values for m, values in state["rungs"].items()}
             self.waiting, self.progress = state["waiting"], state["progress"]
-            self.seen, self.ended, self.closed = set(state["seen"]), set(state["ended"]), set(state["closed"])
+            self.seen, self.ended, self.closed = (
+                set(state["seen"]),
+                set(state["ended"]),
+                set(state["closed"]),
+            )
 
     def _save(self) -> None:
         if not self.run:
@@ -116,7 +123,7 @@ class SuccessiveHalving(Bound, FIFOScheduler):
     def promotable(self, trial_id: str, milestone: int) -> bool:
         """Among the best 1/factor of the results at this rung so far (none while it has fewer
         than `factor`: no trial passes a rung unjudged)."""
-        return trial_id in self._ranked(milestone)[:len(self.rungs[milestone]) // self.factor]
+        return trial_id in self._ranked(milestone)[: len(self.rungs[milestone]) // self.factor]
 
     def is_baseline(self, trial) -> bool:
         return is_baseline(trial.config, self.baseline)
@@ -219,7 +226,7 @@ class SuccessiveHalving(Bound, FIFOScheduler):
             if any(trials[t].status != Trial.PAUSED for t in waiting_here if t in trials):
                 return  # a trial still saving its pause: stopped now, Ray would drop its checkpoint
             self.closed.add(milestone)
-            best = self._ranked(milestone)[:max(1, len(self.rungs[milestone]) // self.factor)]
+            best = self._ranked(milestone)[: max(1, len(self.rungs[milestone]) // self.factor)]
             for trial_id in waiting_here:
                 if trial_id in best:
                     del self.waiting[trial_id]  # promoted: choose_trial_to_run starts it as PAUSED
@@ -237,7 +244,8 @@ class SuccessiveHalving(Bound, FIFOScheduler):
         running = [t for t in trials if t.status == Trial.RUNNING and t is not trial]
         ready = [t for t in trials if t.status == Trial.PENDING and t.trial_id not in self.waiting]
         more_to_come = len(self.seen) < self.run.num_samples or any(
-            t.status == Trial.PAUSED for t in trials)
+            t.status == Trial.PAUSED for t in trials
+        )
         held, base = cpus_of(trial), self.run.cpus_per_trial
         idle = self.run.cpus - sum(cpus_of(t) for t in running)
         wanted = idle if not ready and not more_to_come else base
@@ -294,7 +302,9 @@ class SearchSpaceASHA(Bound, ASHAScheduler):
         return action
 
     def choose_trial_to_run(self, tune_controller):
-        return None if self.run and self.run.spent() else super().choose_trial_to_run(tune_controller)
+        return (
+            None if self.run and self.run.spent() else super().choose_trial_to_run(tune_controller)
+        )
 
     def on_trial_complete(self, tune_controller, trial, result):
         self._load_once()

@@ -1,18 +1,19 @@
 """Build the Ray Tune search for a space: Optuna TPE proposes, successive halving pauses and
-stops (tune/scheduler.py), Ray runs and saves."""
+stops (tune/engine/scheduler.py), Ray runs and saves."""
+
 import optuna
 import ray.tune
 from ray.train._internal.storage import get_fs_and_path
-from ray.tune.search import ConcurrencyLimiter, SearchGenerator, Searcher
+from ray.tune.search import ConcurrencyLimiter, Searcher, SearchGenerator
 
 import search_spaces
 from tune import METRIC, MODE
-from tune.budget import EndWhenSpent
-from tune.context import Bound, RunContext
-from tune.progress import Progress
-from tune.scheduler import SearchSpaceASHA, SuccessiveHalving
-from tune.searcher import StudySearch
-from tune.trainable import as_numpy, train_trial
+from tune.engine.budget import EndWhenSpent
+from tune.engine.context import Bound, RunContext
+from tune.engine.progress import Progress
+from tune.engine.scheduler import SearchSpaceASHA, SuccessiveHalving
+from tune.engine.searcher import StudySearch
+from tune.engine.trainable import as_numpy, train_trial
 
 
 def suggest(trial, name: str, distribution):
@@ -20,8 +21,12 @@ def suggest(trial, name: str, distribution):
     if isinstance(distribution, optuna.distributions.CategoricalDistribution):
         return trial.suggest_categorical(name, distribution.choices)
     if isinstance(distribution, optuna.distributions.IntDistribution):
-        return trial.suggest_int(name, distribution.low, distribution.high, step=distribution.step, log=distribution.log)
-    return trial.suggest_float(name, distribution.low, distribution.high, step=distribution.step, log=distribution.log)
+        return trial.suggest_int(
+            name, distribution.low, distribution.high, step=distribution.step, log=distribution.log
+        )
+    return trial.suggest_float(
+        name, distribution.low, distribution.high, step=distribution.step, log=distribution.log
+    )
 
 
 class DefineByRun:
@@ -61,7 +66,7 @@ class DropLatestCheckpointOfFinishedTrials(ray.tune.Callback):
 
 class RunningLimiter(Bound, ConcurrencyLimiter):
     """Ray's ConcurrencyLimiter, counting the trials that run, not those paused at a rung
-    (tune/scheduler.py): a paused trial holds no CPU, so a new one may start in its place."""
+    (tune/engine/scheduler.py): a paused trial holds no CPU, so a new one may start in its place."""
 
     def suggest(self, trial_id: str):
         waiting = self.run.waiting if self.run else set()
@@ -96,13 +101,24 @@ class MovableSearch(Bound, SearchGenerator):
 
 
 def optuna_searcher(space, seed: int, max_epochs: int, run: RunContext) -> StudySearch:
-    """Optuna's TPE over the space, its study in the experiment folder. The baseline goes first through
-    points_to_evaluate, which Optuna enqueues as trial 0 (tests/test_search.py checks that it really
-    runs, given ray#35319)."""
-    return StudySearch(run=run, space=DefineByRun(space), metric=METRIC, mode=MODE, points_to_evaluate=[space.baseline],
-                       seed=seed, baseline=space.baseline, max_epochs=max_epochs,
-                       description={"space": space.__name__.rsplit(".", 1)[-1], "model": space.model,
-                                    "max_epochs": max_epochs})
+    """Optuna's TPE over the space, its study in the experiment folder. The baseline goes first
+    through points_to_evaluate, which Optuna enqueues as trial 0 (tests/test_search.py checks that
+    it really runs, given ray#35319)."""
+    return StudySearch(
+        run=run,
+        space=DefineByRun(space),
+        metric=METRIC,
+        mode=MODE,
+        points_to_evaluate=[space.baseline],
+        seed=seed,
+        baseline=space.baseline,
+        max_epochs=max_epochs,
+        description={
+            "space": space.__name__.rsplit(".", 1)[-1],
+            "model": space.model,
+            "max_epochs": max_epochs,
+        },
+    )
 
 
 def trial_folder_name(trial) -> str:
@@ -111,18 +127,26 @@ def trial_folder_name(trial) -> str:
 
 def make_trainable(settings: dict, data: dict):
     """The trial function with the shared settings and the data (put in Ray's object store once)."""
-    return ray.tune.with_resources(ray.tune.with_parameters(train_trial, settings=settings, data=as_numpy(data)),
-                                   {"cpu": settings["cpus_per_trial"]})
+    return ray.tune.with_resources(
+        ray.tune.with_parameters(train_trial, settings=settings, data=as_numpy(data)),
+        {"cpu": settings["cpus_per_trial"]},
+    )
 
 
-REDUCTION_FACTOR = 3  # a third of the trials go on at each rung (the first after the space's grace period)
+REDUCTION_FACTOR = (
+    3  # a third of the trials go on at each rung (the first after the space's grace period)
+)
 
 
 def restore_tuner(run: RunContext, settings: dict, data: dict, verbose: bool) -> ray.tune.Tuner:
     """Continue an interrupted search: finished trials stay, unfinished ones go on from their
     last checkpoint, errored ones are retried; the searcher's history comes back with it."""
-    tuner = ray.tune.Tuner.restore(run.ray_path, trainable=make_trainable(settings, data),
-                                   resume_unfinished=True, resume_errored=True)
+    tuner = ray.tune.Tuner.restore(
+        run.ray_path,
+        trainable=make_trainable(settings, data),
+        resume_unfinished=True,
+        resume_errored=True,
+    )
     # Ray restores the run config it pickled, verbosity included; Tuner.restore cannot set it.
     tuner._local_tuner.get_run_config().verbose = ray_verbosity(verbose)
     bind_run(tuner, run)
@@ -145,41 +169,66 @@ def bind_run(tuner: ray.tune.Tuner, run: RunContext) -> None:
 
 
 def ray_verbosity(verbose: bool) -> int:
-    """Ray's own trial table and trial lines with --verbose; otherwise tune/progress.py speaks."""
+    """Ray's own trial table and trial lines with --verbose; otherwise tune/engine/progress.py
+    speaks."""
     return 1 if verbose else 0
-
 
 
 def make_scheduler(kind: str, space, max_epochs: int):
     grace = search_spaces.grace_period(space, max_epochs)
     if kind == "asha":
-        return SearchSpaceASHA(space.baseline, time_attr="epoch", max_t=max_epochs, grace_period=grace,
-                               reduction_factor=REDUCTION_FACTOR)
-    return SuccessiveHalving(space.baseline, max_t=max_epochs, grace_period=grace,
-                             reduction_factor=REDUCTION_FACTOR)
+        return SearchSpaceASHA(
+            space.baseline,
+            time_attr="epoch",
+            max_t=max_epochs,
+            grace_period=grace,
+            reduction_factor=REDUCTION_FACTOR,
+        )
+    return SuccessiveHalving(
+        space.baseline, max_t=max_epochs, grace_period=grace, reduction_factor=REDUCTION_FACTOR
+    )
 
 
-def make_tuner(space, settings: dict, data: dict, run: RunContext, seed: int, verbose: bool = False,
-               scheduler: str = "halving") -> ray.tune.Tuner:
+def make_tuner(
+    space,
+    settings: dict,
+    data: dict,
+    run: RunContext,
+    seed: int,
+    verbose: bool = False,
+    scheduler: str = "halving",
+) -> ray.tune.Tuner:
     """run: this run of the search (where its experiment is, its budget); bound to everything
     Ray will pickle with the experiment."""
     # What Tune builds from max_concurrent_trials (SearchGenerator(ConcurrencyLimiter(searcher))),
     # built here because the generator is our MovableSearch and the limiter ours.
-    searcher = MovableSearch(RunningLimiter(optuna_searcher(space, seed, settings["max_epochs"], run),
-                                            max_concurrent=run.at_once))
+    searcher = MovableSearch(
+        RunningLimiter(
+            optuna_searcher(space, seed, settings["max_epochs"], run), max_concurrent=run.at_once
+        )
+    )
     ray_path, num_samples = run.ray_path, run.num_samples
     tuner = ray.tune.Tuner(
         make_trainable(settings, data),
-        tune_config=ray.tune.TuneConfig(metric=METRIC, mode=MODE, search_alg=searcher,
-                                        scheduler=make_scheduler(scheduler, space, settings["max_epochs"]),
-                                        num_samples=num_samples,
-                                        reuse_actors=True, trial_dirname_creator=trial_folder_name),
+        tune_config=ray.tune.TuneConfig(
+            metric=METRIC,
+            mode=MODE,
+            search_alg=searcher,
+            scheduler=make_scheduler(scheduler, space, settings["max_epochs"]),
+            num_samples=num_samples,
+            reuse_actors=True,
+            trial_dirname_creator=trial_folder_name,
+        ),
         run_config=ray.tune.RunConfig(
-            name=ray_path.rstrip("/").rsplit("/", 1)[1], storage_path=ray_path.rstrip("/").rsplit("/", 1)[0],
-            verbose=ray_verbosity(verbose), callbacks=[EndWhenSpent(), DropLatestCheckpointOfFinishedTrials(), Progress()],
-            checkpoint_config=ray.tune.CheckpointConfig(num_to_keep=1, checkpoint_score_attribute=METRIC,
-                                                        checkpoint_score_order=MODE),
-            failure_config=ray.tune.FailureConfig(max_failures=1)),
+            name=ray_path.rstrip("/").rsplit("/", 1)[1],
+            storage_path=ray_path.rstrip("/").rsplit("/", 1)[0],
+            verbose=ray_verbosity(verbose),
+            callbacks=[EndWhenSpent(), DropLatestCheckpointOfFinishedTrials(), Progress()],
+            checkpoint_config=ray.tune.CheckpointConfig(
+                num_to_keep=1, checkpoint_score_attribute=METRIC, checkpoint_score_order=MODE
+            ),
+            failure_config=ray.tune.FailureConfig(max_failures=1),
+        ),
     )
     bind_run(tuner, run)
     return tuner

@@ -1,12 +1,14 @@
 """One trial's life in Ray Tune: run the training loop, report each pass with a checkpoint.
 
-Every pass over the training split (an epoch, or a third of one with offline rotations) ends with `ray.tune.report(metrics, checkpoint=...)`; a trial that Ray restarts
-(a retry, or a resumed experiment) continues from `ray.tune.get_checkpoint()`.
+Every pass over the training split (an epoch, or a third of one with offline rotations) ends with
+`ray.tune.report(metrics, checkpoint=...)`; a trial that Ray restarts (a retry, or a resumed
+experiment) continues from `ray.tune.get_checkpoint()`.
 
 The images (and any cached features) reach the trial through Ray's object store, not a path:
 the driver puts them there once (`tune.with_parameters`), and every trial on a node reads the
 same shared-memory copy, zero-copy, so a trial works on a node that cannot see the driver's disk.
 """
+
 import ctypes
 import os
 import tempfile
@@ -54,7 +56,8 @@ def train_trial(config: dict, settings: dict, data: dict) -> None:
     """config: the searched hyperparameters. settings: what every trial of the search shares
     (model, inputs per model, epochs, seed, precision, CPUs per trial, weights file). data: per
     model, the train and val splits (and cached features) as numpy arrays from the object store."""
-    # Ray starts workers with 1 thread; a trial may hold more CPUs than it started with (tune/scheduler.py)
+    # Ray starts workers with 1 thread; a trial may hold more CPUs than it started with
+    # (tune/engine/scheduler.py)
     cpus = ray.tune.get_context().get_trial_resources().required_resources.get("CPU")
     torch.set_num_threads(int(cpus or settings["cpus_per_trial"]))
     settings = for_trial(config, settings)
@@ -63,12 +66,16 @@ def train_trial(config: dict, settings: dict, data: dict) -> None:
     if checkpoint:
         with checkpoint.as_directory() as folder:
             state = torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=True)
-    for metrics, state in train_epochs(config, settings, as_tensors(data[settings["model"]]), state):
+    for metrics, saved in train_epochs(
+        config, settings, as_tensors(data[settings["model"]]), state
+    ):
         with tempfile.TemporaryDirectory() as folder:
-            torch.save(state, os.path.join(folder, CHECKPOINT_FILE))
+            torch.save(saved, os.path.join(folder, CHECKPOINT_FILE))
+            # threads: what the pass trained with (the CPUs the trial held), for people and tests
+            metrics = {**metrics, "threads": torch.get_num_threads()}
             ray.tune.report(metrics, checkpoint=ray.tune.Checkpoint.from_directory(folder))
-        # glibc keeps the pages of an epoch's freed activations: a fine-tuned EfficientNet-Lite2 trial
-        # (batch 64) then held 6.5 GB between epochs and its reused worker ~10 GB two trials later, and two
-        # such workers ran the 24 GB machine out of memory. Handing them back each epoch costs nothing
-        # measurable (benchmarks/README.md).
+        # glibc keeps the pages of an epoch's freed activations: a fine-tuned EfficientNet-Lite2
+        # trial (batch 64) then held 6.5 GB between epochs and its reused worker ~10 GB two trials
+        # later, and two such workers ran the 24 GB machine out of memory. Handing them back each
+        # epoch costs nothing measurable (benchmarks/README.md).
         malloc_trim(0)

@@ -4,8 +4,9 @@ callbacks need to know about *this* run, handed to each of them explicitly (`bin
 Ray pickles the scheduler, the searcher and the callbacks into the experiment and brings the old
 objects back on `--resume`; what belongs to the run (where the experiment is now, the time
 budget, the state files) must not travel with them. So each keeps its run in `self.run`, never
-pickles it, and the driver binds the run again after `Tuner.restore` (tune/search.py).
+pickles it, and the driver binds the run again after `Tuner.restore` (tune/engine/search.py).
 """
+
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,15 +25,21 @@ class RunContext:
     reduction_factor: int = 3  # a third of a rung's trials go on
     deadline: float | None = None  # --time-budget: no trial starts after this time
     ended_search: bool = False  # the budget, not the end of the search, ended it
-    waiting: set = field(default_factory=set)  # trials paused at a rung (tune/scheduler.py)
+    waiting: set = field(default_factory=set)  # trials paused at a rung (tune/engine/scheduler.py)
 
     @classmethod
     def for_experiment(cls, exp_dir: Path, ray_path: str, exp: dict, minutes: float | None):
-        return cls(exp_dir=Path(exp_dir), ray_path=ray_path, num_samples=exp["num_samples"],
-                   max_epochs=exp["max_epochs"], at_once=max(1, exp["max_concurrent"]),
-                   cpus_per_trial=exp["cpus_per_trial"], baseline=exp["baseline"],
-                   grace_period=exp.get("grace_period", 1),
-                   deadline=time.time() + 60 * minutes if minutes else None)
+        return cls(
+            exp_dir=Path(exp_dir),
+            ray_path=ray_path,
+            num_samples=exp["num_samples"],
+            max_epochs=exp["max_epochs"],
+            at_once=max(1, exp["max_concurrent"]),
+            cpus_per_trial=exp["cpus_per_trial"],
+            baseline=exp["baseline"],
+            grace_period=exp.get("grace_period", 1),
+            deadline=time.time() + 60 * minutes if minutes else None,
+        )
 
     @property
     def state_file(self) -> Path:

@@ -2,14 +2,16 @@
 
 `StudySearch` keeps the study in results/EXP/optuna.db instead of in memory, so that a dashboard
 can read it while the search runs, and labels each Optuna trial with what Ray knows: its trial
-id, whether it is the report's baseline, and how it ended. Ray tells Optuna that a trial the scheduler
-stopped is COMPLETE with its partial value; here it is PRUNED, which is what Optuna calls a trial
-stopped early (Optuna then takes its last validation loss as its value).
+id, whether it is the report's baseline, and how it ended. Ray tells Optuna that a trial the
+scheduler stopped is COMPLETE with its partial value; here it is PRUNED, which is what Optuna calls
+a trial stopped early (Optuna then takes its last validation loss as its value).
 
 The study is pickled with Ray's experiment state as trial ids only, never as a storage: on resume
-it is reopened in the experiment folder where it is *now* (the run bound to it, tune/context.py),
-so a moved or copied experiment writes its own study and not the one it was copied from.
+it is reopened in the experiment folder where it is *now* (the run bound to it,
+tune/engine/context.py), so a moved or copied experiment writes its own study and not the one it was
+copied from.
 """
+
 import pickle
 import warnings
 
@@ -18,13 +20,20 @@ from optuna.trial import TrialState
 from ray.tune.search.optuna import OptunaSearch
 
 from tune import METRIC, is_baseline
-from tune.context import Bound, RunContext
+from tune.engine.context import Bound, RunContext
 from tune.study import storage
 
 
 class StudySearch(Bound, OptunaSearch):
-    def __init__(self, *, run: RunContext, baseline: dict, max_epochs: int, description: dict, **kwargs):
-        self.run, self.baseline, self.max_epochs, self.description = run, baseline, max_epochs, description
+    def __init__(
+        self, *, run: RunContext, baseline: dict, max_epochs: int, description: dict, **kwargs
+    ):
+        self.run, self.baseline, self.max_epochs, self.description = (
+            run,
+            baseline,
+            max_epochs,
+            description,
+        )
         self._unopened = None
         super().__init__(storage=storage(run.exp_dir), study_name=run.exp_dir.name, **kwargs)
 
@@ -63,10 +72,18 @@ class StudySearch(Bound, OptunaSearch):
             return
         passes = int((result or {}).get("passes", (result or {}).get("epoch", 0)))
         reported = trial.storage.get_trial(trial._trial_id).intermediate_values
-        how = ("errored" if error else "completed" if result and passes >= self.max_epochs else
-               "stopped early by the scheduler" if result or reported else "stopped before its first epoch")
+        how = (
+            "errored"
+            if error
+            else "completed"
+            if result and passes >= self.max_epochs
+            else "stopped early by the scheduler"
+            if result or reported
+            else "stopped before its first epoch"
+        )
         step = (result or {}).get("training_iteration")
-        if result and METRIC in result and step not in reported:  # Ray may give the last result only here
+        # Ray may give the last result only here
+        if result and METRIC in result and step not in reported:
             trial.report(result[METRIC], step)
             reported = {**reported, result["training_iteration"]: result[METRIC]}
         trial.set_user_attr("ended", how)
@@ -105,7 +122,9 @@ class StudySearch(Bound, OptunaSearch):
         is bound (Ray unpickling tuner.pkl), keep the state until `bind`."""
         state = {k: v for k, v in state.items() if k != "run"}
         trial_ids, sampler = state["_ot_trials"], state["_study_sampler"]
-        self.__dict__.update({k: v for k, v in state.items() if k not in ("_ot_trials", "_study_sampler")})
+        self.__dict__.update(
+            {k: v for k, v in state.items() if k not in ("_ot_trials", "_study_sampler")}
+        )
         self._ot_trials, self._unopened = {}, None
         if sampler is None:
             return  # pickled before its study was set up: nothing to reopen
@@ -114,7 +133,9 @@ class StudySearch(Bound, OptunaSearch):
             return
         self._storage = storage(self.run.exp_dir)
         self._ot_study = optuna.load_study(study_name=None, storage=self._storage, sampler=sampler)
-        self._ot_trials = {ray_id: optuna.Trial(self._ot_study, db_id) for ray_id, db_id in trial_ids.items()}
+        self._ot_trials = {
+            ray_id: optuna.Trial(self._ot_study, db_id) for ray_id, db_id in trial_ids.items()
+        }
 
     def _fail_lost_trials(self) -> None:
         """A trial the study began after Ray last saved its state (a kill -9 in that second) is
@@ -122,8 +143,12 @@ class StudySearch(Bound, OptunaSearch):
         known = {trial._trial_id for trial in self._ot_trials.values()}
         for lost in self._ot_study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             if lost._trial_id not in known:
-                self._storage.set_trial_user_attr(lost._trial_id, "ended", "lost: the search was killed before "
-                                                  "Ray saved it; Ray ran its config again as a new trial")
+                self._storage.set_trial_user_attr(
+                    lost._trial_id,
+                    "ended",
+                    "lost: the search was killed before "
+                    "Ray saved it; Ray ran its config again as a new trial",
+                )
                 self._ot_study.tell(lost.number, state=TrialState.FAIL)
 
 

@@ -9,8 +9,9 @@ half-written state: the trial table could not be read (a JSONDecodeError traceba
 hid the trials that had finished, the baseline among them. Here each file is copied aside and
 renamed over the old one: a copy that fails leaves the last whole state.
 
-Imported only once Ray is set up (tune/cluster.py `start_ray`).
+Imported only once Ray is set up (tune/engine/cluster.py `start_ray`).
 """
+
 import json
 import os
 import shutil
@@ -23,7 +24,6 @@ from ray.tune import Callback
 from tune.disk import WriteFailure, failed_write, full_in_text
 
 STATE = "experiment_state-"  # what Ray reads back: tune_controller.TuneController.CKPT_FILE_TMPL
-_failures: list[WriteFailure] = []  # failed copies of Ray's state in this driver process
 
 
 def _same_file(source: Path, target: Path) -> bool:
@@ -42,12 +42,12 @@ def _whole_json(path: Path) -> bool:
         return False
 
 
-def upload_whole_files(local_path: str, fs, fs_path: str, exclude=None) -> None:
+def upload_whole_files(local_path: str, fs, fs_path: str, exclude=None, failures=None) -> None:
     """Ray's upload of the driver's staging folder (trial results, then Ray's state: the
     experiment's, the searcher's) into a local storage folder, each file copied aside and
     renamed over the old one; Ray's state files only once all of them are copied, so that they
-    stay consistent with each other. A failure is recorded for WriteGuard, not raised (Ray
-    would log it and carry on). Elsewhere (s3://, ...): Ray's own upload."""
+    stay consistent with each other. A failure is added to `failures` (the run's WriteGuard's),
+    not raised (Ray would log it and carry on). Elsewhere (s3://, ...): Ray's own upload."""
     if fs.type_name != "local" or exclude or not os.path.isdir(local_path):
         return _upload_to_fs_path(local_path=local_path, fs=fs, fs_path=fs_path, exclude=exclude)
     top = Path(local_path)
@@ -73,22 +73,27 @@ def upload_whole_files(local_path: str, fs, fs_path: str, exclude=None) -> None:
         except OSError as error:
             for copy in [tmp, *(copy for copy, _ in held)]:
                 copy.unlink(missing_ok=True)
-            _failures.append(failed_write(error) or WriteFailure(str(error), str(target)))
+            failure = failed_write(error) or WriteFailure(str(error), str(target))
+            (failures if failures is not None else []).append(failure)
             return
     for tmp, target in held:
         os.replace(tmp, target)
 
 
-def whole_file_syncs() -> None:
-    """This driver's Ray copies its state into local storage through upload_whole_files."""
-    if getattr(_FilesystemSyncer._sync_up_command, "whole_files", False):
-        return
+def whole_file_syncs(failures: list | None = None) -> None:
+    """This driver's Ray copies its state into local storage through upload_whole_files, and
+    the failed copies go to `failures` (the run's). Ray runs the copy in a thread of the driver:
+    the list is shared, not pickled. Each run installs its own (Ray's syncer is one per process)."""
 
     def _sync_up_command(self, local_path: str, uri: str, exclude=None):
-        return upload_whole_files, dict(local_path=local_path, fs=self.storage_filesystem,
-                                        fs_path=uri, exclude=exclude)
+        return upload_whole_files, dict(
+            local_path=local_path,
+            fs=self.storage_filesystem,
+            fs_path=uri,
+            exclude=exclude,
+            failures=failures,
+        )
 
-    _sync_up_command.whole_files = True
     _FilesystemSyncer._sync_up_command = _sync_up_command
 
 
@@ -106,7 +111,7 @@ class WriteGuard(Callback):
 
     def __init__(self):
         self.failure: WriteFailure | None = None
-        _failures.clear()
+        self.copy_failures: list[WriteFailure] = []  # of Ray's state, by upload_whole_files
 
     def _stop(self, failure: WriteFailure) -> None:
         if not self.failure:
@@ -130,17 +135,18 @@ class WriteGuard(Callback):
         self._trial_failed(trial)
 
     def on_step_end(self, iteration, trials, **info):
-        if _failures:
-            self._stop(_failures[0])
+        if self.copy_failures:
+            self._stop(self.copy_failures[0])
 
     def found(self) -> WriteFailure | None:
-        return self.failure or (_failures[0] if _failures else None)
+        return self.failure or (self.copy_failures[0] if self.copy_failures else None)
 
 
 def guard(tuner) -> WriteGuard:
     """Whole-file state copies and a WriteGuard for this run of `tuner`, new or restored (Ray
-    has no public way to add a callback to a restored Tuner: `_local_tuner`, as tune/search.py)."""
-    whole_file_syncs()
+    has no public way to add a callback to a restored Tuner: `_local_tuner`, as
+    tune/engine/search.py)."""
     found = WriteGuard()
+    whole_file_syncs(found.copy_failures)
     tuner._local_tuner.get_run_config().callbacks.append(found)
     return found
