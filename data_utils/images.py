@@ -21,9 +21,9 @@ def load_image(path: Path, size: int) -> torch.Tensor:
         return F.pil_to_tensor(img)
 
 
-def decode_many(paths: list[Path], size: int) -> tuple[list, dict]:
+def decode_many(paths: list[Path], size: int, say=print) -> tuple[list, dict]:
     """Images that decode, in order (None where one does not), and {path: why} for those that
-    don't."""
+    don't, which `say` lists in one line."""
     images, errors = [], {}
     # a bar on a terminal only
     for path in tqdm(paths, desc="Decoding photos", unit="img", leave=False, disable=None):
@@ -33,14 +33,16 @@ def decode_many(paths: list[Path], size: int) -> tuple[list, dict]:
             images.append(None)
             errors[path] = f"{type(error).__name__}: {error}"
     if errors:
-        print(f"Skipped {len(errors)} unreadable image(s): " + ", ".join(str(p) for p in errors))
+        say(f"Skipped {len(errors)} unreadable image(s): " + ", ".join(str(p) for p in errors))
     return images, errors
 
 
-def decode_at_sizes(paths: list[Path], sizes: list[int]) -> tuple[dict, list[Path], dict]:
+def decode_at_sizes(
+    paths: list[Path], sizes: list[int], say=print
+) -> tuple[dict, list[Path], dict]:
     """The readable images at each size ({size: N x 3 x size x size}, for models of several input
     sizes), which paths those are, and {path: why} for the others."""
-    images, errors = decode_many(paths, sizes[0])
+    images, errors = decode_many(paths, sizes[0], say)
     readable = [path for path in paths if path not in errors]
     if not readable:
         return {}, [], errors

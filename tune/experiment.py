@@ -174,11 +174,13 @@ def ended_status(passes: int, max_passes: int) -> str:
 
 
 def failure_words(errors: str | None) -> str:
-    """The latest failure in a trial's error file, in a few words: a lost node named as such
-    (Ray says the actor "died because its node has died"), otherwise the error's last line."""
+    """The latest failure in a trial's error file, in a few words: a trial whose process went
+    away under it (its node died, or its worker was killed: Ray says the actor died or is
+    unavailable, the socket closed) named as such, otherwise the error's last line."""
     latest = str(errors or "").strip().rsplit("Failure # ", 1)[-1]
-    if re.search(r"its node has died|NodeDiedError|node is dead", latest, re.IGNORECASE):
-        return "its node was lost"
+    lost = r"node has died|NodeDiedError|node is dead|actor died|actor \S+ is unavailable"
+    if re.search(lost, latest, re.IGNORECASE):
+        return "its node or worker was lost"
     return latest.splitlines()[-1][:200] if latest else "an unknown error"
 
 

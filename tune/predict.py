@@ -46,7 +46,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     model, _ = model_file.load(args.model)
     paths = image_paths(args.inputs)
-    images, readable, errors = decode_at_sizes(paths, model.image_sizes)
+    # stdout is the table (csv, json: for other programs); each unreadable photo: stderr, below
+    images, readable, errors = decode_at_sizes(paths, model.image_sizes, say=lambda _: None)
     if not readable:
         raise UsageError("none of the images could be read")
     probs = torch.sigmoid(model.logits(images.get))

@@ -128,7 +128,7 @@ class Progress(Bound, Callback):
             errors = None
         self.say(
             f"trial {trial_number(trial)} ({trial.trial_id}) failed ({failure_words(errors)}): "
-            f"restarted from its last checkpoint",
+            f"restarted from its checkpoint",
             trials,
         )
 
