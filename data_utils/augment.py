@@ -18,11 +18,12 @@ from PIL import Image
 from torchvision.transforms import v2
 
 from data_utils import DataError
-from data_utils.layout import scan
+from data_utils.layout import classes_of, scan
 from data_utils.splits import assign_splits, check_manifest
 
 OUT_SPLITS = {"train": "train", "val": "valid", "test": "test"}
-CLASS_FOLDERS = {1: "smoking", 0: "not_smoking"}
+# a class keeps its name as its folder; the smoking data set's, as data set 2 always had them
+CLASS_FOLDERS = {"smoking": "smoking", "not smoking": "not_smoking"}
 # the seed report's Training_stageA_Augmented: each image plus copies rotated 10 and 20 degrees
 PRESETS = {
     "report": {"angles": [10.0, 20.0]},
@@ -65,11 +66,12 @@ def random_recipe(rotate: float, flip: bool, color: float) -> v2.Compose:
 def export(
     source: Path, out: Path, copies: int, recipe, angles: list | None, seed: int
 ) -> pd.DataFrame:
-    manifest = assign_splits(scan(source), seed)
-    check_manifest(manifest, str(source))
+    files = scan(source)
+    manifest = assign_splits(files, seed, where=str(source))
+    check_manifest(manifest, str(source), classes_of(files))
     rows = []
     for index, row in manifest[manifest["status"] == "ok"].reset_index(drop=True).iterrows():
-        folder = out / OUT_SPLITS[row["split"]] / CLASS_FOLDERS[int(row["label"])]
+        folder = out / OUT_SPLITS[row["split"]] / CLASS_FOLDERS.get(row["class"], row["class"])
         folder.mkdir(parents=True, exist_ok=True)
         stem = row["path"].replace("/", "__").rsplit(".", 1)[0]
         original = folder / f"{stem}{Path(row['path']).suffix.lower()}"

@@ -7,16 +7,17 @@ import pandas as pd
 import torch
 
 from data_utils.images import decode_splits
-from data_utils.layout import find_dataset, scan
+from data_utils.layout import classes_of, find_dataset, scan
 from data_utils.splits import assign_splits, check_manifest, take_subset
 
 
 @dataclass
 class PreparedData:
     dataset_dir: Path
-    manifest: pd.DataFrame  # every file found, with label, split and status
+    manifest: pd.DataFrame  # every file found, with class, label, split and status
     image_size: int
-    tensors: dict  # {split: (uint8 images N x 3 x S x S, float labels N)}
+    tensors: dict  # {split: (uint8 images N x 3 x S x S, float labels N: class indices)}
+    classes: list  # the class names, label = index
 
     def sizes(self) -> dict:
         return {split: len(labels) for split, (_, labels) in self.tensors.items()}
@@ -47,12 +48,17 @@ def prepare(
     data_root: Path, dataset: str, image_size: int, seed: int, subset_per_class: int | None = None
 ) -> PreparedData:
     dataset_dir = find_dataset(data_root, dataset)
-    manifest = assign_splits(scan(dataset_dir), seed)
+    files = scan(dataset_dir)
+    classes = classes_of(files)
+    unclassed = int(files["label"].isna().sum())
+    if unclassed:
+        print(f"Skipped {unclassed} image(s) in no class folder (listed in the manifest)")
+    manifest = assign_splits(files, seed, where=str(dataset_dir))
     manifest = take_subset(manifest, subset_per_class, seed)
-    check_manifest(manifest, str(dataset_dir))
+    check_manifest(manifest, str(dataset_dir), classes)
     manifest, tensors = decode_splits(manifest, dataset_dir, image_size)
-    check_manifest(manifest, str(dataset_dir))
-    return PreparedData(dataset_dir, manifest, image_size, tensors)
+    check_manifest(manifest, str(dataset_dir), classes)
+    return PreparedData(dataset_dir, manifest, image_size, tensors, classes)
 
 
 def load_tensors(tensors_path: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:

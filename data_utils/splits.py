@@ -14,7 +14,11 @@ SPLITS = ("train", "val", "test")
 
 
 def assign_splits(
-    files: pd.DataFrame, seed: int, val_fraction: float = 0.2, test_fraction: float = 0.2
+    files: pd.DataFrame,
+    seed: int,
+    val_fraction: float = 0.2,
+    test_fraction: float = 0.2,
+    where: str = "the data set",
 ) -> pd.DataFrame:
     manifest = files.copy()
     manifest["status"] = "ok"
@@ -28,18 +32,34 @@ def assign_splits(
         manifest["split"] = "train"
     usable = manifest["status"] == "ok"
     present = set(manifest.loc[usable, "split"])
-    for split, fraction in (("test", test_fraction), ("val", val_fraction)):
-        if split in present:
-            continue
+    wanted = (("test", test_fraction), ("val", val_fraction))
+    carve = [(split, fraction) for split, fraction in wanted if split not in present]
+    check_enough_to_carve(manifest[usable & (manifest["split"] == "train")], len(carve), where)
+    for split, fraction in carve:
         pool = manifest[usable & (manifest["split"] == "train")]
         if pool["label"].nunique() < 2 or len(pool) < 4:
             break  # check_manifest reports the real problem
+        # at least one image of each class (stratified), however small the fraction
+        size = max(fraction, pool["label"].nunique() / len(pool))
         _, carved = train_test_split(
-            pool.index, test_size=fraction, stratify=pool["label"], random_state=seed
+            pool.index, test_size=size, stratify=pool["label"], random_state=seed
         )
         manifest.loc[carved, "split"] = split
     manifest["label"] = manifest["label"].astype("Int64")
     return manifest
+
+
+def check_enough_to_carve(train: pd.DataFrame, splits: int, where: str) -> None:
+    """Each class needs an image in every split carved out of its training images, and one left
+    to train on: a class with fewer is named in one line."""
+    if not splits:
+        return
+    for name, count in train.groupby("class")["path"].count().items():
+        if count < splits + 1:
+            raise DataError(
+                f"{where}: class {name!r} has {count} training image(s): it needs at least "
+                f"{splits + 1} (one to train on, one for each split carved out of them)"
+            )
 
 
 def take_subset(manifest: pd.DataFrame, per_class: int | None, seed: int) -> pd.DataFrame:
@@ -57,14 +77,22 @@ def take_subset(manifest: pd.DataFrame, per_class: int | None, seed: int) -> pd.
     return manifest
 
 
-def check_manifest(manifest: pd.DataFrame, where: str) -> None:
+def check_manifest(manifest: pd.DataFrame, where: str, classes: list[str]) -> None:
+    """Two or more classes, each in every split."""
     usable = manifest[manifest["status"] == "ok"]
+    if len(classes) < 2:
+        found = f"only one class ({classes[0]!r})" if classes else "no class"
+        raise DataError(
+            f"{where}: {found}; two or more are needed, each in a folder of its own "
+            f"(e.g. cats/, dogs/)"
+        )
     for split in SPLITS:
         labels = set(usable.loc[usable["split"] == split, "label"])
         if not labels:
             raise DataError(f"{where}: the {split} split has no usable images")
-        if labels != {0, 1}:
-            missing = "smoking" if 1 not in labels else "not smoking"
+        missing = [name for i, name in enumerate(classes) if i not in labels]
+        if missing:
+            every = "both classes are" if len(classes) == 2 else "every class is"
             raise DataError(
-                f"{where}: the {split} split has no '{missing}' images; both classes are needed"
+                f"{where}: the {split} split has no '{missing[0]}' images; {every} needed"
             )

@@ -6,6 +6,7 @@ final evaluation prepare images the same way the trials did.
 
 from models import efficientnet, resnet
 from models.efficientnet import MissingPackageError, efficientnet_lite
+from models.outputs import logits_for
 from models.resnet import MissingWeightsError, imagenet_weights_path, resnet18
 from models.seed_cnn import SeedCNN
 
@@ -59,14 +60,19 @@ def imagenet_state(name: str, weights_file: str | None = None) -> dict | None:
     return None
 
 
-def build_model(name: str, config: dict, image_size: int, imagenet: dict | None = None):
+def build_model(
+    name: str, config: dict, image_size: int, imagenet: dict | None = None, num_classes: int = 2
+):
     """imagenet: the ImageNet weights from imagenet_state(), for configs with weights "imagenet"
-    (read from their default place when not given)."""
+    (read from their default place when not given). One logit for two classes (the report's
+    networks, as it built them), one per class for more (models/outputs.py)."""
+    outputs = logits_for(num_classes)
     if name == "seed_cnn":
         before, after = dropout_rates(config)
-        return SeedCNN(image_size, before, after)
+        return SeedCNN(image_size, before, after, outputs)
     if name == "resnet18":
-        return resnet18(config.get("weights", "none"), config.get("dropout", 0.0), imagenet)
+        weights, dropout = config.get("weights", "none"), config.get("dropout", 0.0)
+        return resnet18(weights, dropout, imagenet, outputs)
     if name in efficientnet.SHIPPED:
         return efficientnet_lite(
             name,
@@ -74,6 +80,7 @@ def build_model(name: str, config: dict, image_size: int, imagenet: dict | None 
             config.get("dropout", 0.0),
             config.get("freeze_backbone", False),
             imagenet=imagenet,
+            outputs=outputs,
         )
     raise ValueError(f"unknown model {name!r}; known: {', '.join(INPUTS)}")
 

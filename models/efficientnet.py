@@ -99,6 +99,7 @@ def efficientnet_lite(
     freeze_backbone: bool = False,
     variant: str | None = None,
     imagenet: dict | None = None,
+    outputs: int = 1,
 ) -> nn.Module:
     """name: a key of SHIPPED. imagenet: its shipped ImageNet tensors (read from the package when
     not given). variant: another timm architecture for the same weights
@@ -108,7 +109,7 @@ def efficientnet_lite(
         load_imagenet_weights(model, imagenet if imagenet is not None else imagenet_state(name))
     elif weights != "none":
         raise ValueError(f"weights must be 'imagenet' or 'none', got {weights!r}")
-    model.reset_classifier(1)
+    model.reset_classifier(outputs)
     model.drop_rate = dropout
     if not freeze_backbone:
         return OneLogit(model)

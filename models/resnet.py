@@ -35,7 +35,7 @@ def imagenet_state(weights_file: str | None = None) -> dict:
 
 
 def resnet18(
-    weights: str = "none", dropout: float = 0.0, imagenet: dict | None = None
+    weights: str = "none", dropout: float = 0.0, imagenet: dict | None = None, outputs: int = 1
 ) -> nn.Module:
     """imagenet: the ImageNet state dict (read from its file when not given)."""
     model = torchvision.models.resnet18()
@@ -43,6 +43,6 @@ def resnet18(
         model.load_state_dict(imagenet if imagenet is not None else imagenet_state())
     elif weights != "none":
         raise ValueError(f"weights must be 'imagenet' or 'none', got {weights!r}")
-    head = nn.Linear(model.fc.in_features, 1)
+    head = nn.Linear(model.fc.in_features, outputs)
     model.fc = nn.Sequential(nn.Dropout(dropout), head) if dropout > 0 else head
     return OneLogit(model)

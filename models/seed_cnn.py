@@ -5,7 +5,8 @@ from torch import nn
 
 
 class SeedCNN(nn.Module):
-    """3 x (conv 3x3 -> ReLU -> MaxPool 2) with 32/64/128 filters, then fc 128 -> ReLU -> fc 1.
+    """3 x (conv 3x3 -> ReLU -> MaxPool 2) with 32/64/128 filters, then fc 128 -> ReLU -> fc 1
+    (the report's one logit for two classes; `outputs` logits for more, models/outputs.py).
 
     The report used 256x256 inputs (flatten 128x32x32); `image_size` only changes the width of
     fc1 so that tiny test searches can use small images with the same network.
@@ -14,7 +15,11 @@ class SeedCNN(nn.Module):
     """
 
     def __init__(
-        self, image_size: int = 256, dropout_before_fc1: float = 0.0, dropout_after_fc1: float = 0.0
+        self,
+        image_size: int = 256,
+        dropout_before_fc1: float = 0.0,
+        dropout_after_fc1: float = 0.0,
+        outputs: int = 1,
     ):
         super().__init__()
         if image_size % 8:
@@ -37,7 +42,7 @@ class SeedCNN(nn.Module):
             nn.Linear(128 * side * side, 128),
             nn.ReLU(),
             nn.Dropout(dropout_after_fc1) if dropout_after_fc1 > 0 else nn.Identity(),
-            nn.Linear(128, 1),
+            nn.Linear(128, outputs),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

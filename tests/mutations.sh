@@ -31,10 +31,10 @@ resume-drops-unfinished-trials|tune/engine/search.py|        resume_unfinished=T
 resume-restarts-the-searcher|tune/engine/search.py|    def set_state(self, state: dict):|    def restore_from_dir(self, dirpath):\n        pass\n\n    def set_state(self, state: dict):|tests/test_resume.py::test_kill_9_then_resume
 resume-reseeds-dropout|training/loop.py|            torch.set_rng_state(state["torch_rng"])|            pass|tests/test_resume.py::test_a_resumed_trial_trains_exactly_as_an_uninterrupted_one
 top-k-picks-the-worst|tune/promote.py|.mean().sort_values("val_loss")|.mean().sort_values("val_loss", ascending=False)|tests/test_after_search.py::test_promote_top_k_retrains_and_says_who_won
-baseline-on-other-images|tune/promote.py|"test": test_metrics(photos.test_y, b_logits),|"test": test_metrics(photos.test_y, b_logits.flip(0)),|tests/test_after_search.py::test_promote_writes_honest_test_scores
+baseline-on-other-images|tune/promote.py|"test": test_metrics(photos.test_y, b_logits, photos.classes),|"test": test_metrics(photos.test_y, b_logits.flip(0), photos.classes),|tests/test_after_search.py::test_promote_writes_honest_test_scores
 every-trial-builds-the-spaces-model|tune/engine/trainable.py|    settings = for_trial(config, settings)|    settings = for_trial({}, settings)|tests/test_pretrained_space.py::test_each_trial_trains_the_backbone_it_drew_at_its_own_input_size
 members-at-one-size|tune/model_file.py|            images = images_at(size)|            images = images_at(self.image_sizes[0])|tests/test_after_search.py::test_an_ensemble_of_models_with_other_input_sizes_feeds_each_its_own
-predict-label-contradicts-probability|tune/predict.py|"smoking" if p > 0.5 else "not smoking"|"smoking" if p < 0.5 else "not smoking"|tests/test_after_search.py::test_predict_prints_a_probability_per_image
+predict-label-contradicts-probability|tune/predict.py|"label": [model.classes[i] for i in outputs.predicted(logits).tolist()],|"label": [model.classes[1 - i] for i in outputs.predicted(logits).tolist()],|tests/test_after_search.py::test_predict_prints_a_probability_per_image
 sigterm-like-a-crash|tune/run.py|    signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGUSR1))|    pass|tests/test_faults.py::test_ctrl_c_or_sigterm_leaves_a_resumable_experiment_and_says_how[sigterm]
 seeds-ignored-with-top-k-1|tune/promote.py|    if args.seeds is not None and args.top_k == 1:|    if False:|tests/test_faults.py::test_every_command_rejects_bad_flags_in_one_line
 ensemble-tries-only-k|tune/promote.py|    for size in range(2, count + 1):|    for size in range(max(2, count), count + 1):|tests/test_after_search.py::test_promote_ensemble_lets_validation_choose_and_reports_every_option
@@ -61,6 +61,12 @@ trial-on-one-thread|tune/engine/trainable.py|    torch.set_num_threads(int(cpus 
 broken-pipe-traceback|tune/cli.py|    except BrokenPipeError:|    except ZeroDivisionError:|tests/test_after_search.py::test_a_table_into_a_pipe_that_closes_early_ends_quietly
 lost-node-trial-not-restarted|tune/engine/search.py|            failure_config=ray.tune.FailureConfig(max_failures=1),|            failure_config=ray.tune.FailureConfig(max_failures=0),|tests/test_cluster.py::test_a_lost_node_restarts_its_trial_on_another_from_its_checkpoint
 restarts-not-counted|tune/experiment.py|        row["restarts"] = int(trial.num_failures)|        row["restarts"] = 0|tests/test_cluster.py::test_a_lost_node_restarts_its_trial_on_another_from_its_checkpoint
+classes-from-file-names-only|data_utils/layout.py|        return after[0]|        return None|tests/test_classes.py::test_two_classes_of_their_own_without_split_folders
+evaluate-takes-other-classes|tune/evaluate.py|    if others:|    if False:|tests/test_classes.py::test_two_classes_of_their_own_without_split_folders
+small-class-not-named|data_utils/splits.py|        if count < splits + 1:|        if False:|tests/test_classes.py::test_data_sets_that_cannot_be_searched_are_one_line_errors
+old-model-file-refused|tune/model_file.py|    classes = list(saved.get("classes") or SMOKING_CLASSES)|    classes = list(saved["classes"])|tests/test_classes.py::test_the_smoking_data_sets_names_keep_their_labels
+n-classes-one-logit|models/outputs.py|    return 1 if num_classes == 2 else num_classes|    return 1|tests/test_classes.py::test_handwritten_digits_a_real_ten_class_data_set
+unclassed-not-counted|data_utils/prepare.py|    if unclassed:|    if False:|tests/test_classes.py::test_files_in_no_class_are_counted_on_the_console
 EOF
 )
 

@@ -14,8 +14,9 @@ import torch
 from torch import nn
 from torch.optim import lr_scheduler
 
+from data_utils.layout import SMOKING_CLASSES
 from data_utils.transforms import add_rotated_copies, augment, to_float
-from models import CACHED_FEATURES, HEADS, INPUTS, build_model
+from models import CACHED_FEATURES, HEADS, INPUTS, build_model, outputs
 from training import features as cached
 from training.metrics import scores
 from training.precision import Precision
@@ -42,10 +43,12 @@ def train_epochs(config: dict, settings: dict, data: dict, state: dict | None = 
     precision = Precision(**settings.get("precision", {}))
     generator = torch.Generator().manual_seed(seed)
 
-    model = build_model(settings["model"], config, settings["image_size"], data.get("imagenet"))
+    classes = len(settings.get("classes") or SMOKING_CLASSES)
+    model = build_model(
+        settings["model"], config, settings["image_size"], data.get("imagenet"), classes
+    )
     model = precision.model(model)
     optimizer = make_optimizer(model, config, settings["model"])
-    loss_fn = nn.BCEWithLogitsLoss()
     smoothing = config.get("label_smoothing", 0.0)
 
     if uses_cached_features(config, data):
@@ -120,15 +123,14 @@ def train_epochs(config: dict, settings: dict, data: dict, state: dict | None = 
         ):
             with precision.autocast():
                 logits = forward(inputs).float()
-            targets = labels * (1 - smoothing) + 0.5 * smoothing if smoothing else labels
-            loss = loss_fn(logits, targets)  # the loss in fp32, outside autocast
+            loss = outputs.loss(logits, labels, smoothing)  # in fp32, outside autocast
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             if schedule:
                 schedule.step()
             total_loss += loss.item() * len(labels)
-            correct += ((logits > 0).float() == labels).sum().item()
+            correct += (outputs.predicted(logits) == labels.long()).sum().item()
             seen += len(labels)
 
         val = validate()

@@ -31,8 +31,9 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
-def load_labelled(folder: Path, image_sizes: list[int]):
-    """{size: the readable labelled photos decoded at that size}, and their labels."""
+def load_labelled(folder: Path, image_sizes: list[int], classes: list[str]):
+    """{size: the readable labelled photos decoded at that size}, and their labels: the index
+    of their class among the model's `classes` (a folder may hold some of them, not others)."""
     if not folder.is_dir():
         raise DataError(f"--data {folder}: no such folder")
     files = scan(folder)
@@ -42,12 +43,19 @@ def load_labelled(folder: Path, image_sizes: list[int]):
     files = files[files["label"].notna()]
     if files.empty:
         raise DataError(
-            f"--data {folder}: no image has a class in its folder or file name (smoking / not "
-            "smoking)"
+            f"--data {folder}: no image has a class in its folder or file name (the model's "
+            f"classes: {', '.join(classes)})"
         )
+    others = sorted(set(files["class"]) - set(classes))
+    if others:
+        raise DataError(
+            f"--data {folder}: class(es) {', '.join(map(repr, others))} are not the model's "
+            f"({', '.join(map(repr, classes))})"
+        )
+    index = {name: i for i, name in enumerate(classes)}
     paths, labels = (
         [folder / p for p in files["path"]],
-        torch.tensor(files["label"].tolist(), dtype=torch.float32),
+        torch.tensor([index[c] for c in files["class"]], dtype=torch.float32),
     )
     by_size, readable, _ = decode_at_sizes(paths, image_sizes)
     if not readable:
@@ -59,11 +67,12 @@ def load_labelled(folder: Path, image_sizes: list[int]):
 def main(argv=None) -> int:
     args = parse_args(argv)
     model, _ = model_file.load(args.model)
-    images, labels = load_labelled(Path(args.data), model.image_sizes)
-    metrics = test_metrics(labels, model.logits(images.get))
+    images, labels = load_labelled(Path(args.data), model.image_sizes, model.classes)
+    metrics = test_metrics(labels, model.logits(images.get), model.classes)
     lo, hi = metrics["accuracy_ci95"]
+    counts = ", ".join(f"{n} {name}" for name, n in metrics["n_per_class"].items())
     print(
-        f"{args.data}: {metrics['n']} images ({metrics['n_smoking']} smoking), "
+        f"{args.data}: {metrics['n']} images ({counts}), "
         f"accuracy {percent(metrics['accuracy'])} (95% CI {percent(lo)}-{percent(hi)}), "
         f"loss {metrics['loss']:.4f}"
     )
@@ -74,7 +83,10 @@ def main(argv=None) -> int:
             if value is not None
             else f"  {name}: not computable ({metrics['not_computable'][name]})"
         )
-    print(f"  confusion matrix [[TN, FP], [FN, TP]]: {metrics['confusion_matrix']}")
+    print(
+        f"  confusion matrix (rows: true class, columns: predicted, in the order "
+        f"{', '.join(model.classes)}): {metrics['confusion_matrix']}"
+    )
     out = (
         Path(args.out)
         if args.out

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from data_utils.layout import SMOKING_CLASSES
 from data_utils.prepare import load_splits
 from models import imagenet_state
 from tune import METRIC, MODE, is_baseline
@@ -69,13 +70,17 @@ def for_trial(config: dict, trial_settings: dict) -> dict:
         "model": model,
         "image_size": trial_settings["inputs"][model]["image_size"],
     }
-    if trial_settings.get("budget") == "passes" and not is_baseline(
-        config, trial_settings["baseline"]
-    ):
-        settings["max_passes"] = trial_settings[
-            "max_epochs"
-        ]  # equal images; the baseline its full schedule
+    searched = not is_baseline(config, trial_settings["baseline"])
+    if trial_settings.get("budget") == "passes" and searched:
+        # equal images; the baseline its full schedule
+        settings["max_passes"] = trial_settings["max_epochs"]
     return settings
+
+
+def classes(exp: dict) -> list[str]:
+    """The experiment's class names, label = index (an experiment from before classes were
+    recorded: the smoking data set's)."""
+    return list(exp.get("classes") or SMOKING_CLASSES)
 
 
 def ray_path(exp_dir: Path) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from data_utils.layout import SMOKING_CLASSES
 from models import INPUTS, build_model
 from models.ensemble import average
 from training.loop import predict_logits
@@ -27,11 +28,17 @@ def save(
     precision: Precision,
     source: dict,
     hflip_tta: bool = False,
+    classes: list[str] | None = None,
 ) -> None:
     """members: (model name, config, state dict, input size) of each model averaged (one for a
     single model). `precision`: what the search trained and validated in, so `evaluate` and
-    `predict` compute the same way."""
-    saved = {"format": FORMAT, "precision": precision.as_dict(), "source": source}
+    `predict` compute the same way. `classes`: the class names, label = index."""
+    saved = {
+        "format": FORMAT,
+        "precision": precision.as_dict(),
+        "source": source,
+        "classes": list(classes or SMOKING_CLASSES),
+    }
     described = [
         {
             "model": name,
@@ -55,9 +62,14 @@ class Promoted:
     by size."""
 
     def __init__(
-        self, members: list[tuple[nn.Module, int, str]], hflip_tta: bool, precision: Precision
+        self,
+        members: list[tuple[nn.Module, int, str]],
+        hflip_tta: bool,
+        precision: Precision,
+        classes: list[str],
     ):
         self.members, self.hflip_tta, self.precision = members, hflip_tta, precision
+        self.classes = classes
 
     @property
     def image_sizes(self) -> list[int]:
@@ -73,11 +85,10 @@ class Promoted:
         return outputs[0] if len(outputs) == 1 else average(outputs)
 
 
-def build(member: dict, precision: Precision) -> tuple[nn.Module, int, str]:
+def build(member: dict, precision: Precision, classes: list[str]) -> tuple[nn.Module, int, str]:
     # "weights": "none": the file holds every weight, so nothing is read from ImageNet files
-    model = build_model(
-        member["model"], {**member["config"], "weights": "none"}, member["image_size"]
-    )
+    config = {**member["config"], "weights": "none"}
+    model = build_model(member["model"], config, member["image_size"], num_classes=len(classes))
     model.load_state_dict(member["state_dict"])
     return precision.model(model).eval(), member["image_size"], member["normalization"]
 
@@ -104,12 +115,12 @@ def load(path: str | Path) -> tuple[Promoted, dict]:
     if note:
         print(f"Note: {note}", file=sys.stderr)
     # files written before a search could choose its model keep image_size and normalization at
-    # the top
+    # the top; files written before classes were recorded are the smoking data set's
+    classes = list(saved.get("classes") or SMOKING_CLASSES)
     members = saved["members"] if saved["model"] == "ensemble" else [saved]
     members = [
         {"image_size": saved.get("image_size"), "normalization": saved.get("normalization"), **m}
         for m in members
     ]
-    return Promoted(
-        [build(m, computed_in) for m in members], saved.get("hflip_tta", False), computed_in
-    ), saved
+    built = [build(m, computed_in, classes) for m in members]
+    return Promoted(built, saved.get("hflip_tta", False), computed_in, classes), saved

@@ -1,22 +1,22 @@
 """Use a promoted model: `python -m tune.predict --model M IMAGE_OR_DIR...` prints, per image,
-the probability that it shows someone smoking, and the label."""
+the most probable class and every class's probability (`p_smoking`, `p_not smoking`, ...)."""
 
 import json
 import sys
 from pathlib import Path
 
 import pandas as pd
-import torch
 
 from data_utils.images import decode_at_sizes
 from data_utils.layout import IMAGE_SUFFIXES
+from models import outputs
 from tune import model_file
 from tune.cli import ArgumentParser, UsageError, run_main
 
 
 def parse_args(argv):
     p = ArgumentParser(
-        prog="python -m tune.predict", description="Probability of smoking for each photo."
+        prog="python -m tune.predict", description="Each class's probability for each photo."
     )
     p.add_argument("--model", required=True, help="a model.pt written by python -m tune.promote")
     p.add_argument(
@@ -50,12 +50,13 @@ def main(argv=None) -> int:
     images, readable, errors = decode_at_sizes(paths, model.image_sizes, say=lambda _: None)
     if not readable:
         raise UsageError("none of the images could be read")
-    probs = torch.sigmoid(model.logits(images.get))
+    logits = model.logits(images.get)
+    probs = outputs.probabilities(logits).numpy().round(4)
     table = pd.DataFrame(
         {
             "image": [str(p) for p in readable],
-            "p_smoking": probs.numpy().round(4),
-            "label": ["smoking" if p > 0.5 else "not smoking" for p in probs.tolist()],
+            "label": [model.classes[i] for i in outputs.predicted(logits).tolist()],
+            **{f"p_{name}": probs[:, i] for i, name in enumerate(model.classes)},
         }
     )
     if args.format == "csv":

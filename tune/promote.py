@@ -120,7 +120,8 @@ def refusal(exp: dict, reason: str, results_dir: str) -> UsageError:
 def load_checkpoint_model(exp: dict, config: dict, checkpoint):
     """The model saved in a ray.tune.Checkpoint (local or in remote storage)."""
     settings = experiment.for_trial(config, exp["trial_settings"])
-    model = build_model(settings["model"], {**config, "weights": "none"}, settings["image_size"])
+    config, size = {**config, "weights": "none"}, settings["image_size"]
+    model = build_model(settings["model"], config, size, num_classes=len(experiment.classes(exp)))
     with checkpoint.as_directory() as folder:
         model.load_state_dict(
             torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=True)["model"]
@@ -218,6 +219,7 @@ class Photos:
 
     def __init__(self, exp_dir: Path, exp: dict):
         self.trial_settings = exp["trial_settings"]
+        self.classes = experiment.classes(exp)
         self.precision, note = usable(self.trial_settings.get("precision"))
         if note:
             print(f"Note: {note}")
@@ -270,7 +272,7 @@ def score_options(logits: list[dict], photos: Photos, tta: bool) -> list[dict]:
                 "val_loss": val["loss"],
                 "val_acc": val["accuracy"],
                 "logits": test_logits,
-                "test": test_metrics(photos.test_y, test_logits),
+                "test": test_metrics(photos.test_y, test_logits, photos.classes),
             }
         )
     return tried
@@ -337,7 +339,7 @@ def baseline_scores(
         "checkpoint": experiment.checkpoint_label(exp_dir, b_checkpoint),
         "val_loss": float(b["best_val_loss"]),
         "val_acc": float(b["best_val_acc"]),
-        "test": test_metrics(photos.test_y, b_logits),
+        "test": test_metrics(photos.test_y, b_logits, photos.classes),
     }, b_logits
 
 
@@ -353,7 +355,14 @@ def save_promotion(exp_dir, exp, table, scores, members, chosen, precision, resu
     about["checkpoint"] = winner["checkpoint"]
     if "ensemble" in winner:
         about["ensemble"] = winner["ensemble"]
-    model_file.save(exp_dir / "model.pt", saved, precision, about, hflip_tta=chosen["hflip_tta"])
+    model_file.save(
+        exp_dir / "model.pt",
+        saved,
+        precision,
+        about,
+        hflip_tta=chosen["hflip_tta"],
+        classes=experiment.classes(exp),
+    )
     update_leaderboard(Path(results_dir) / "leaderboard.csv", scores)
     study.record_test_scores(exp_dir, scores)
     best = experiment.best_trial(exp_dir, table)

@@ -138,9 +138,8 @@ def report_markdown(exp: dict, table: pd.DataFrame, scores: dict, test_scores: d
     lines = [
         f"# Report: experiment {exp['name']}",
         "",
-        "**Question.** Which training settings let the model tell photos of people smoking from "
-        "photos of people not smoking best, and do they beat the seed report's hand-tuned "
-        "settings?",
+        f"**Question.** Which training settings let the model tell {question(exp)} best, and do "
+        "they beat the seed report's hand-tuned settings?",
         "",
         f"**Data.** `{exp['dataset']}` ({exp['dataset_dir']}); split sizes: "
         + ", ".join(f"{k} {v}" for k, v in exp["split_sizes"].items())
@@ -182,8 +181,9 @@ def report_markdown(exp: dict, table: pd.DataFrame, scores: dict, test_scores: d
             "",
             f"Winner: accuracy {percent(w['accuracy'])} (95% "
             f"CI {percent(w['accuracy_ci95'][0])}-{percent(w['accuracy_ci95'][1])}), ROC "
-            f"AUC {three_places(w['roc_auc'])}, F1 {three_places(w['f1'])}, confusion matrix [[TN, "
-            f"FP], [FN, TP]] {w['confusion_matrix']}.",
+            f"AUC {three_places(w['roc_auc'])}, F1 {three_places(w['f1'])}, confusion matrix "
+            f"(rows: true class, columns: predicted; {', '.join(experiment.classes(exp))}) "
+            f"{w['confusion_matrix']}.",
         ]
         if "baseline" in test_scores:
             b = test_scores["baseline"]["test"]
@@ -204,6 +204,15 @@ def report_markdown(exp: dict, table: pd.DataFrame, scores: dict, test_scores: d
     else:
         lines += ["No final test yet: run `python -m tune.promote " + exp["name"] + "`.", ""]
     return "\n".join(lines)
+
+
+def question(exp: dict) -> str:
+    """What the model tells apart, in the data set's own words."""
+    classes = experiment.classes(exp)
+    if classes == ["not smoking", "smoking"]:
+        return "photos of people smoking from photos of people not smoking"
+    names = [f"'{name}'" for name in classes]
+    return f"the classes {', '.join(names[:-1])} and {names[-1]} apart"
 
 
 def write_report(exp_dir: Path) -> None:

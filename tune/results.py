@@ -90,7 +90,8 @@ def summary_markdown(
         f"in {exp['dataset_dir']})",
         "- Split sizes: "
         + ", ".join(f"{k} {v}" for k, v in exp["split_sizes"].items())
-        + " (test untouched by the search)",
+        + " (test untouched by the search); classes: "
+        + ", ".join(exp.get("classes") or ["not smoking", "smoking"]),
         f"- Trials: {len(table)} of {exp['num_samples']} asked, {budget_words(exp)}, "
         f"seed {exp['seed']}; searched by Optuna TPE, stopped early by {scheduler_words(exp)} "
         f"on {METRIC} ({MODE})",

@@ -290,6 +290,7 @@ def main(argv=None) -> int:
         "model": space.model,
         "dataset": dataset,
         "dataset_dir": str(data.dataset_dir.resolve()),
+        "classes": data.classes,  # label = index
         "split_sizes": data.sizes(),
         "num_samples": num_samples,
         "space_needed": needed,
@@ -310,10 +311,10 @@ def main(argv=None) -> int:
         "finished": False,
         "wall_time_s": 0.0,
     }
-    exp[
-        "trial_settings"
-    ] = {  # what every trial shares; saved so that --resume rebuilds the same trainable
+    # what every trial shares; saved so that --resume rebuilds the same trainable
+    exp["trial_settings"] = {
         "model": space.model,
+        "classes": data.classes,
         "max_epochs": exp["max_epochs"],
         "seed": args.seed,
         # halving: a trial's budget is max_epochs passes over the training split; the baseline,
@@ -364,7 +365,8 @@ def main(argv=None) -> int:
     staging.rename(exp_dir)
     with held.moved_to(exp_dir):  # released however the search ends
         print(
-            f"Experiment {name}: {exp['split_sizes']} images (train/val/test), manifest "
+            f"Experiment {name}: {exp['split_sizes']} images (train/val/test) of "
+            f"{len(exp['classes'])} classes ({', '.join(exp['classes'])}), manifest "
             f"in {exp_dir / 'manifest.csv'}"
         )
 
