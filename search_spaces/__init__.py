@@ -19,8 +19,12 @@ A space module defines:
 """
 
 import importlib
+import importlib.util
 import pkgutil
+from pathlib import Path
 from types import ModuleType
+
+from optuna.distributions import BaseDistribution, CategoricalDistribution
 
 from models import INPUTS
 
@@ -55,15 +59,68 @@ def names() -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
 
 
+def is_file(name: str) -> bool:
+    """`--space path/to/my_space.py` names a file, `--space cnn_dataset1` a space here."""
+    return name.endswith(".py") or "/" in name
+
+
 def load(name: str) -> ModuleType:
+    """A space of this package by name, or a space file of the same form by its path; checked
+    (`check`) either way."""
+    if is_file(name):
+        return check(load_file(Path(name)), f"--space {name}")
     if name not in names():
         raise UnknownSpaceError(
-            f"unknown search space {name!r}; known spaces: {', '.join(names())}"
+            f"unknown search space {name!r}; known spaces: {', '.join(names())} (or a .py file "
+            f"of the same form: --space path/to/my_space.py)"
         )
     space = importlib.import_module(f"{__name__}.{name}")
+    return check(space, f"search space {name!r} ({space.__file__})")
+
+
+def load_file(path: Path) -> ModuleType:
+    if not path.is_file():
+        raise UnknownSpaceError(f"--space {path}: no such file")
+    spec = importlib.util.spec_from_file_location(f"space_{path.stem}", path)
+    space = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(space)
+    except Exception as error:  # its own code: a syntax error, a bad import, ...
+        raise UnknownSpaceError(f"--space {path}: {type(error).__name__}: {error}") from None
+    return space
+
+
+def check(space: ModuleType, where: str) -> ModuleType:
+    """One line for what a search would otherwise trip over later, or silently get wrong."""
     missing = [key for key in REQUIRED if not hasattr(space, key)]
     if missing:
-        raise UnknownSpaceError(
-            f"search space {name!r} ({space.__file__}) lacks {', '.join(missing)}"
-        )
+        raise UnknownSpaceError(f"{where} lacks {', '.join(missing)}")
+    for model in models(space):
+        if model not in INPUTS:
+            raise UnknownSpaceError(f"{where}: unknown model {model!r}; known: {', '.join(INPUTS)}")
+    for name, distribution in space.params.items():
+        if not isinstance(distribution, BaseDistribution):
+            raise UnknownSpaceError(
+                f"{where}: params[{name!r}] is {distribution!r}, not an Optuna distribution "
+                f"(FloatDistribution, IntDistribution, CategoricalDistribution)"
+            )
+    for name, (parent, _) in getattr(space, "conditions", {}).items():
+        for needed in (name, parent):
+            if needed not in space.params:
+                raise UnknownSpaceError(
+                    f"{where}: the condition on {name!r} names {needed!r}, which params lacks"
+                )
+    for name, value in space.baseline.items():
+        distribution = space.params.get(name)
+        if distribution is not None and not within(distribution, value):
+            raise UnknownSpaceError(
+                f"{where}: the baseline's {name} = {value!r} is outside the space ({distribution})"
+            )
     return space
+
+
+def within(distribution: BaseDistribution, value) -> bool:
+    if isinstance(distribution, CategoricalDistribution):
+        return value in distribution.choices
+    low, high = distribution.low, distribution.high
+    return isinstance(value, int | float) and low <= value <= high

@@ -67,6 +67,8 @@ small-class-not-named|data_utils/splits.py|        if count < splits + 1:|      
 old-model-file-refused|tune/model_file.py|    classes = list(saved.get("classes") or SMOKING_CLASSES)|    classes = list(saved["classes"])|tests/test_classes.py::test_the_smoking_data_sets_names_keep_their_labels
 n-classes-one-logit|models/outputs.py|    return 1 if num_classes == 2 else num_classes|    return 1|tests/test_classes.py::test_handwritten_digits_a_real_ten_class_data_set
 unclassed-not-counted|data_utils/prepare.py|    if unclassed:|    if False:|tests/test_classes.py::test_files_in_no_class_are_counted_on_the_console
+space-file-not-copied|tune/run.py|        shutil.copyfile(space.__file__, staging / exp["space_file"])|        pass|tests/test_space_file.py::test_a_space_file_outside_the_repository_outlives_its_file
+space-baseline-unchecked|search_spaces/__init__.py|        if distribution is not None and not within(distribution, value):|        if False:|tests/test_space_file.py::test_a_space_file_with_an_error_is_one_line
 EOF
 )
 

@@ -223,7 +223,8 @@ def write_report(exp_dir: Path) -> None:
         return
     # the distributions the search drew from, as its study recorded them: the space file may have
     # changed since
-    searched = study.distributions(exp_dir) or search_spaces.load(exp["space"]).params
+    space = str(exp_dir / exp["space_file"]) if exp.get("space_file") else exp["space"]
+    searched = study.distributions(exp_dir) or search_spaces.load(space).params
     found = experiment.analysis(exp_dir)
     histories = {
         t: h

@@ -45,7 +45,9 @@ def parse_args(argv):
     p = ArgumentParser(
         prog="python -m tune.run", description="Run a hyperparameter search over a named space."
     )
-    p.add_argument("--space", help="search space name (see --list-spaces)")
+    p.add_argument(
+        "--space", help="a search space: its name (see --list-spaces) or a .py file of that form"
+    )
     p.add_argument("--list-spaces", action="store_true", help="list the search spaces and exit")
     p.add_argument("--name", help="experiment name (default: SPACE_YYYYmmdd_HHMMSS)")
     p.add_argument(
@@ -134,6 +136,9 @@ def parse_args(argv):
     if not (args.list_spaces or args.space or args.resume):
         p.error("--space is required (see --list-spaces)")
     return args
+
+
+SPACE_COPY = "space.py"  # a --space file, as the search read it
 
 
 def list_spaces() -> None:
@@ -249,7 +254,8 @@ def main(argv=None) -> int:
     if args.resume:
         return resume(args)
     space = search_spaces.load(args.space)
-    name = args.name or f"{args.space}_{time.strftime('%Y%m%d_%H%M%S')}"
+    space_name = Path(args.space).stem if search_spaces.is_file(args.space) else args.space
+    name = args.name or f"{space_name}_{time.strftime('%Y%m%d_%H%M%S')}"
     exp_dir = Path(args.results_dir) / name
     lock.refuse_if_running(exp_dir, name)  # a live driver's experiment is running, not interrupted
     if (exp_dir / "experiment.json").is_file() and not experiment.settings(exp_dir).get("finished"):
@@ -286,7 +292,9 @@ def main(argv=None) -> int:
     max_epochs = args.max_epochs or space.max_epochs
     exp = {
         "name": name,
-        "space": args.space,
+        "space": space_name,
+        # a space file is copied into the experiment: --resume, promote and report read the copy
+        **({"space_file": SPACE_COPY} if search_spaces.is_file(args.space) else {}),
         "model": space.model,
         "dataset": dataset,
         "dataset_dir": str(data.dataset_dir.resolve()),
@@ -391,6 +399,8 @@ def stage(staging: Path, space, data, exp: dict, chosen, weights_file: str | Non
     """Write a new experiment's files into its staging folder (renamed into place once whole):
     the manifest, the decoded images per input size, the feature caches, experiment.json."""
     write_atomic(staging / "manifest.csv", data.manifest.to_csv(index=False))
+    if exp.get("space_file"):
+        shutil.copyfile(space.__file__, staging / exp["space_file"])
     for model, inputs in exp["trial_settings"][
         "inputs"
     ].items():  # one model's images at a time in memory

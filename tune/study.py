@@ -46,7 +46,9 @@ def record_test_scores(exp_dir: Path, scores: dict) -> None:
     if study is None:
         return
     lines = [
-        f"Final test on {scores['test_images']} untouched images (`python -m tune.promote`):",
+        f"Final test on {scores['test_images']} untouched images of "
+        f"{', '.join(scores['winner']['test'].get('classes', ['not smoking', 'smoking']))} "
+        "(`python -m tune.promote`):",
         "",
     ]
     for role in ("winner", "baseline"):
