@@ -70,10 +70,10 @@ def for_trial(config: dict, trial_settings: dict) -> dict:
         "model": model,
         "image_size": trial_settings["inputs"][model]["image_size"],
     }
-    searched = not is_baseline(config, trial_settings["baseline"])
-    if trial_settings.get("budget") == "passes" and searched:
-        # equal images; the baseline its full schedule
-        settings["max_passes"] = trial_settings["max_epochs"]
+    # equal images; the baseline its full schedule (experiments from before passes: epochs)
+    if trial_settings.get("budget") == "passes":
+        if not is_baseline(config, trial_settings["baseline"]):
+            settings["max_passes"] = trial_settings["max_epochs"]
     return settings
 
 
