@@ -55,6 +55,13 @@ def hooks_env(**variables) -> dict:
     }
 
 
+def start_cli(*args, env_extra=None, **popen) -> subprocess.Popen:
+    """`python -m ARGS` started as a user would, in the background, for a test that watches,
+    stops or kills it; `popen`: where its output goes, its own session, ..."""
+    env = {**os.environ, "TUNE_DATA_ROOT": str(DATA_ROOT), **(env_extra or {})}
+    return subprocess.Popen([sys.executable, "-m", *args], cwd=REPO, env=env, **popen)
+
+
 def run_cli(*args, env_extra=None, timeout=600) -> subprocess.CompletedProcess:
     """Run `python -m ARGS` as a user would, from the repository root."""
     env = {**os.environ, "TUNE_DATA_ROOT": str(DATA_ROOT), **(env_extra or {})}

@@ -13,7 +13,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,11 +21,11 @@ import pandas as pd
 import pytest
 from conftest import (
     DATA_ROOT,
-    REPO,
     assert_study_matches_the_trial_table,
     hooks_env,
     run_cli,
     run_in_process,
+    start_cli,
 )
 from test_resume import finished_trials
 
@@ -97,33 +96,24 @@ def test_a_full_disk_mid_search_ends_in_one_line_and_resume_finishes_it(tmp_path
         exp_dir, out, err = disk / "full", tmp_path / "driver.out", tmp_path / "driver.err"
         with open(out, "w") as stdout, open(err, "w") as stderr:
             # a window after the first trial
-            driver = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "tune.run",
-                    "--space",
-                    "smoke",
-                    "--name",
-                    "full",
-                    "--num-samples",
-                    "3",
-                    "--max-epochs",
-                    "2",
-                    "--max-concurrent",
-                    "1",
-                    "--results-dir",
-                    str(disk),
-                ],
-                cwd=REPO,
+            driver = start_cli(
+                "tune.run",
+                "--space",
+                "smoke",
+                "--name",
+                "full",
+                "--num-samples",
+                "3",
+                "--max-epochs",
+                "2",
+                "--max-concurrent",
+                "1",
+                "--results-dir",
+                str(disk),
                 stdout=stdout,
                 stderr=stderr,
                 start_new_session=True,
-                env={
-                    **os.environ,
-                    "TUNE_DATA_ROOT": str(DATA_ROOT),
-                    **hooks_env(TUNE_TEST_SLOW_EPOCH_S="2"),
-                },
+                env_extra=hooks_env(TUNE_TEST_SLOW_EPOCH_S="2"),
             )
             try:
                 deadline = time.time() + 300

@@ -11,7 +11,13 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-from conftest import DATA_ROOT, REPO, assert_study_matches_the_trial_table, hooks_env, run_cli
+from conftest import (
+    REPO,
+    assert_study_matches_the_trial_table,
+    hooks_env,
+    run_cli,
+    start_cli,
+)
 from test_resume import finished_trials
 
 from tune.results import write_atomic
@@ -104,24 +110,18 @@ def test_a_search_whose_every_trial_fails_exits_non_zero_and_says_why(tmp_path):
 def test_ctrl_c_or_sigterm_leaves_a_resumable_experiment_and_says_how(tmp_path, stop):
     """SIGTERM is what timeout, systemd and batch schedulers send: it must stop a search as
     Ctrl-C does."""
-    driver = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tune.run",
-            "--space",
-            "smoke",
-            "--name",
-            "stopped",
-            "--num-samples",
-            "3",
-            "--max-concurrent",
-            "1",
-            "--results-dir",
-            str(tmp_path),
-        ],
-        cwd=REPO,
-        env={**os.environ, "TUNE_DATA_ROOT": str(DATA_ROOT)},
+    driver = start_cli(
+        "tune.run",
+        "--space",
+        "smoke",
+        "--name",
+        "stopped",
+        "--num-samples",
+        "3",
+        "--max-concurrent",
+        "1",
+        "--results-dir",
+        str(tmp_path),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -15,11 +15,10 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 from conftest import (
-    DATA_ROOT,
-    REPO,
     assert_study_matches_the_trial_table,
     hooks_env,
     run_in_process,
+    start_cli,
 )
 
 from tune import lock
@@ -28,12 +27,11 @@ from tune.cli import UsageError
 
 def command(*args, env=None, log=None) -> subprocess.Popen:
     """`python -m ARGS` started; output piped, or written to `log` (a long run fills no pipe)."""
-    return subprocess.Popen(
-        [sys.executable, "-m", *args],
-        cwd=REPO,
+    return start_cli(
+        *args,
+        env_extra=env,
         text=True,
         start_new_session=True,
-        env={**os.environ, "TUNE_DATA_ROOT": str(DATA_ROOT), **(env or {})},
         stdout=log or subprocess.PIPE,
         stderr=subprocess.STDOUT if log else subprocess.PIPE,
     )

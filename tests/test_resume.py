@@ -7,11 +7,15 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pandas as pd
-from conftest import DATA_ROOT, REPO, assert_study_matches_the_trial_table, run_cli, tiny_data
+from conftest import (
+    assert_study_matches_the_trial_table,
+    run_cli,
+    start_cli,
+    tiny_data,
+)
 
 import search_spaces
 from training.loop import train_epochs
@@ -56,26 +60,20 @@ def uninterrupted_configs(count: int, folder, seed: int = 0) -> list[dict]:
 def test_kill_9_then_resume(tmp_path):
     results = tmp_path / "results"
     ray_dir = results / "crash" / "ray"
-    driver = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tune.run",
-            "--space",
-            "smoke",
-            "--name",
-            "crash",
-            "--num-samples",
-            str(TRIALS),
-            "--max-epochs",
-            "2",
-            "--max-concurrent",
-            "1",
-            "--results-dir",
-            str(results),
-        ],
-        cwd=REPO,
-        env={**os.environ, "TUNE_DATA_ROOT": str(DATA_ROOT)},
+    driver = start_cli(
+        "tune.run",
+        "--space",
+        "smoke",
+        "--name",
+        "crash",
+        "--num-samples",
+        str(TRIALS),
+        "--max-epochs",
+        "2",
+        "--max-concurrent",
+        "1",
+        "--results-dir",
+        str(results),
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -208,26 +206,20 @@ def test_kill_9_while_a_trial_waits_at_a_rung_then_resume(tmp_path):
     from its checkpoint if it is promoted, and every trial ends, each once."""
     results = tmp_path / "results"
     state = results / "paused" / "scheduler_state.json"
-    driver = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tune.run",
-            "--space",
-            "smoke",
-            "--name",
-            "paused",
-            "--num-samples",
-            "4",
-            "--max-epochs",
-            "2",
-            "--max-concurrent",
-            "1",
-            "--results-dir",
-            str(results),
-        ],
-        cwd=REPO,
-        env={**os.environ, "TUNE_DATA_ROOT": str(DATA_ROOT)},
+    driver = start_cli(
+        "tune.run",
+        "--space",
+        "smoke",
+        "--name",
+        "paused",
+        "--num-samples",
+        "4",
+        "--max-epochs",
+        "2",
+        "--max-concurrent",
+        "1",
+        "--results-dir",
+        str(results),
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

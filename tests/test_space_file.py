@@ -1,15 +1,13 @@
 """A space of one's own, without editing the package: `--space path/to/my_space.py`, checked
 when it is read, and copied into the experiment so that it lives on without the original."""
 
-import os
 import signal
 import subprocess
-import sys
 import time
 
 import pandas as pd
 import pytest
-from conftest import DATA_ROOT, REPO, run_cli
+from conftest import run_cli, start_cli
 from test_resume import finished_trials
 
 SPACE = '''"""My own: the report's CNN on a few photos, two parameters."""
@@ -33,11 +31,9 @@ def test_a_space_file_outside_the_repository_outlives_its_file(tmp_path):
     own.parent.mkdir()
     own.write_text(SPACE)
     results = tmp_path / "results"
-    driver = subprocess.Popen(
-        [sys.executable, "-m", "tune.run", "--space", str(own), "--name", "own"]
-        + ["--max-concurrent", "1", "--results-dir", str(results)],
-        cwd=REPO,
-        env={**os.environ, "TUNE_DATA_ROOT": str(DATA_ROOT)},
+    driver = start_cli(
+        *("tune.run", "--space", str(own), "--name", "own"),
+        *("--max-concurrent", "1", "--results-dir", str(results)),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -58,11 +58,14 @@ def test_metrics(labels: torch.Tensor, logits: torch.Tensor, classes=None) -> di
             c: {"precision": float(a), "recall": float(b), "f1": float(f), "support": int(n)}
             for c, a, b, f, n in zip(classes, precision, recall, f1, support, strict=True)
         },
-        "macro": {"precision": precision.mean(), "recall": recall.mean(), "f1": f1.mean()},
+        "macro": {
+            "precision": float(precision.mean()),
+            "recall": float(recall.mean()),
+            "f1": float(f1.mean()),
+        },
         "confusion_matrix": confusion_matrix(y, p, labels=indices).tolist(),
         "not_computable": {},
     }
-    out["macro"] = {k: float(v) for k, v in out["macro"].items()}
     positive = classes[-1]
     if len(classes) > 2:
         out.update(out["macro"])

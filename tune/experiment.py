@@ -178,6 +178,14 @@ def ended_status(passes: int, max_passes: int) -> str:
     return "COMPLETED" if passes >= max_passes else "STOPPED"
 
 
+def local_errors(trial) -> str | None:
+    """The driver's own copy of a trial's error file (the one in --storage may lag behind)."""
+    try:
+        return Path(trial.local_path, trial.run_metadata.error_filename).read_text()
+    except (OSError, TypeError):  # none yet
+        return None
+
+
 def failure_words(errors: str | None) -> str:
     """The latest failure in a trial's error file, in a few words: a trial whose process went
     away under it (its node died, or its worker was killed: Ray says the actor died or is

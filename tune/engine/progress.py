@@ -18,7 +18,6 @@ callback into the experiment and brings the old one back on resume.
 
 import sys
 import time
-from pathlib import Path
 
 from ray.tune import Callback
 from tqdm import tqdm
@@ -27,7 +26,13 @@ from data_utils.transforms import OFFLINE_ANGLES
 from tune import METRIC, MODE, is_baseline
 from tune.engine.context import Bound
 from tune.engine.scheduler import milestones, planned_passes
-from tune.experiment import ended_status, failure_words, passes_of, trial_number
+from tune.experiment import (
+    ended_status,
+    failure_words,
+    local_errors,
+    passes_of,
+    trial_number,
+)
 
 
 def clock(seconds: float) -> str:
@@ -122,10 +127,7 @@ class Progress(Bound, Callback):
         )
 
     def on_trial_recover(self, iteration, trials, trial, **info):
-        try:  # the driver's own copy: the one in --storage may not be synced yet
-            errors = Path(trial.local_path, trial.run_metadata.error_filename).read_text()
-        except (OSError, TypeError):
-            errors = None
+        errors = local_errors(trial)
         self.say(
             f"trial {trial_number(trial)} ({trial.trial_id}) failed ({failure_words(errors)}): "
             f"restarted from its checkpoint",

@@ -22,6 +22,7 @@ from ray.train._internal.storage import _FilesystemSyncer, _upload_to_fs_path
 from ray.tune import Callback
 
 from tune.disk import WriteFailure, failed_write, full_in_text
+from tune.experiment import local_errors
 
 STATE = "experiment_state-"  # what Ray reads back: tune_controller.TuneController.CKPT_FILE_TMPL
 
@@ -120,9 +121,8 @@ class WriteGuard(Callback):
             os.kill(os.getpid(), signal.SIGUSR1)  # Tune ends its loop as on Ctrl-C
 
     def _trial_failed(self, trial) -> None:
-        try:
-            text = Path(trial.local_path, trial.run_metadata.error_filename).read_text()
-        except (OSError, TypeError):
+        text = local_errors(trial)
+        if text is None:
             return
         reason = full_in_text(text.rsplit("Failure # ", 1)[-1])  # its latest failure only
         if reason:
