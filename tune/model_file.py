@@ -29,10 +29,12 @@ def save(
     source: dict,
     hflip_tta: bool = False,
     classes: list[str] | None = None,
+    weights: list[float] | None = None,
 ) -> None:
     """members: (model name, config, state dict, input size) of each model averaged (one for a
     single model). `precision`: what the search trained and validated in, so `evaluate` and
-    `predict` compute the same way. `classes`: the class names, label = index."""
+    `predict` compute the same way. `classes`: the class names, label = index. `weights`: each
+    member's share of the average (equal when None)."""
     saved = {
         "format": FORMAT,
         "precision": precision.as_dict(),
@@ -49,6 +51,8 @@ def save(
         }
         for name, config, state_dict, size in members
     ]
+    for member, weight in zip(described, weights or [], strict=False):
+        member["weight"] = weight
     if len(members) == 1 and not hflip_tta:
         saved.update(described[0])
     else:
@@ -67,9 +71,10 @@ class Promoted:
         hflip_tta: bool,
         precision: Precision,
         classes: list[str],
+        weights: list[float] | None = None,
     ):
         self.members, self.hflip_tta, self.precision = members, hflip_tta, precision
-        self.classes = classes
+        self.classes, self.weights = classes, weights or [1.0] * len(members)
 
     @property
     def image_sizes(self) -> list[int]:
@@ -77,12 +82,13 @@ class Promoted:
 
     def logits(self, images_at: Callable[[int], torch.Tensor]) -> torch.Tensor:
         """images_at(size): the uint8 photos decoded at that size."""
-        outputs = []
-        for model, size, normalization in self.members:
+        outputs, weights = [], []
+        for (model, size, normalization), weight in zip(self.members, self.weights, strict=True):
             images = images_at(size)
             for view in [images, images.flip(-1)] if self.hflip_tta else [images]:
                 outputs.append(predict_logits(model, view, normalization, self.precision))
-        return outputs[0] if len(outputs) == 1 else average(outputs)
+                weights.append(weight)
+        return outputs[0] if len(outputs) == 1 else average(outputs, weights)
 
 
 def build(member: dict, precision: Precision, classes: list[str]) -> tuple[nn.Module, int, str]:
@@ -123,4 +129,5 @@ def load(path: str | Path) -> tuple[Promoted, dict]:
         for m in members
     ]
     built = [build(m, computed_in, classes) for m in members]
-    return Promoted(built, saved.get("hflip_tta", False), computed_in, classes), saved
+    weights = [m.get("weight", 1.0) for m in members]
+    return Promoted(built, saved.get("hflip_tta", False), computed_in, classes, weights), saved

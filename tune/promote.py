@@ -13,6 +13,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from data_utils.images import decode_many
 from data_utils.prepare import load_tensors
 from models import INPUTS, build_model
 from models.ensemble import average
@@ -20,7 +21,8 @@ from training.loop import CHECKPOINT_FILE, predict_logits, train_epochs
 from training.metrics import mcnemar, test_metrics
 from training.metrics import scores as scores_of
 from training.precision import usable
-from tune import METRIC, experiment, lock, model_file, study
+from tune import METRIC, experiment, lock, model_file, refit, study
+from tune import probe as tune_probe
 from tune.cli import ArgumentParser, UsageError, int_at_least, run_main
 from tune.report import write_report
 from tune.results import alternatives_table, percent, summary_markdown, write_atomic, write_json
@@ -59,6 +61,23 @@ def parse_args(argv):
         help=(
             "also try averaging each prediction with the prediction on the mirrored photo "
             "(validation decides)"
+        ),
+    )
+    p.add_argument(
+        "--no-probe",
+        dest="probe",
+        action="store_false",
+        help=(
+            "skip the probe (a logistic regression on frozen EfficientNet-Lite features, refitted "
+            "on train + val) that a pretrained search is compared with and may be combined with"
+        ),
+    )
+    p.add_argument(
+        "--refit",
+        action="store_true",
+        help=(
+            "retrain the promoted trials' configs on train + val (as many passes as their best "
+            "checkpoint) before the test; costs one more training run per member"
         ),
     )
     p.add_argument(
@@ -214,10 +233,12 @@ def options(count: int, tta: bool) -> list[tuple[str, int, bool]]:
 
 
 class Photos:
-    """The validation and test photos at each input size the trials used (memory-mapped: read
-    when used), and a model's logits on them in the precision this CPU computes."""
+    """The photos of each split at any input size (memory-mapped where the search decoded that
+    size, decoded from the manifest once otherwise), and a model's logits on them in the
+    precision this CPU computes."""
 
     def __init__(self, exp_dir: Path, exp: dict):
+        self.exp_dir, self.dataset_dir = exp_dir, Path(exp["dataset_dir"])
         self.trial_settings = exp["trial_settings"]
         self.classes = experiment.classes(exp)
         self.precision, note = usable(self.trial_settings.get("precision"))
@@ -227,21 +248,39 @@ class Photos:
             inputs["image_size"]: exp_dir / inputs["tensors_file"]
             for inputs in self.trial_settings["inputs"].values()
         }
-        first = next(iter(self.files.values()))
-        self.val_y, self.test_y = (load_tensors(first, split)[1] for split in ("val", "test"))
+        self.decoded = {}  # (size, split) -> images, for sizes the search did not decode
+        self.first = next(iter(self.files.values()))
+        self.val_y, self.test_y = self.labels("val"), self.labels("test")
 
-    def logits(self, config: dict, model, views: bool, splits=("val", "test")) -> dict:
+    def labels(self, split: str) -> torch.Tensor:
+        return load_tensors(self.first, split)[1]
+
+    def images(self, size: int, split: str) -> torch.Tensor:
+        if size in self.files:
+            return load_tensors(self.files[size], split)[0]
+        if (size, split) not in self.decoded:
+            manifest = pd.read_csv(self.exp_dir / "manifest.csv")
+            usable_rows = manifest[(manifest["status"] == "ok") & (manifest["split"] == split)]
+            images, errors = decode_many([self.dataset_dir / p for p in usable_rows["path"]], size)
+            if errors:  # read when the search began: a photo changed or vanished since
+                raise UsageError(f"{self.dataset_dir}: {len(errors)} photo(s) no longer decode")
+            self.decoded[size, split] = torch.stack(images)
+        return self.decoded[size, split]
+
+    def logits(
+        self, config: dict, model, views: bool, splits=("val", "test"), size: int | None = None
+    ) -> dict:
         """{split: [logits on the photos, and on their mirror images if `views`]}, each photo at
-        the model's own input size."""
-        settings = experiment.for_trial(config, self.trial_settings)
-        normalization = INPUTS[settings["model"]][1]
-        images = {s: load_tensors(self.files[settings["image_size"]], s)[0] for s in splits}
+        the model's input size (its trials', unless `size` says)."""
+        name = config.get("model", self.trial_settings["model"])
+        size = size or self.trial_settings["inputs"][name]["image_size"]
+        normalization = INPUTS[name][1]
         return {
             split: [
                 predict_logits(model, view, normalization, self.precision)
                 for view in ([x, x.flip(-1)] if views else [x])
             ]
-            for split, x in images.items()
+            for split, x in ((s, self.images(size, s)) for s in splits)
         }
 
 
@@ -252,16 +291,30 @@ def load_members(exp_dir: Path, exp: dict, table: pd.DataFrame, winner: pd.Serie
     return [(row, *load_trial(exp_dir, exp, row["trial_id"])) for row in rows]
 
 
-def score_options(logits: list[dict], photos: Photos, tta: bool) -> list[dict]:
-    """Every option (`options`) scored on validation (what chooses) and on test (reported).
-    Each member's logits are computed once; an option averages some of them, as
-    model_file.Promoted (what evaluate and predict run) does, with the same models/ensemble.py."""
-    tried = []
-    for name, count, flip in options(len(logits), tta):
+def probe_weight(probe: dict) -> float:
+    """Each probe member's share in an average with trials: the probe as a whole weighs one."""
+    return 1.0 / len(probe["recipe"].members)
 
-        def combined(split, count=count, flip=flip):
+
+def score_options(logits: list[dict], photos: Photos, tta: bool, probe: dict | None) -> list[dict]:
+    """Every option (`options`, and with a probe: the probe alone and the single best averaged
+    with it) scored on validation (what chooses) and on test (reported). Each member's logits are
+    computed once; an option averages some of them, as model_file.Promoted (what evaluate and
+    predict run) does, with the same models/ensemble.py."""
+    specs = [(name, count, flip, False) for name, count, flip in options(len(logits), tta)]
+    if probe:
+        flip = probe["recipe"].flip_tta
+        specs += [("probe", 0, flip, True), ("single best + probe", 1, flip, True)]
+    tried = []
+    for name, count, flip, with_probe in specs:
+
+        def combined(split, count=count, flip=flip, with_probe=with_probe):
             chosen = [z for member in logits[:count] for z in member[split][: 1 + flip]]
-            return chosen[0] if len(chosen) == 1 else average(chosen)
+            weights = [1.0] * len(chosen)
+            if with_probe:  # its backbones together weigh as much as one trial
+                chosen += probe[split]
+                weights += [probe_weight(probe)] * len(probe[split])
+            return chosen[0] if len(chosen) == 1 else average(chosen, weights)
 
         val, test_logits = scores_of(combined("val"), photos.val_y), combined("test")
         tried.append(
@@ -269,6 +322,7 @@ def score_options(logits: list[dict], photos: Photos, tta: bool) -> list[dict]:
                 "name": name,
                 "members": count,
                 "hflip_tta": flip,
+                "probe": with_probe,
                 "val_loss": val["loss"],
                 "val_acc": val["accuracy"],
                 "logits": test_logits,
@@ -279,7 +333,8 @@ def score_options(logits: list[dict], photos: Photos, tta: bool) -> list[dict]:
 
 
 def winner_scores(exp_dir, exp, photos, members, chosen, selection, unfinished) -> dict:
-    """test_scores.json without the baseline: the search, how the winner was chosen, its test."""
+    """test_scores.json without the baseline and the probe: the search, how the winner was
+    chosen, its test. A winner that is the probe alone names no trial."""
     row, config, checkpoint, _ = members[0]
     scores = {
         "experiment": exp["name"],
@@ -298,6 +353,8 @@ def winner_scores(exp_dir, exp, photos, members, chosen, selection, unfinished) 
             "test": chosen["test"],
         },
     }
+    if chosen["members"] == 0:
+        scores["winner"].update(trial=None, trial_id="probe", config=None, checkpoint=None)
     if chosen["name"] != "single best":
         scores["winner"].update(
             val_loss=chosen["val_loss"],
@@ -305,6 +362,7 @@ def winner_scores(exp_dir, exp, photos, members, chosen, selection, unfinished) 
             ensemble={
                 "name": chosen["name"],
                 "hflip_tta": chosen["hflip_tta"],
+                "probe": chosen["probe"],
                 "members": [
                     {
                         "trial": int(r["trial"]),
@@ -343,13 +401,19 @@ def baseline_scores(
     }, b_logits
 
 
-def save_promotion(exp_dir, exp, table, scores, members, chosen, precision, results_dir) -> None:
+def save_promotion(
+    exp_dir, exp, table, scores, members, chosen, probe, precision, results_dir
+) -> None:
     """test_scores.json, model.pt, the leaderboard row, the study's note, summary and report."""
     write_json(exp_dir / "test_scores.json", scores)
     saved = []  # (model name, config, weights, input size) of each model promoted
     for _, member_config, _, model in members[: chosen["members"]]:
         trial = experiment.for_trial(member_config, exp["trial_settings"])
         saved.append((trial["model"], member_config, model.state_dict(), trial["image_size"]))
+    weights = [1.0] * len(saved)
+    if chosen["probe"]:
+        saved += [(name, c, net.state_dict(), size) for name, c, net, size in probe["networks"]]
+        weights += [probe_weight(probe)] * len(probe["networks"])
     winner = scores["winner"]
     about = {"experiment": exp["name"], "trial_id": winner["trial_id"]}
     about["checkpoint"] = winner["checkpoint"]
@@ -362,12 +426,41 @@ def save_promotion(exp_dir, exp, table, scores, members, chosen, precision, resu
         about,
         hflip_tta=chosen["hflip_tta"],
         classes=experiment.classes(exp),
+        weights=weights,
     )
     update_leaderboard(Path(results_dir) / "leaderboard.csv", scores)
     study.record_test_scores(exp_dir, scores)
     best = experiment.best_trial(exp_dir, table)
     write_atomic(exp_dir / "summary.md", summary_markdown(exp, table, best, scores))
     write_report(exp_dir)
+
+
+def refit_chosen(exp_dir, exp, photos, members, chosen, probe) -> list:
+    """`--refit`: the chosen option's trials retrained on train + val (tune/refit.py), its test
+    figures now the refitted models' (the first ones kept beside them, for the record); returns
+    the members with their refitted networks."""
+    refitted, record = [], []
+    for row, config, checkpoint, _ in members[: chosen["members"]]:
+        model, passes = refit.refit(exp_dir, exp, config, checkpoint)
+        refitted.append((row, config, checkpoint, model))
+        record.append({"trial": int(row["trial"]), "passes": passes})
+    logits = [
+        photos.logits(config, model, chosen["hflip_tta"], ("test",))["test"]
+        for _, config, _, model in refitted
+    ]
+    outputs = [z for member in logits for z in member]
+    weights = [1.0] * len(outputs)
+    if chosen["probe"]:
+        outputs += probe["test"]
+        weights += [probe_weight(probe)] * len(probe["test"])
+    chosen["logits"] = outputs[0] if len(outputs) == 1 else average(outputs, weights)
+    chosen["test_without_refit"] = chosen["test"]
+    chosen["test"] = test_metrics(photos.test_y, chosen["logits"], photos.classes)
+    chosen["refit"] = {
+        "members": record,
+        "trained_on": {"train": len(photos.labels("train")), "val": len(photos.val_y)},
+    }
+    return refitted + members[chosen["members"] :]
 
 
 def main(argv=None) -> int:
@@ -382,25 +475,39 @@ def main(argv=None) -> int:
     winner_row, selection = choose(exp_dir, exp, table, args.top_k, args.seeds)
 
     photos = Photos(exp_dir, exp)
+    probe = tune_probe.fit(photos) if args.probe and tune_probe.applies(exp) else None
     members = load_members(exp_dir, exp, table, winner_row, args.ensemble or 1)
-    logits = [photos.logits(config, model, args.tta) for _, config, _, model in members]
-    tried = score_options(logits, photos, args.tta)
+    views = args.tta or bool(probe and probe["recipe"].flip_tta)
+    logits = [photos.logits(config, model, views) for _, config, _, model in members]
+    tried = score_options(logits, photos, args.tta, probe)
     chosen = min(tried, key=lambda option: option["val_loss"])  # ties: the simpler, listed first
+    if args.refit and chosen["members"]:
+        members = refit_chosen(exp_dir, exp, photos, members, chosen, probe)
 
     scores = winner_scores(exp_dir, exp, photos, members, chosen, selection, unfinished)
+    if "refit" in chosen:
+        scores["winner"]["refit"] = chosen["refit"]
     baseline = baseline_scores(exp_dir, exp, table, photos, members, logits)
     if baseline:  # McNemar's paired test of every option against it, on the same photos
         scores["baseline"], b_logits = baseline
         scores["mcnemar_winner_vs_baseline"] = mcnemar(photos.test_y, chosen["logits"], b_logits)
         for option in tried:
             option["mcnemar_vs_baseline"] = mcnemar(photos.test_y, option["logits"], b_logits)
+    if probe:  # the probe alone, and the winner against it
+        alone = next(option for option in tried if option["name"] == "probe")
+        scores["probe"] = {**probe["summary"], "test": alone["test"]}
+        scores["mcnemar_winner_vs_probe"] = mcnemar(
+            photos.test_y, chosen["logits"], alone["logits"]
+        )
     if len(tried) > 1:
         scores["alternatives"] = [
             {k: v for k, v in option.items() if k != "logits"} for option in tried
         ]
         print(alternatives_table(scores))
     scores["final_words"] = final_words(scores)
-    save_promotion(exp_dir, exp, table, scores, members, chosen, photos.precision, args.results_dir)
+    save_promotion(
+        exp_dir, exp, table, scores, members, chosen, probe, photos.precision, args.results_dir
+    )
     print(scores["final_words"])
     print(
         f"Wrote {exp_dir}/test_scores.json, {exp_dir}/model.pt, {args.results_dir}/leaderboard.csv"
@@ -462,15 +569,17 @@ def final_words(scores: dict) -> str:
     if "ensemble" in scores["winner"]:
         chosen = scores["winner"]["ensemble"]
         trials = ", ".join(str(m["trial"]) for m in chosen["members"])
+        which = f" (trial{'s' * (len(chosen['members']) > 1)} {trials})" if trials else ""
+        refitted = " refitted on train + val" if "refit" in scores["winner"] else ""
         text += (
-            f"Chosen on validation, the {chosen['name']} "
-            f"(trial{'s' * (len(chosen['members']) > 1)} {trials}) "
+            f"Chosen on validation, the {chosen['name']}{which}{refitted} "
             f"reached {percent(w['accuracy'])} on {w['n']} test images (95% "
             f"CI {percent(lo)}-{percent(hi)})."
         )
     else:
+        refitted = ", refitted on train + val," if "refit" in scores["winner"] else ""
         text += (
-            f"The search's best model (trial {scores['winner']['trial']}) "
+            f"The search's best model (trial {scores['winner']['trial']}){refitted} "
             f"reached {percent(w['accuracy'])} on {w['n']} test images (95% "
             f"CI {percent(lo)}-{percent(hi)})."
         )
@@ -489,6 +598,17 @@ def final_words(scores: dict) -> str:
         text += (
             f" The report's hand-tuned config reached {percent(b['accuracy'])}; the "
             f"difference {verdict} significant (McNemar p={p:.3g})."
+        )
+    if "probe" in scores and scores["winner"]["trial_id"] == "probe":
+        text += (
+            " The winner is the probe itself (a logistic regression on frozen features): the "
+            "search's own models did not beat it on validation."
+        )
+    elif "probe" in scores:
+        pr, p = scores["probe"]["test"], scores["mcnemar_winner_vs_probe"]["p_value"]
+        text += (
+            f" The probe ({scores['probe']['recipe']}) reached {percent(pr['accuracy'])}; McNemar "
+            f"p={p:.3g} against it."
         )
     return text
 

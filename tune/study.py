@@ -64,8 +64,10 @@ def record_test_scores(exp_dir: Path, scores: dict) -> None:
                     "accuracy_ci95": [low, high],
                 },
             )
+            who = scores[role]["trial"]
+            who = "the probe" if who is None else f"trial {who} ({scores[role]['trial_id']})"
             lines.append(
-                f"- {role}: trial {scores[role]['trial']} ({scores[role]['trial_id']}), accuracy "
+                f"- {role}: {who}, accuracy "
                 f"{100 * test['accuracy']:.1f}% (95% CI {100 * low:.1f}-{100 * high:.1f}%)"
             )
     if "mcnemar_winner_vs_baseline" in scores:

@@ -1,0 +1,59 @@
+"""`tune.promote --refit`: each promoted trial's config trained again, on train + val.
+
+The rule for how long: as many passes as its best checkpoint had trained, each now over train +
+val (so ~31% more steps on data set 1), with the trial's own learning-rate schedule, which runs
+over the search's budget as in the search. Whether more photos help is measured by
+cross-validation (benchmarks/cv_levers.py) for the probe; a fine-tuned network's refit has no
+held-out photos left to check it on, so the flag leaves the choice to the user. The test split is
+never part of it: the photos are the experiment's train and val splits, as its manifest lists
+them."""
+
+from collections import deque
+from itertools import islice
+from pathlib import Path
+
+import torch
+
+from data_utils.prepare import load_splits
+from models import build_model, imagenet_state
+from training.loop import CHECKPOINT_FILE, train_epochs
+from tune import experiment
+
+
+def train_and_val(exp_dir: Path, exp: dict, model_name: str) -> dict:
+    """The training loop's data for a refit: train + val as its training photos. Its "val" is
+    the val split again, so its validation figures are on photos it trained on: not a score."""
+    trial_settings = exp["trial_settings"]
+    tensors = exp_dir / trial_settings["inputs"][model_name]["tensors_file"]
+    splits = load_splits(tensors)  # train and val: never the test split
+    (train_x, train_y), (val_x, val_y) = splits["train"], splits["val"]
+    data = {
+        "train": (torch.cat([train_x, val_x]), torch.cat([train_y, val_y])),
+        "val": splits["val"],
+    }
+    if trial_settings.get("imagenet"):
+        data["imagenet"] = imagenet_state(model_name, trial_settings.get("weights_file"))
+    return data
+
+
+def refit(exp_dir: Path, exp: dict, config: dict, checkpoint, say=print):
+    """The config retrained on train + val for its best checkpoint's passes: (network, passes).
+    A frozen backbone's head trains through the backbone here (no cached features of val's
+    rotated views), which is slower, not different."""
+    settings = experiment.for_trial(config, exp["trial_settings"])
+    with checkpoint.as_directory() as folder:
+        passes = torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=True)["passes"]
+    data = train_and_val(exp_dir, exp, settings["model"])
+    say(
+        f"Refit: {settings['model']} for {passes} pass(es) over {len(data['train'][1])} "
+        "train + val photos ..."
+    )
+    _, state = deque(islice(train_epochs(config, settings, data), passes), maxlen=1)[0]
+    model = build_model(
+        settings["model"],
+        {**config, "weights": "none"},
+        settings["image_size"],
+        num_classes=len(experiment.classes(exp)),
+    )
+    model.load_state_dict(state["model"])
+    return model.eval(), passes
