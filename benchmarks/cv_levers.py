@@ -9,8 +9,8 @@ photos, repeated with --repeats seeds; C is chosen per row by the same folds (fr
 crossval.C_GRID). The levers: the backbone and its input size, mirrored training photos, flip
 test-time augmentation, several scales or backbones averaged, a decision threshold chosen on
 out-of-fold predictions, and more photos (each fold trained on 76% of its photos, the share the
-training split is of train + val: what refitting on train + val adds). The test split is never
-decoded.
+training split is of train + val: what refitting on train + val adds). The test split is
+decoded with the others (benchmarks/compute.py prepares a search's data) but never used.
 """
 
 import argparse
@@ -59,7 +59,7 @@ def threshold_cv(recipe: Recipe, feats: dict, labels, seed: int) -> dict:
         best = grid[np.argmax([((inner > t) == labels[train]).mean() for t in grid])]
         p = crossval.predict(recipe, crossval.fit(recipe, feats, labels, train), feats, held)
         accuracy.append(float(((p[:, 1] > best) == labels[held]).mean()))
-        loss.append(float(-np.log(np.clip(p[np.arange(len(held)), labels[held]], 1e-12, 1)).mean()))
+        loss.append(crossval.log_loss(p, labels[held]))
     return {"accuracy": accuracy, "loss": loss}
 
 

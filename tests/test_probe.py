@@ -138,15 +138,8 @@ def test_a_refit_trains_on_train_and_val_only_and_its_model_file_runs_anywhere(
     assert "refitted on train + val" in done.stdout and "probe" not in scores
 
     model = str(exp_dir / "model.pt")
-    evaluated = run_cli(
-        "tune.evaluate",
-        "--model",
-        model,
-        "--data",
-        str(SMOKER / "Validation"),
-        "--out",
-        str(tmp_path / "eval.json"),
-    )
+    where = ["--data", str(SMOKER / "Validation"), "--out", str(tmp_path / "eval.json")]
+    evaluated = run_cli("tune.evaluate", "--model", model, *where)
     assert evaluated.returncode == 0, evaluated.stderr
     assert json.loads((tmp_path / "eval.json").read_text())["n"] == 180
     photo = real_photos("smoking", 1, "Validation")

@@ -9,7 +9,7 @@ The promoted probe is the same regression written into a frozen network's head
 (`probe_network`), so `evaluate` and `predict` run it as any model.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -121,8 +121,13 @@ def cross_validate(
         p = predict(recipe, fit(recipe, feats, labels, train), feats, held)
         oof[held] = p
         accuracy.append(float((p.argmax(1) == labels[held]).mean()))
-        loss.append(float(-np.log(np.clip(p[np.arange(len(held)), labels[held]], 1e-12, 1)).mean()))
+        loss.append(log_loss(p, labels[held]))
     return {"accuracy": accuracy, "loss": loss, "oof": oof}
+
+
+def log_loss(p: np.ndarray, labels: np.ndarray) -> float:
+    """The mean cross-entropy of (N, classes) probabilities against the true classes."""
+    return float(-np.log(np.clip(p[np.arange(len(labels)), labels], 1e-12, 1)).mean())
 
 
 def choose_C(recipe: Recipe, feats: dict, labels, k: int = FOLDS, seed: int = 0) -> tuple:
@@ -130,7 +135,7 @@ def choose_C(recipe: Recipe, feats: dict, labels, k: int = FOLDS, seed: int = 0)
     cross-validation, {C: mean loss})."""
     tried = {}
     for c in C_GRID:
-        candidate = Recipe(recipe.members, recipe.mirrored_train, recipe.flip_tta, c)
+        candidate = replace(recipe, C=c)
         tried[c] = (candidate, cross_validate(candidate, feats, labels, k, seed))
     best = min(tried, key=lambda c: np.mean(tried[c][1]["loss"]))
     return *tried[best], {c: float(np.mean(cv["loss"])) for c, (_, cv) in tried.items()}
