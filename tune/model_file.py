@@ -51,7 +51,7 @@ def save(
         }
         for name, config, state_dict, size in members
     ]
-    for member, weight in zip(described, weights or [], strict=False):
+    for member, weight in zip(described, weights, strict=True) if weights else []:
         member["weight"] = weight
     if len(members) == 1 and not hflip_tta:
         saved.update(described[0])
