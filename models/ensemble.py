@@ -12,7 +12,5 @@ def average(logits: list, weights: list[float] | None = None) -> torch.Tensor:
     """The logits of the mean probabilities of several predictions (logits) of the same images,
     weighted by `weights` (equal when None): the probe's backbones share one model's weight."""
     p = torch.stack([probabilities(z) for z in logits])
-    if weights is None:
-        return from_probabilities(p.mean(0))
-    w = torch.tensor(weights, dtype=p.dtype)[:, None, None]
+    w = torch.tensor(weights or [1.0] * len(logits), dtype=p.dtype)[:, None, None]
     return from_probabilities((p * w).sum(0) / w.sum())

@@ -55,6 +55,15 @@ def hooks_env(**variables) -> dict:
     }
 
 
+def one_at_a_time(name: str, results, samples: int = 3) -> list[str]:
+    """`tune.run` of the smoke space, one trial at a time, 2 passes each: the search that the
+    fault tests start in the background, watch, stop or kill."""
+    return [
+        *("tune.run", "--space", "smoke", "--name", name, "--num-samples", str(samples)),
+        *("--max-epochs", "2", "--max-concurrent", "1", "--results-dir", str(results)),
+    ]
+
+
 def start_cli(*args, env_extra=None, **popen) -> subprocess.Popen:
     """`python -m ARGS` started as a user would, in the background, for a test that watches,
     stops or kills it; `popen`: where its output goes, its own session, ..."""

@@ -23,6 +23,7 @@ from conftest import (
     DATA_ROOT,
     assert_study_matches_the_trial_table,
     hooks_env,
+    one_at_a_time,
     run_cli,
     run_in_process,
     start_cli,
@@ -97,19 +98,7 @@ def test_a_full_disk_mid_search_ends_in_one_line_and_resume_finishes_it(tmp_path
         with open(out, "w") as stdout, open(err, "w") as stderr:
             # a window after the first trial
             driver = start_cli(
-                "tune.run",
-                "--space",
-                "smoke",
-                "--name",
-                "full",
-                "--num-samples",
-                "3",
-                "--max-epochs",
-                "2",
-                "--max-concurrent",
-                "1",
-                "--results-dir",
-                str(disk),
+                *one_at_a_time("full", disk),
                 stdout=stdout,
                 stderr=stderr,
                 start_new_session=True,

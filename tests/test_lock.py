@@ -17,6 +17,7 @@ import pytest
 from conftest import (
     assert_study_matches_the_trial_table,
     hooks_env,
+    one_at_a_time,
     run_in_process,
     start_cli,
 )
@@ -45,19 +46,7 @@ def twin(tmp_path_factory):
     exp_dir, log_file = results / "twin", tmp_path_factory.mktemp("log") / "twin.log"
     log = open(log_file, "w")
     first = command(
-        "tune.run",
-        "--space",
-        "smoke",
-        "--name",
-        "twin",
-        "--num-samples",
-        "3",
-        "--max-epochs",
-        "2",
-        "--max-concurrent",
-        "1",
-        "--results-dir",
-        str(results),
+        *one_at_a_time("twin", results),
         env=hooks_env(TUNE_TEST_SLOW_EPOCH_S="4"),
         log=log,
     )

@@ -12,6 +12,7 @@ import time
 import pandas as pd
 from conftest import (
     assert_study_matches_the_trial_table,
+    one_at_a_time,
     run_cli,
     start_cli,
     tiny_data,
@@ -61,19 +62,7 @@ def test_kill_9_then_resume(tmp_path):
     results = tmp_path / "results"
     ray_dir = results / "crash" / "ray"
     driver = start_cli(
-        "tune.run",
-        "--space",
-        "smoke",
-        "--name",
-        "crash",
-        "--num-samples",
-        str(TRIALS),
-        "--max-epochs",
-        "2",
-        "--max-concurrent",
-        "1",
-        "--results-dir",
-        str(results),
+        *one_at_a_time("crash", results, TRIALS),
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -207,19 +196,7 @@ def test_kill_9_while_a_trial_waits_at_a_rung_then_resume(tmp_path):
     results = tmp_path / "results"
     state = results / "paused" / "scheduler_state.json"
     driver = start_cli(
-        "tune.run",
-        "--space",
-        "smoke",
-        "--name",
-        "paused",
-        "--num-samples",
-        "4",
-        "--max-epochs",
-        "2",
-        "--max-concurrent",
-        "1",
-        "--results-dir",
-        str(results),
+        *one_at_a_time("paused", results, 4),
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -47,15 +47,17 @@ def trial_data(exp_dir: Path) -> dict:
     Paths in experiment.json are relative to the experiment folder, so a moved experiment still
     finds them."""
     trial_settings = settings(exp_dir)["trial_settings"]
-    data = {}
-    for model, inputs in trial_settings["inputs"].items():
-        data[model] = load_splits(exp_dir / inputs["tensors_file"])
-        if trial_settings.get("imagenet"):
-            data[model]["imagenet"] = imagenet_state(model, trial_settings.get("weights_file"))
-        if inputs.get("features_file"):
-            data[model]["features"] = torch.load(
-                exp_dir / inputs["features_file"], weights_only=True
-            )
+    return {model: model_data(exp_dir, trial_settings, model) for model in trial_settings["inputs"]}
+
+
+def model_data(exp_dir: Path, trial_settings: dict, model: str, features: bool = True) -> dict:
+    """One model's part of `trial_data` (without its cached features if not `features`)."""
+    inputs = trial_settings["inputs"][model]
+    data = load_splits(exp_dir / inputs["tensors_file"])
+    if trial_settings.get("imagenet"):
+        data["imagenet"] = imagenet_state(model, trial_settings.get("weights_file"))
+    if features and inputs.get("features_file"):
+        data["features"] = torch.load(exp_dir / inputs["features_file"], weights_only=True)
     return data
 
 

@@ -238,7 +238,7 @@ class Photos:
     precision this CPU computes."""
 
     def __init__(self, exp_dir: Path, exp: dict):
-        self.exp_dir, self.dataset_dir = exp_dir, Path(exp["dataset_dir"])
+        self.dataset_dir = Path(exp["dataset_dir"])
         self.trial_settings = exp["trial_settings"]
         self.classes = experiment.classes(exp)
         self.precision, note = usable(self.trial_settings.get("precision"))
@@ -248,6 +248,7 @@ class Photos:
             inputs["image_size"]: exp_dir / inputs["tensors_file"]
             for inputs in self.trial_settings["inputs"].values()
         }
+        self.manifest = pd.read_csv(exp_dir / "manifest.csv")
         self.decoded = {}  # (size, split) -> images, for sizes the search did not decode
         self.first = next(iter(self.files.values()))
         self.val_y, self.test_y = self.labels("val"), self.labels("test")
@@ -259,7 +260,7 @@ class Photos:
         if size in self.files:
             return load_tensors(self.files[size], split)[0]
         if (size, split) not in self.decoded:
-            manifest = pd.read_csv(self.exp_dir / "manifest.csv")
+            manifest = self.manifest
             usable_rows = manifest[(manifest["status"] == "ok") & (manifest["split"] == split)]
             images, errors = decode_many([self.dataset_dir / p for p in usable_rows["path"]], size)
             if errors:  # read when the search began: a photo changed or vanished since
@@ -296,6 +297,16 @@ def probe_weight(probe: dict) -> float:
     return 1.0 / len(probe["recipe"].members)
 
 
+def combine(outputs: list, probe: dict | None, split: str) -> torch.Tensor:
+    """The trials' outputs (each view weighs one) averaged, with the probe's `split` outputs too
+    when a probe is given, as model_file.Promoted averages them."""
+    weights = [1.0] * len(outputs)
+    if probe:  # its backbones together weigh as much as one trial
+        outputs = outputs + probe[split]
+        weights += [probe_weight(probe)] * len(probe[split])
+    return outputs[0] if len(outputs) == 1 else average(outputs, weights)
+
+
 def score_options(logits: list[dict], photos: Photos, tta: bool, probe: dict | None) -> list[dict]:
     """Every option (`options`, and with a probe: the probe alone and the single best averaged
     with it) scored on validation (what chooses) and on test (reported). Each member's logits are
@@ -310,11 +321,7 @@ def score_options(logits: list[dict], photos: Photos, tta: bool, probe: dict | N
 
         def combined(split, count=count, flip=flip, with_probe=with_probe):
             chosen = [z for member in logits[:count] for z in member[split][: 1 + flip]]
-            weights = [1.0] * len(chosen)
-            if with_probe:  # its backbones together weigh as much as one trial
-                chosen += probe[split]
-                weights += [probe_weight(probe)] * len(probe[split])
-            return chosen[0] if len(chosen) == 1 else average(chosen, weights)
+            return combine(chosen, probe if with_probe else None, split)
 
         val, test_logits = scores_of(combined("val"), photos.val_y), combined("test")
         tried.append(
@@ -449,11 +456,7 @@ def refit_chosen(exp_dir, exp, photos, members, chosen, probe) -> list:
         for _, config, _, model in refitted
     ]
     outputs = [z for member in logits for z in member]
-    weights = [1.0] * len(outputs)
-    if chosen["probe"]:
-        outputs += probe["test"]
-        weights += [probe_weight(probe)] * len(probe["test"])
-    chosen["logits"] = outputs[0] if len(outputs) == 1 else average(outputs, weights)
+    chosen["logits"] = combine(outputs, probe if chosen["probe"] else None, "test")
     chosen["test_without_refit"] = chosen["test"]
     chosen["test"] = test_metrics(photos.test_y, chosen["logits"], photos.classes)
     chosen["refit"] = {

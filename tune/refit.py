@@ -14,25 +14,18 @@ from pathlib import Path
 
 import torch
 
-from data_utils.prepare import load_splits
-from models import build_model, imagenet_state
+from models import build_model
 from training.loop import CHECKPOINT_FILE, train_epochs
 from tune import experiment
 
 
 def train_and_val(exp_dir: Path, exp: dict, model_name: str) -> dict:
-    """The training loop's data for a refit: train + val as its training photos. Its "val" is
-    the val split again, so its validation figures are on photos it trained on: not a score."""
-    trial_settings = exp["trial_settings"]
-    tensors = exp_dir / trial_settings["inputs"][model_name]["tensors_file"]
-    splits = load_splits(tensors)  # train and val: never the test split
-    (train_x, train_y), (val_x, val_y) = splits["train"], splits["val"]
-    data = {
-        "train": (torch.cat([train_x, val_x]), torch.cat([train_y, val_y])),
-        "val": splits["val"],
-    }
-    if trial_settings.get("imagenet"):
-        data["imagenet"] = imagenet_state(model_name, trial_settings.get("weights_file"))
+    """The training loop's data for a refit: train + val as its training photos (no cached
+    features: those hold no rotated views of val). Its "val" is the val split again, so its
+    validation figures are on photos it trained on: not a score."""
+    data = experiment.model_data(exp_dir, exp["trial_settings"], model_name, features=False)
+    (train_x, train_y), (val_x, val_y) = data["train"], data["val"]  # never the test split
+    data["train"] = (torch.cat([train_x, val_x]), torch.cat([train_y, val_y]))
     return data
 
 
