@@ -79,7 +79,7 @@ def main():
     cached, cached_acc = seconds_per_epoch({**splits, "features": cache}, args.epochs, chosen)
     print(
         f"(b) cached: {cached:.3f} s/epoch, val acc {cached_acc:.3f}; building the cache "
-        f"once: {built:.1f} s ({len(features.VIEW_ANGLES)} views of each training image + the val "
+        f"once: {built:.1f} s ({len(features.VIEWS)} views of each training image + the val "
         "images)"
     )
     print(

@@ -46,6 +46,11 @@ CACHED_FEATURES = {
 }
 
 
+# Models whose last stages can train on cached activations of the frozen rest (PartialBackbone):
+# name -> its number of stages, (the input of a stage and the pooled features, in one pass)
+PARTIAL = {name: (7, efficientnet.activations) for name in efficientnet.SHIPPED}
+
+
 # Where a pretrained model's new head is (its parameter names start so): the rest is the backbone.
 HEADS = {"resnet18": "net.fc.", **{name: "net.classifier." for name in efficientnet.SHIPPED}}
 
@@ -81,6 +86,7 @@ def build_model(
             config.get("freeze_backbone", False),
             imagenet=imagenet,
             outputs=outputs,
+            unfrozen_stages=config.get("unfrozen_stages", 0),
         )
     raise ValueError(f"unknown model {name!r}; known: {', '.join(INPUTS)}")
 
@@ -89,6 +95,7 @@ __all__ = [
     "CACHED_FEATURES",
     "HEADS",
     "INPUTS",
+    "PARTIAL",
     "check_pretrained_weights",
     "MissingPackageError",
     "MissingWeightsError",

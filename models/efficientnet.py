@@ -92,6 +92,41 @@ class FrozenBackbone(OneLogit):
         return self
 
 
+class PartialBackbone(OneLogit):
+    """A one-logit network of which only the last `stages` of the backbone's seven learn, with
+    the layers after them (the 1x1 head convolution, its batch norm, the classifier). The part
+    before them gets no gradient and stays in eval mode (ImageNet batch-norm statistics, no
+    dropout), so its output for a photo is the same every pass: what training/features.py caches,
+    so that a trial runs only what it trains (`from_stage`)."""
+
+    def __init__(self, net: nn.Module, stages: int):
+        super().__init__(net)
+        self.stages = stages
+        self.first = len(net.blocks) - stages  # the first stage that learns
+        for name, parameter in net.named_parameters():
+            parameter.requires_grad = trains(name, self.first)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        for part in (self.net.conv_stem, self.net.bn1, *self.net.blocks[: self.first]):
+            part.eval()
+        return self
+
+    def from_stage(self, x, stage: int):
+        """Logits from the input of stage `stage` (a cached activation) onwards; stages before
+        `self.first` among them run frozen."""
+        net = self.net
+        return net.forward_head(net.bn2(net.conv_head(net.blocks[stage:](x)))).squeeze(1)
+
+
+def trains(parameter_name: str, first: int) -> bool:
+    """Whether a partially fine-tuned network trains this parameter: stages from `first` on, and
+    everything after the stages."""
+    if parameter_name.startswith("blocks."):
+        return int(parameter_name.split(".")[1]) >= first
+    return not parameter_name.startswith(("conv_stem.", "bn1."))
+
+
 def efficientnet_lite(
     name: str,
     weights: str = "imagenet",
@@ -100,10 +135,12 @@ def efficientnet_lite(
     variant: str | None = None,
     imagenet: dict | None = None,
     outputs: int = 1,
+    unfrozen_stages: int = 0,
 ) -> nn.Module:
     """name: a key of SHIPPED. imagenet: its shipped ImageNet tensors (read from the package when
     not given). variant: another timm architecture for the same weights
-    (benchmarks/linear_probe.py)."""
+    (benchmarks/linear_probe.py). A frozen backbone (`freeze_backbone`) may still train its last
+    `unfrozen_stages` (PartialBackbone)."""
     model = timm.create_model(variant or SHIPPED[name].variant, pretrained=False, num_classes=1000)
     if weights == "imagenet":
         load_imagenet_weights(model, imagenet if imagenet is not None else imagenet_state(name))
@@ -113,9 +150,24 @@ def efficientnet_lite(
     model.drop_rate = dropout
     if not freeze_backbone:
         return OneLogit(model)
+    if unfrozen_stages:
+        return PartialBackbone(model, unfrozen_stages)
     for parameter_name, parameter in model.named_parameters():
         parameter.requires_grad = parameter_name.startswith("classifier.")
     return FrozenBackbone(model)
+
+
+@torch.no_grad()
+def activations(model: nn.Module, x, stages: list[int]):
+    """({stage: its input} for each of `stages`, the pooled features the head sees) of a frozen
+    network in eval mode: one forward pass for what partial and frozen trials cache."""
+    net = model.net
+    h, inputs = net.bn1(net.conv_stem(x)), {}
+    for index, stage in enumerate(net.blocks):
+        if index in stages:
+            inputs[index] = h
+        h = stage(h)
+    return inputs, net.global_pool(net.bn2(net.conv_head(h)))
 
 
 def features(model: nn.Module, x):

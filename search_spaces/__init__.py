@@ -14,7 +14,8 @@ A space module defines:
                    (default 1)
   params           {name: optuna distribution} - what the search varies
   conditions       {name: (parent, [values])} - search `name` only when `parent` takes one of them
-  fixed            {name: value} - settings every trial gets, not searched
+  fixed            {name: value} - settings every trial gets, not searched; the baseline keeps
+                   its own value of any it sets
   baseline         the seed report's hand-tuned config: always trial 0, the one to beat
 """
 

@@ -73,6 +73,17 @@ n-classes-one-logit|models/outputs.py|    return 1 if num_classes == 2 else num_
 unclassed-not-counted|data_utils/prepare.py|    if unclassed:|    if False:|tests/test_classes.py::test_files_in_no_class_are_counted_on_the_console
 space-file-not-copied|tune/run.py|        shutil.copyfile(space.__file__, staging / exp["space_file"])|        pass|tests/test_space_file.py::test_a_space_file_outside_the_repository_outlives_its_file
 space-baseline-unchecked|search_spaces/__init__.py|        if distribution is not None and not within(distribution, value):|        if False:|tests/test_space_file.py::test_a_space_file_with_an_error_is_one_line
+partial-frozen-stages-in-train-mode|models/efficientnet.py|            part.eval()|            part.train(mode)|tests/test_partial.py::test_a_partial_trials_frozen_layers_stay_bit_identical
+partial-trains-every-stage|models/efficientnet.py|        return int(parameter_name.split(".")[1]) >= first|        return True|tests/test_partial.py::test_a_partial_trials_frozen_layers_stay_bit_identical
+cached-views-not-mirrored|training/features.py|    return F.horizontal_flip(batch) if mirrored else batch|    return batch|tests/test_partial.py::test_cached_activations_equal_a_fresh_forward_of_the_frozen_layers
+cached-activations-in-fp32-always|training/features.py|        with precision.autocast():|        if True:|tests/test_partial.py::test_cached_activations_equal_a_fresh_forward_of_the_frozen_layers
+partial-resume-loses-adam|training/loop.py|        optimizer.load_state_dict(state["optimizer"])|        pass|tests/test_partial.py::test_a_resumed_partial_trial_trains_exactly_as_an_uninterrupted_one
+cache-half-written-kept|training/features.py|                partial.unlink(missing_ok=True)|                pass|tests/test_partial.py::test_the_cache_is_built_once_and_a_killed_build_leaves_nothing_half_written
+baseline-takes-the-fixed-settings|tune/engine/searcher.py|        if own and is_baseline(config, searched):|        if False:|tests/test_pretrained_space.py::test_each_trial_trains_the_backbone_it_drew_at_its_own_input_size
+caches-built-before-the-search|tune/run.py|            inputs["cut_stages"] = cut_stages(space, model)|            inputs["cut_stages"] = cut_stages(space, model)\n            from training.features import extract as _x\n            torch.save(_x(model, inputs["image_size"], tensors["train"][0], tensors["val"][0], precision.Precision(), cut_stages=inputs["cut_stages"]), staging / inputs["features_file"])|tests/test_pretrained_space.py::test_each_trial_trains_the_backbone_it_drew_at_its_own_input_size
+auto-one-precision-for-every-model|training/precision.py|    fastest = measured.get(model, measured["*"])|    fastest = measured["*"]|tests/test_speed.py::test_auto_takes_what_was_measured_fastest_for_the_model_on_this_kind_of_cpu
+promotion-chooses-by-validation|tune/cv_choice.py|        return min(covered, key=lambda o: o["cv_loss"]), (|        return min(covered, key=lambda o: o["val_loss"]), (|tests/test_partial.py::test_promotion_ranks_its_options_by_cross_validation_where_it_covers_them
+cv-out-of-fold-misplaced|training/crossval.py|        oof[held] = p  # each photo in its own row|        oof[held] = p[::-1]|tests/test_partial.py::test_a_cached_trial_is_cross_validated_on_the_probes_folds_every_photo_held_out_once
 EOF
 )
 

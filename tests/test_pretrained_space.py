@@ -1,6 +1,7 @@
 """A search whose backbone is itself searched (pretrained_dataset1): each trial builds the model
-its config drew, at that model's input size, and a frozen one reads that model's cached features;
-promotion scores and saves each member at its own size."""
+its config drew, at that model's input size, and a frozen one reads that model's cached
+activations, built by the first trial that needs them; promotion scores and saves each member at
+its own size."""
 
 import json
 
@@ -49,15 +50,27 @@ def test_each_trial_trains_the_backbone_it_drew_at_its_own_input_size(tmp_path):
         "efficientnet_lite1": 320,
         "efficientnet_lite2": 260,
     }
-    # every model's images at its size, and its own frozen features
-    for i in inputs.values():
-        images = torch.load(exp_dir / i["tensors_file"], weights_only=True)["train_images"]
-        assert images.shape[1:] == (3, i["image_size"], i["image_size"])
-        cached = torch.load(exp_dir / i["features_file"], weights_only=True)
-        assert cached["train"].shape[:2] == (len(images), 7)
-
     table = pd.read_csv(exp_dir / "trials.csv")
     assert table.loc[table.baseline, "param_model"].tolist() == ["efficientnet_lite0"]
+    configs = [json.loads(p.read_text()) for p in (exp_dir / "ray").glob("*/params.json")]
+    # the baseline fine-tunes every layer (its own value of a fixed setting); the others freeze
+    # all but their last `unfrozen_stages`
+    assert sorted(c["freeze_backbone"] for c in configs) == [False, True, True, True]
+    drawn = {c["model"] for c in configs if c["freeze_backbone"]}
+    # every model's images at its size; the activations of those a frozen trial drew, built
+    # by that trial (six views, pooled and the input of the last two stages), of no other
+    for name, i in inputs.items():
+        images = torch.load(exp_dir / i["tensors_file"], weights_only=True)["train_images"]
+        assert images.shape[1:] == (3, i["image_size"], i["image_size"])
+        assert i["cut_stages"] == 2
+        assert (exp_dir / i["features_file"]).exists() == (name in drawn), (name, drawn)
+        if name in drawn:
+            cached = torch.load(exp_dir / i["features_file"], weights_only=True)
+            assert cached["train"].shape[:2] == (len(images), 6)
+            assert (
+                cached["train_cut1"].shape[:2] == cached["train_cut2"].shape[:2] == (len(images), 6)
+            )
+    assert not list(exp_dir.glob("*.tmp"))
     # else this test shows little
     assert table.param_model.nunique() >= 2, table.param_model.tolist()
     checkpoints = sorted((exp_dir / "ray").glob("*/checkpoint_*/checkpoint.pt"))
@@ -80,6 +93,12 @@ def test_each_trial_trains_the_backbone_it_drew_at_its_own_input_size(tmp_path):
     saved = torch.load(exp_dir / "model.pt", weights_only=True)
     for member in saved.get("members", [saved]):
         assert member["image_size"] == inputs[member["model"]]["image_size"]
+    # a best trial on cached activations is retrained per fold and the options ranked so; the
+    # baseline (a whole network) by validation
+    scores = json.loads((exp_dir / "test_scores.json").read_text())
+    cached = bool(table.iloc[0]["param_freeze_backbone"])
+    assert ("best_trial_cv" in scores) == cached, scores.get("chosen_by")
+    assert scores["chosen_by"].startswith("5-fold cross-validation" if cached else "validation")
 
 
 def test_the_space_lists_every_backbone_it_may_build():

@@ -17,14 +17,32 @@ from training.precision import Precision
 # ---- precision -------------------------------------------------------------------------------
 
 
-def test_auto_picks_bf16_and_channels_last_exactly_where_bf16_is_native(monkeypatch):
-    monkeypatch.setattr(precision, "native_bf16", lambda: True)
+def test_auto_takes_what_was_measured_fastest_for_the_model_on_this_kind_of_cpu(monkeypatch):
+    monkeypatch.setattr(precision, "cpu_class", lambda: "avx512_bf16")
     assert precision.choose("auto") == Precision("bf16", True)
-    monkeypatch.setattr(precision, "native_bf16", lambda: False)
-    assert precision.choose("auto") == Precision("fp32", False)
-    # asked for: honoured even if emulated
+    assert precision.choose("auto", "seed_cnn") == Precision("bf16", True)
+    monkeypatch.setattr(precision, "cpu_class", lambda: "no_native_bf16")
+    for model, fastest in precision.MEASURED["no_native_bf16"].items():
+        assert precision.choose("auto", model) == fastest
+    assert precision.choose("auto", "efficientnet_lite1") == Precision("fp32", True)
+    # asked for: honoured even if emulated; fp32 keeps the measured layout
     assert precision.choose("bf16") == Precision("bf16", True)
-    assert precision.choose("fp32") == Precision("fp32", False)
+    assert precision.choose("fp32", "efficientnet_lite1") == Precision("fp32", True)
+    monkeypatch.setattr(precision, "cpu_class", lambda: "amx")
+    assert precision.choose("fp32", "seed_cnn") == Precision("fp32", False)
+
+
+def test_a_cpu_with_amx_capped_below_it_counts_as_one_without(monkeypatch):
+    caps = {"cpu": "x", "isa": "AVX512", "avx512_bf16": True, "amx_bf16": True, "threads": 2}
+    monkeypatch.setattr(precision, "cpu_capabilities", lambda: caps)
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    assert precision.cpu_class() == "amx"
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_BF16")
+    assert precision.cpu_class() == "avx512_bf16"
+    monkeypatch.setattr(
+        precision, "cpu_capabilities", lambda: {**caps, "avx512_bf16": False, "amx_bf16": False}
+    )
+    assert precision.cpu_class() == "no_native_bf16"
 
 
 def test_a_recorded_bf16_falls_back_to_fp32_only_where_bf16_is_emulated(monkeypatch):
@@ -90,7 +108,7 @@ def test_a_frozen_backbone_trains_the_same_head_on_cached_features():
         Precision(),
         progress=lambda _: None,
     )
-    assert cache["train"].shape == (12, len(features.VIEW_ANGLES), 1280) and cache["val"].shape == (
+    assert cache["train"].shape == (12, len(features.VIEWS), 1280) and cache["val"].shape == (
         12,
         1280,
     )
@@ -110,24 +128,35 @@ def test_a_frozen_backbone_trains_the_same_head_on_cached_features():
     )
 
 
-def test_cached_views_follow_the_rotation_a_config_asks_for():
-    angles = torch.tensor(features.VIEW_ANGLES)
+def test_cached_views_follow_the_rotation_and_flips_a_config_asks_for():
+    angles = torch.tensor([angle for angle, _ in features.VIEWS])
+    mirrored = torch.tensor([m for _, m in features.VIEWS])
+    views = len(features.VIEWS)
     cache = {
-        "train": torch.arange(4 * len(angles)).float().reshape(4, len(angles), 1),
+        "train": torch.arange(4 * views).float().reshape(4, views, 1),
         "angles": angles,
+        "mirrored": mirrored,
     }
+    plain = features.VIEWS.index((0.0, False))
     generator = torch.Generator().manual_seed(0)
-    still = features.TrainingViews(cache, torch.zeros(4), {"rotation": 0.0}, generator)
-    x, _ = still.batch(torch.arange(4), generator)
-    assert (x.squeeze(1) == cache["train"][:, 3, 0]).all()  # view 3 is the unrotated image
-    copies = features.TrainingViews(
-        cache, torch.zeros(4), {"rotation": 0.0, "offline_rotations": True}, generator
-    )
-    assert len(copies) == 12
-    x, _ = copies.batch(torch.arange(12), generator)
-    used = {int(v) % len(angles) for v in x.squeeze(1)}
-    # +-10 and +-20 degree copies
-    assert used <= {1, 2, 3, 4, 5} and {1, 5} & used and {2, 4} & used
+
+    def used(config, count=4):
+        views_of = features.TrainingViews(cache, torch.zeros(4), config, generator)
+        assert len(views_of) == count
+        x, _ = views_of.batch(torch.arange(count).repeat(8), generator)
+        return {int(v) % views for v in x.squeeze(1)}
+
+    assert used({"rotation": 0.0}) == {plain}
+    # the report's +-10 and +-20 degree copies: the +-10 degree views, never a mirrored one
+    copies = used({"rotation": 0.0, "offline_rotations": True}, count=12)
+    assert copies <= {
+        plain,
+        features.VIEWS.index((-10.0, False)),
+        features.VIEWS.index((10.0, False)),
+    }
+    assert len(copies) == 3
+    assert used({"rotation": 0.0, "hflip": True}) == {plain, features.VIEWS.index((0.0, True))}
+    assert len(used({"rotation": 10.0, "hflip": True})) == views
 
 
 # ---- time budget -------------------------------------------------------------------------------

@@ -6,7 +6,9 @@ test photo), each fold scored by a model trained on the others; a candidate is i
 spread over the folds. What is cross-validated is cheap: a logistic regression (a probe) on the
 pooled features of frozen ImageNet backbones, computed once per photo and once per mirror image.
 The promoted probe is the same regression written into a frozen network's head
-(`probe_network`), so `evaluate` and `predict` run it as any model.
+(`probe_network`), so `evaluate` and `predict` run it as any model. A search's frozen and
+partial trials are cheap to retrain too (they train on cached activations): promotion ranks them
+and the probe on the same folds (`cross_validate_trial`).
 """
 
 from dataclasses import dataclass, replace
@@ -17,7 +19,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from models import build_model
-from training.features import pooled
+from models.outputs import probabilities
+from training.features import VIEWS, cut_key, pooled
+from training.loop import train_epochs
 from training.precision import Precision
 
 FOLDS = 5
@@ -155,3 +159,62 @@ def probe_network(name: str, size: int, classifier: LogisticRegression):
         head.weight.copy_(torch.tensor(classifier.coef_, dtype=head.weight.dtype))
         head.bias.copy_(torch.tensor(classifier.intercept_, dtype=head.bias.dtype))
     return model.eval()
+
+
+# ---- a search's trials, retrained per fold on its cached activations ----------------------------
+
+
+def joined(cache: dict) -> dict:
+    """A search's cache (training photos in every view, validation photos in one) as one set of
+    train + val photos in every view: a validation photo's views are all its one, unrotated and
+    unmirrored, so in a fold it trains without rotations or flips."""
+    views = cache["train"].shape[1]
+    out = {key: cache[key] for key in ("angles", "mirrored", "cut_stages") if key in cache}
+    for key, val_key in cached_pairs(cache):
+        val = cache[val_key][:, None].expand(-1, views, *cache[val_key].shape[1:])
+        out[key] = torch.cat([cache[key], val])
+    return out
+
+
+def cached_pairs(cache: dict) -> list[tuple[str, str]]:
+    """(training key, validation key) of each kind of activation a cache holds."""
+    stages = int(cache.get("cut_stages", 0))
+    return [("train", "val")] + [
+        (cut_key("train", k), cut_key("val", k)) for k in range(1, stages + 1)
+    ]
+
+
+def fold_data(cache: dict, labels: torch.Tensor, train, held, images=None) -> dict:
+    """One fold in the form the training loop takes a search's data: the held-out photos in the
+    place of val, their unrotated, unmirrored view as their cached input. `cache` covers every
+    photo (`joined`); `images` (uint8, every photo) only for a trial that trains on photos."""
+    plain = VIEWS.index((0.0, False))
+    train, held = torch.as_tensor(train), torch.as_tensor(held)
+    part = {key: cache[key] for key in ("angles", "mirrored", "cut_stages") if key in cache}
+    for key, val_key in cached_pairs(cache):
+        part[key], part[val_key] = cache[key][train], cache[key][held, plain]
+    return {
+        "train": (None if images is None else images[train], labels[train]),
+        "val": (None if images is None else images[held], labels[held]),
+        "features": part,
+    }
+
+
+def cross_validate_trial(
+    config: dict, settings: dict, cache: dict, labels: torch.Tensor, passes: int, seed: int = 0
+) -> dict:
+    """A trial's config retrained on each of the FOLDS folds of the photos `cache` covers
+    (`joined`) for `passes` passes (its learning-rate schedule over its whole budget, as in the
+    search), scored on the held-out fold: accuracy, log loss, out-of-fold probabilities (the same
+    folds as the probe's `cross_validate` for the same labels and seed)."""
+    y = labels.numpy().astype(int)
+    oof = np.zeros((len(y), len(np.unique(y))))
+    accuracy, loss = [], []
+    for train, held in folds(y, seed=seed):
+        trained = train_epochs(config, settings, fold_data(cache, labels, train, held))
+        state = next(state for metrics, state in trained if metrics["passes"] >= passes)
+        p = probabilities(state["val_logits"]).numpy()
+        oof[held] = p  # each photo in its own row
+        accuracy.append(float((p.argmax(1) == y[held]).mean()))
+        loss.append(log_loss(p, y[held]))
+    return {"accuracy": accuracy, "loss": loss, "oof": oof}

@@ -1,22 +1,46 @@
-"""Frozen backbones train on cached features.
+"""Frozen backbones, and the frozen part of partially fine-tuned ones, train on cached
+activations.
 
 A frozen pretrained backbone (in eval mode: its batch-norm statistics stay ImageNet's) gives an
-image the same pooled features every epoch, so a search computes them once, before its first
-trial: for every validation image, and for every training image under a fixed set of rotated
-views (VIEW_ANGLES). Each epoch a trial draws, per image, the view nearest to the rotation its
-config asks for (its base angle, plus a uniform draw within `rotation`), so `rotation` and the
-report's `offline_rotations` keep their meaning. Only the head trains. One cache serves every
-frozen trial of a search.
+image the same output every pass, so a search computes it once: for every validation image, and
+for every training image under a fixed set of views (VIEWS: rotated by -10, 0 or +10 degrees,
+mirrored or not). One forward pass per view gives both what frozen trials train their head on
+(the pooled features) and, where the space searches `unfrozen_stages` up to K, what partial
+trials train their last stages on (the input of stage 7 - K, stored in fp16: NumPy, which Ray's
+object store shares, has no bf16, and fp16 halves the memory of fp32).
+
+Each pass a trial draws, per image, the view nearest to what its config asks for: its base angle
+(the report's offline copies) plus a uniform draw within `rotation`, mirrored with probability
+one half when `hflip` is on. So `rotation`, `hflip` and `offline_rotations` keep their meaning,
+at the views' resolution (10 degrees). What a cached trial cannot do that a full one can: colour
+jitter, random crops, rotations between or beyond the views. Only what trains runs.
 """
+
+import fcntl
+import os
+from collections.abc import Callable
+from pathlib import Path
 
 import torch
 from torchvision.transforms.v2 import functional as F
 
 from data_utils.transforms import OFFLINE_ANGLES, to_float
-from models import CACHED_FEATURES, INPUTS, build_model
+from models import CACHED_FEATURES, INPUTS, PARTIAL, build_model
 from training.precision import Precision
 
-VIEW_ANGLES = (-30.0, -20.0, -10.0, 0.0, 10.0, 20.0, 30.0)
+VIEW_ANGLES = (-10.0, 0.0, 10.0)
+VIEWS = tuple((angle, mirrored) for mirrored in (False, True) for angle in VIEW_ANGLES)
+CUT_DTYPE = torch.float16
+
+
+def view(batch: torch.Tensor, angle: float, mirrored: bool) -> torch.Tensor:
+    batch = F.rotate(batch, angle) if angle else batch
+    return F.horizontal_flip(batch) if mirrored else batch
+
+
+def cut_key(split: str, stages: int) -> str:
+    """The cache's key of the input of the last `stages` stages: "train_cut2", "val_cut1", ..."""
+    return f"{split}_cut{stages}"
 
 
 @torch.no_grad()
@@ -27,20 +51,29 @@ def pooled(
     precision: Precision,
     angle: float = 0.0,
     batch_size: int = 64,
-) -> torch.Tensor:
-    """A frozen backbone's pooled features (fp32) of uint8 images, each rotated by `angle` degrees
-    first."""
-    normalization, pooled_features = INPUTS[model_name][1], CACHED_FEATURES[model_name][0]
-    out = []
+    mirrored: bool = False,
+    cut_stages: int = 0,
+):
+    """A frozen backbone's pooled features (fp32) of uint8 images, each rotated by `angle`
+    degrees (and mirrored) first; with `cut_stages` K, (pooled, {k: the input of its last k
+    stages, in CUT_DTYPE} for k = 1..K)."""
+    normalization = INPUTS[model_name][1]
+    out, cuts = [], {k: [] for k in range(1, cut_stages + 1)}
     for i in range(0, len(images), batch_size):
-        batch = images[i : i + batch_size]
-        if angle:
-            batch = F.rotate(batch, angle)
+        x = view(images[i : i + batch_size], angle, mirrored)
+        x = precision.batch(to_float(x, normalization))
         with precision.autocast():
-            out.append(
-                pooled_features(model, precision.batch(to_float(batch, normalization))).float()
-            )
-    return torch.cat(out)
+            if cut_stages:
+                stages, activations = PARTIAL[model_name]
+                inputs, features = activations(model, x, [stages - k for k in cuts])
+                for k in cuts:
+                    cuts[k].append(inputs[stages - k].to(CUT_DTYPE).contiguous())
+            else:
+                features = CACHED_FEATURES[model_name][0](model, x)
+        out.append(features.float())
+    if not cut_stages:
+        return torch.cat(out)
+    return torch.cat(out), {k: torch.cat(parts) for k, parts in cuts.items()}
 
 
 def extract(
@@ -51,40 +84,87 @@ def extract(
     precision: Precision,
     imagenet: dict | None = None,
     progress=print,
+    cut_stages: int = 0,
 ) -> dict:
-    """{"train": N x views x D, "val": M x D, "angles": the views' rotation in degrees}, all
-    fp32."""
+    """{"train": N x views x D, "val": M x D, "angles" and "mirrored": the views}, fp32; with
+    `cut_stages` K, for each k = 1..K also "train_cutk" (N x views x C x H x W) and "val_cutk",
+    the input of the last k stages, and "cut_stages": K."""
     model = build_model(
         model_name, {"weights": "imagenet", "freeze_backbone": True}, image_size, imagenet
     )
     model = precision.model(model).eval()
-    views = []
-    for angle in VIEW_ANGLES:
-        views.append(pooled(model, model_name, train_x, precision, angle))
-        progress(
-            f"  features: training images rotated {angle:+.0f} degrees "
-            f"({len(views)}/{len(VIEW_ANGLES)} views)"
+    train, train_cuts = [], []
+    for angle, mirrored in VIEWS:
+        out = pooled(
+            model, model_name, train_x, precision, angle, mirrored=mirrored, cut_stages=cut_stages
         )
-    return {
-        "train": torch.stack(views, dim=1),
-        "val": pooled(model, model_name, val_x, precision),
-        "angles": torch.tensor(VIEW_ANGLES),
+        train.append(out[0] if cut_stages else out)
+        train_cuts.append(out[1] if cut_stages else {})
+        progress(
+            f"  activations: training images rotated {angle:+.0f} degrees"
+            f"{', mirrored' if mirrored else ''} ({len(train)}/{len(VIEWS)} views)"
+        )
+    val = pooled(model, model_name, val_x, precision, cut_stages=cut_stages)
+    cache = {
+        "train": torch.stack(train, dim=1),
+        "val": val[0] if cut_stages else val,
+        "angles": torch.tensor([angle for angle, _ in VIEWS]),
+        "mirrored": torch.tensor([mirrored for _, mirrored in VIEWS]),
     }
+    for k in range(1, cut_stages + 1):
+        cache[cut_key("train", k)] = torch.stack([cuts[k] for cuts in train_cuts], dim=1)
+        cache[cut_key("val", k)] = val[1][k]
+    if cut_stages:
+        cache["cut_stages"] = torch.tensor(cut_stages)
+    return cache
+
+
+def load_or_build(path: Path, build: Callable[[], dict]) -> dict:
+    """The cache at `path`, built by the first process that needs it, once: the others wait on
+    a lock beside it (released by the kernel if its holder dies, so a kill -9 mid-build leaves
+    only a .tmp that the next builder overwrites). Written whole, then renamed; read
+    memory-mapped, so the trials on a machine share one copy in the page cache."""
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            partial = path.with_name(path.name + ".tmp")
+            try:
+                torch.save(build(), partial)
+                os.replace(partial, path)
+            finally:
+                partial.unlink(missing_ok=True)
+    return torch.load(path, weights_only=True, mmap=True)
+
+
+def building(path: Path) -> bool:
+    """Whether some process is building the cache at `path` now (holds its lock)."""
+    try:
+        with open(path.with_name(path.name + ".lock")) as lock:
+            fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except FileNotFoundError:
+        return False
+    except BlockingIOError:
+        return True
+    return False
 
 
 class TrainingViews:
     """The training set of one cached trial: each image once, plus the report's +-10 and +-20
     degree copies when `offline_rotations` is on (signs drawn as data_utils.transforms draws
-    them)."""
+    them). `source`: "train" (pooled features) or a `cut_key` (a stage's input)."""
 
     def __init__(
-        self, features: dict, labels: torch.Tensor, config: dict, generator: torch.Generator
+        self,
+        features: dict,
+        labels: torch.Tensor,
+        config: dict,
+        generator: torch.Generator,
+        source: str = "train",
     ):
-        self.train, self.angles, self.rotation = (
-            features["train"],
-            features["angles"],
-            config.get("rotation", 0.0),
-        )
+        self.train, self.angles = features[source], features["angles"]
+        # caches from before mirrored views: every view unmirrored
+        self.mirrored = features.get("mirrored", torch.zeros(len(self.angles), dtype=torch.bool))
+        self.rotation, self.hflip = config.get("rotation", 0.0), bool(config.get("hflip"))
         n = len(labels)
         self.image, self.base, self.labels = torch.arange(n), torch.zeros(n), labels
         if config.get("offline_rotations"):
@@ -103,5 +183,11 @@ class TrainingViews:
         wanted = (
             self.base[index] + (torch.rand(len(index), generator=generator) * 2 - 1) * self.rotation
         )
-        view = (wanted[:, None] - self.angles[None, :]).abs().argmin(dim=1)
+        distance = (wanted[:, None] - self.angles[None, :]).abs()
+        if self.hflip:  # a view of the other side is never the nearest
+            mirror = torch.rand(len(index), generator=generator) < 0.5
+            distance = distance + 1e3 * (mirror[:, None] != self.mirrored[None, :])
+        else:
+            distance = distance + 1e3 * self.mirrored[None, :]
+        view = distance.argmin(dim=1)
         return self.train[self.image[index], view], self.labels[index]

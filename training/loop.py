@@ -16,7 +16,7 @@ from torch.optim import lr_scheduler
 
 from data_utils.layout import SMOKING_CLASSES
 from data_utils.transforms import add_rotated_copies, augment, to_float
-from models import CACHED_FEATURES, HEADS, INPUTS, build_model, outputs
+from models import CACHED_FEATURES, HEADS, INPUTS, PARTIAL, build_model, outputs
 from training import features as cached
 from training.metrics import scores
 from training.precision import Precision
@@ -28,7 +28,17 @@ FP32 = Precision()
 
 
 def uses_cached_features(config: dict, data: dict) -> bool:
-    return bool(config.get("freeze_backbone")) and "features" in data
+    """A frozen backbone's head trains on the cached pooled features."""
+    frozen = config.get("freeze_backbone") and not config.get("unfrozen_stages")
+    return bool(frozen) and "features" in data
+
+
+def uses_cached_activations(config: dict, data: dict) -> bool:
+    """A partially fine-tuned backbone's last stages train on their cached input, where the
+    cache reaches as far back as the trial trains."""
+    stages = config.get("unfrozen_stages", 0) if config.get("freeze_backbone") else 0
+    cache = data.get("features", {})
+    return 0 < stages <= int(cache.get("cut_stages", 0))
 
 
 def train_epochs(config: dict, settings: dict, data: dict, state: dict | None = None):
@@ -51,22 +61,10 @@ def train_epochs(config: dict, settings: dict, data: dict, state: dict | None = 
     optimizer = make_optimizer(model, config, settings["model"])
     smoothing = config.get("label_smoothing", 0.0)
 
-    if uses_cached_features(config, data):
-        train_set = cached.TrainingViews(data["features"], data["train"][1], config, generator)
-
-        def batches(order, batch_size):  # (inputs, labels): cached features of the drawn views
-            for start in range(0, len(order), batch_size):
-                yield train_set.batch(order[start : start + batch_size], generator)
-
-        head_logits = CACHED_FEATURES[settings["model"]][1]
-
-        def forward(features):
-            return head_logits(model, features)
-
-        def validate():
-            model.eval()
-            with torch.no_grad():
-                return scores(head_logits(model, data["features"]["val"]).float(), data["val"][1])
+    if uses_cached_features(config, data) or uses_cached_activations(config, data):
+        train_set, batches, forward, validate = cached_inputs(
+            model, config, settings["model"], data, generator, precision
+        )
     else:
         train_x, train_y = data["train"]
         if config.get("offline_rotations"):
@@ -82,7 +80,7 @@ def train_epochs(config: dict, settings: dict, data: dict, state: dict | None = 
             return model(precision.batch(to_float(images, normalization)))
 
         def validate():
-            return evaluate(model, *data["val"], normalization, precision)
+            return predict_logits(model, data["val"][0], normalization, precision)
 
     # A pass is one training split's worth of images (its size is the unit of a trial's budget):
     # an epoch over the report's offline rotated copies (3x the images) is three passes, each
@@ -133,7 +131,8 @@ def train_epochs(config: dict, settings: dict, data: dict, state: dict | None = 
             correct += (outputs.predicted(logits) == labels.long()).sum().item()
             seen += len(labels)
 
-        val = validate()
+        val_logits = validate()
+        val = scores(val_logits, data["val"][1])
         passes = done + 1
         epoch = passes // copies if passes % copies == 0 else round(passes / copies, 3)
         metrics = {
@@ -157,8 +156,45 @@ def train_epochs(config: dict, settings: dict, data: dict, state: dict | None = 
                 "passes": passes,
                 **({"order": order} if passes % copies else {}),
                 **({"schedule": schedule.state_dict()} if schedule else {}),
+                "val_logits": val_logits,  # for cross-validation's out-of-fold predictions
             },
         )
+
+
+def cached_inputs(model, config: dict, model_name: str, data: dict, generator, precision):
+    """(training set, batches, forward, validate) of a trial that trains on cached activations
+    (training/features.py): a frozen backbone's head on the pooled features, or a partial one's
+    last stages on their cached input."""
+    cache = data["features"]
+    pooled = uses_cached_features(config, data)
+    stages = config.get("unfrozen_stages", 0)
+    source = "train" if pooled else cached.cut_key("train", stages)
+    train_set = cached.TrainingViews(cache, data["train"][1], config, generator, source)
+    if pooled:
+        head_logits = CACHED_FEATURES[model_name][1]
+
+        def forward(features):
+            return head_logits(model, features)
+
+        val_inputs = [cache["val"]]
+    else:
+        first = PARTIAL[model_name][0] - stages
+
+        def forward(activations):
+            return model.from_stage(precision.batch(activations.float()), first)
+
+        val_inputs = cache[cached.cut_key("val", stages)].split(64)
+
+    def batches(order, batch_size):  # (inputs, labels): the cached views drawn for each image
+        for start in range(0, len(order), batch_size):
+            yield train_set.batch(order[start : start + batch_size], generator)
+
+    def validate():
+        model.eval()
+        with torch.no_grad(), precision.autocast():
+            return torch.cat([forward(x).float() for x in val_inputs])
+
+    return train_set, batches, forward, validate
 
 
 def make_optimizer(model: nn.Module, config: dict, model_name: str) -> torch.optim.Optimizer:

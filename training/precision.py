@@ -1,13 +1,14 @@
 """The number format and memory layout a model computes in, chosen for the CPU it runs on.
 
 bf16 autocast pays only where the CPU computes bf16 natively (AVX-512 BF16 or AMX): there the
-report's CNN and ResNet18 train 1.5-2.4x faster; elsewhere torch emulates bf16 and it is ~5x
-*slower* than fp32 (benchmarks/README.md). channels_last is a measured rule, not a probe: with
-bf16 it was faster for both networks on every thread count measured; in fp32 it was faster in
-some cases and slower in others, so fp32 keeps NCHW. Weights, the loss, metrics and checkpoints
-stay fp32 whatever is chosen: autocast only changes the arithmetic inside the forward pass.
+report's CNN and ResNet18 train 1.5-2.4x faster; elsewhere torch emulates bf16 and it is 5-20x
+*slower* than fp32 (benchmarks/README.md). What `auto` takes is a table of measurements per kind
+of CPU and model (MEASURED, from benchmarks/step_speed.py), not a probe at run time. Weights,
+the loss, metrics and checkpoints stay fp32 whatever is chosen: autocast only changes the
+arithmetic inside the forward pass.
 """
 
+import os
 from dataclasses import asdict, dataclass
 
 import torch
@@ -29,8 +30,18 @@ def cpu_capabilities() -> dict:
 
 
 def native_bf16() -> bool:
+    return cpu_class() != "no_native_bf16"
+
+
+def cpu_class() -> str:
+    """ "amx", "avx512_bf16" (native bf16 without AMX) or "no_native_bf16" (AVX2: bf16 emulated).
+    ONEDNN_MAX_CPU_ISA below AMX (how users without AMX are imitated on a CPU that has it) counts
+    as no AMX, since oneDNN then never uses it."""
     caps = cpu_capabilities()
-    return caps["avx512_bf16"] or caps["amx_bf16"]
+    isa_cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL").upper()
+    if caps["amx_bf16"] and (isa_cap in ("ALL", "DEFAULT") or "AMX" in isa_cap):
+        return "amx"
+    return "avx512_bf16" if caps["avx512_bf16"] or caps["amx_bf16"] else "no_native_bf16"
 
 
 @dataclass(frozen=True)
@@ -58,13 +69,45 @@ class Precision:
         return f"{self.dtype}, {'channels_last' if self.channels_last else 'NCHW'}"
 
 
-def choose(requested: str = "auto") -> Precision:
-    """`--precision`: auto picks bf16 + channels_last where bf16 is native, fp32 + NCHW elsewhere.
-    An explicit bf16 is honoured even where it is emulated (the user asked for it)."""
+BF16_CL, FP32_CL, FP32 = Precision("bf16", True), Precision("fp32", True), Precision("fp32", False)
+
+# What `auto` takes, per CPU class and model: the fastest training step in
+# `python benchmarks/step_speed.py` (benchmarks/README.md, "Precision per model"). "*" is every
+# model the class's run did not measure.
+MEASURED = {
+    # AMD EPYC, AVX-512 BF16, no AMX, 2026-11-29: the CNN 2.6x, ResNet18 2.5x faster in bf16 + CL;
+    # the Lite models were not measured there: bf16 + CL as for the CNN (unverified)
+    "avx512_bf16": {"*": BF16_CL},
+    # Intel Xeon with AMX: bf16 convolutions faster still (~1.5x the above)
+    "amx": {"*": BF16_CL},
+    # AMD EPYC, AVX2 only (bf16 emulated), 2026-12-04, training images/s on 1 thread, fp32 NCHW ->
+    # fp32 channels_last (bf16 + channels_last, emulated, 0.2-0.8): channels_last won for every
+    # model on 1 and 2 threads (an AVX2 Xeon of 2026-11-28 had it slower for the CNN: "*" stays
+    # NCHW for a model not measured)
+    "no_native_bf16": {
+        "*": FP32,
+        "seed_cnn": FP32_CL,  # 4.3 -> 6.1
+        "resnet18": FP32_CL,  # 4.1 -> 4.5
+        "efficientnet_lite0": FP32_CL,  # 4.1 -> 5.8
+        "efficientnet_lite1": FP32_CL,  # 1.2 -> 1.9 (at 320 px)
+        "efficientnet_lite2": FP32_CL,  # 2.5 -> 4.3
+    },
+}
+
+
+def choose(requested: str = "auto", model: str | None = None) -> Precision:
+    """`--precision`: auto takes what MEASURED says is fastest for `model` on this CPU's class.
+    An explicit bf16 is honoured even where it is emulated (the user asked for it); an explicit
+    choice computes in NCHW where the measured one is fp32 NCHW, channels_last otherwise."""
     if requested not in CHOICES:
         raise ValueError(f"precision must be one of {', '.join(CHOICES)}, got {requested!r}")
-    bf16 = native_bf16() if requested == "auto" else requested == "bf16"
-    return Precision("bf16", True) if bf16 else Precision("fp32", False)
+    measured = MEASURED[cpu_class()]
+    fastest = measured.get(model, measured["*"])
+    if requested == "auto":
+        return fastest
+    if requested == "bf16":
+        return BF16_CL
+    return FP32_CL if fastest.channels_last and fastest.dtype == "fp32" else FP32
 
 
 def usable(saved: dict | None) -> tuple[Precision, str | None]:

@@ -41,13 +41,17 @@ def settings(exp_dir: Path) -> dict:
     return exp
 
 
-def trial_data(exp_dir: Path) -> dict:
+def trial_data(exp_dir: Path, features: bool = True) -> dict:
     """What the trials train on, per model they may build: the train and val splits at its input
-    size, its ImageNet weights if pretrained, and its cached features if the search has them.
+    size, its ImageNet weights if pretrained, and its cached activations if a trial has built
+    them (not for the trials themselves: each loads them, built or not, from the experiment).
     Paths in experiment.json are relative to the experiment folder, so a moved experiment still
     finds them."""
     trial_settings = settings(exp_dir)["trial_settings"]
-    return {model: model_data(exp_dir, trial_settings, model) for model in trial_settings["inputs"]}
+    return {
+        model: model_data(exp_dir, trial_settings, model, features)
+        for model in trial_settings["inputs"]
+    }
 
 
 def model_data(exp_dir: Path, trial_settings: dict, model: str, features: bool = True) -> dict:
@@ -56,7 +60,7 @@ def model_data(exp_dir: Path, trial_settings: dict, model: str, features: bool =
     data = load_splits(exp_dir / inputs["tensors_file"])
     if trial_settings.get("imagenet"):
         data["imagenet"] = imagenet_state(model, trial_settings.get("weights_file"))
-    if features and inputs.get("features_file"):
+    if features and inputs.get("features_file") and (exp_dir / inputs["features_file"]).exists():
         data["features"] = torch.load(exp_dir / inputs["features_file"], weights_only=True)
     return data
 
@@ -71,6 +75,10 @@ def for_trial(config: dict, trial_settings: dict) -> dict:
         **trial_settings,
         "model": model,
         "image_size": trial_settings["inputs"][model]["image_size"],
+        # per model since 2026-12: the search's one precision before
+        "precision": trial_settings["inputs"][model].get("precision", trial_settings["precision"]),
+        "features_file": trial_settings["inputs"][model].get("features_file"),
+        "cut_stages": trial_settings["inputs"][model].get("cut_stages", 0),
     }
     # equal images; the baseline its full schedule (experiments from before passes: epochs)
     if trial_settings.get("budget") == "passes":

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 from tqdm import tqdm
@@ -21,7 +22,7 @@ from training.loop import CHECKPOINT_FILE, predict_logits, train_epochs
 from training.metrics import mcnemar, test_metrics
 from training.metrics import scores as scores_of
 from training.precision import usable
-from tune import METRIC, experiment, lock, model_file, refit, study
+from tune import METRIC, cv_choice, experiment, lock, model_file, refit, study
 from tune import probe as tune_probe
 from tune.cli import ArgumentParser, UsageError, int_at_least, run_main
 from tune.report import write_report
@@ -61,6 +62,15 @@ def parse_args(argv):
         help=(
             "also try averaging each prediction with the prediction on the mirrored photo "
             "(validation decides)"
+        ),
+    )
+    p.add_argument(
+        "--no-cv",
+        dest="cv",
+        action="store_false",
+        help=(
+            "choose by validation alone, not by 5-fold cross-validation over train + val (which "
+            "retrains the promoted trials per fold where they train on cached activations)"
         ),
     )
     p.add_argument(
@@ -339,6 +349,29 @@ def score_options(logits: list[dict], photos: Photos, tta: bool, probe: dict | N
     return tried
 
 
+def choose_option(exp_dir, exp, members, tried, probe, photos, args) -> tuple[dict, str, list]:
+    """(the option promoted, how it was chosen, each member's cross-validation or None): by
+    cross-validation over train + val where the members can be retrained on cached activations
+    (tune/cv_choice.py), by validation loss otherwise (ties: the simpler, listed first)."""
+    if not args.cv:
+        return min(tried, key=lambda o: o["val_loss"]), "validation loss (--no-cv)", [None]
+    trials = [cv_choice.trial_cv(exp_dir, exp, c, checkpoint) for _, c, checkpoint, _ in members]
+    labels = torch.cat([photos.labels("train"), photos.labels("val")]).numpy().astype(int)
+    chosen, how = cv_choice.rank(tried, trials, probe, labels)
+    return chosen, how, trials
+
+
+def cv_summary(cv: dict) -> dict:
+    return {
+        "folds": len(cv["accuracy"]),
+        "accuracy": cv["accuracy"],
+        "loss": cv["loss"],
+        "accuracy_mean": float(np.mean(cv["accuracy"])),
+        "accuracy_sd": float(np.std(cv["accuracy"])),
+        "loss_mean": float(np.mean(cv["loss"])),
+    }
+
+
 def winner_scores(exp_dir, exp, photos, members, chosen, selection, unfinished) -> dict:
     """test_scores.json without the baseline and the probe: the search, how the winner was
     chosen, its test. A winner that is the probe alone names no trial."""
@@ -483,11 +516,14 @@ def main(argv=None) -> int:
     views = args.tta or bool(probe and probe["recipe"].flip_tta)
     logits = [photos.logits(config, model, views) for _, config, _, model in members]
     tried = score_options(logits, photos, args.tta, probe)
-    chosen = min(tried, key=lambda option: option["val_loss"])  # ties: the simpler, listed first
+    chosen, chosen_by, trial_cvs = choose_option(exp_dir, exp, members, tried, probe, photos, args)
     if args.refit and chosen["members"]:
         members = refit_chosen(exp_dir, exp, photos, members, chosen, probe)
 
     scores = winner_scores(exp_dir, exp, photos, members, chosen, selection, unfinished)
+    scores["chosen_by"] = chosen_by
+    if trial_cvs[0]:  # the search's best trial, promoted or not
+        scores["best_trial_cv"] = {"trial": int(members[0][0]["trial"]), **cv_summary(trial_cvs[0])}
     if "refit" in chosen:
         scores["winner"]["refit"] = chosen["refit"]
     baseline = baseline_scores(exp_dir, exp, table, photos, members, logits)
@@ -575,7 +611,8 @@ def final_words(scores: dict) -> str:
         which = f" (trial{'s' * (len(chosen['members']) > 1)} {trials})" if trials else ""
         refitted = " refitted on train + val" if "refit" in scores["winner"] else ""
         text += (
-            f"Chosen on validation, the {chosen['name']}{which}{refitted} "
+            f"Chosen by {scores.get('chosen_by', 'validation loss')}, the "
+            f"{chosen['name']}{which}{refitted} "
             f"reached {percent(w['accuracy'])} on {w['n']} test images (95% "
             f"CI {percent(lo)}-{percent(hi)})."
         )
@@ -605,13 +642,21 @@ def final_words(scores: dict) -> str:
     if "probe" in scores and scores["winner"]["trial_id"] == "probe":
         text += (
             " The winner is the probe itself (a logistic regression on frozen features): the "
-            "search's own models did not beat it on validation."
+            f"search's own models did not beat it ({scores.get('chosen_by', 'validation loss')})."
         )
     elif "probe" in scores:
         pr, p = scores["probe"]["test"], scores["mcnemar_winner_vs_probe"]["p_value"]
         text += (
             f" The probe ({scores['probe']['recipe']}) reached {percent(pr['accuracy'])}; McNemar "
             f"p={p:.3g} against it."
+        )
+    if "best_trial_cv" in scores and "probe" in scores:
+        cv, probe_cv = scores["best_trial_cv"], scores["probe"]["cv"]
+        text += (
+            f" Cross-validated over train + val ({cv['folds']} folds): the best trial "
+            f"({cv['trial']})'s config {percent(cv['accuracy_mean'])} "
+            f"(sd {percent(cv['accuracy_sd'])}), the probe {percent(probe_cv['accuracy_mean'])} "
+            f"(sd {percent(probe_cv['accuracy_sd'])})."
         )
     return text
 

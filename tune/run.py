@@ -20,7 +20,12 @@ import torch
 import search_spaces
 from data_utils.layout import resolve_data_root
 from data_utils.prepare import prepare, save_tensors
-from models import CACHED_FEATURES, build_model, check_pretrained_weights, imagenet_state
+from models import (
+    CACHED_FEATURES,
+    PARTIAL,
+    build_model,
+    check_pretrained_weights,
+)
 from training import features, precision
 from tune import disk, experiment, lock
 from tune.cli import ArgumentParser, UsageError, WriteFailed, int_at_least, run_main
@@ -160,6 +165,14 @@ def needs_feature_cache(space, model: str) -> bool:
     return model in CACHED_FEATURES and True in values_of(space, "freeze_backbone")
 
 
+def cut_stages(space, model: str) -> int:
+    """How many last stages the space's partial trials of `model` may train: how far back its
+    cache of activations reaches (0: pooled features only)."""
+    if model not in PARTIAL or not needs_feature_cache(space, model):
+        return 0
+    return max((v for v in values_of(space, "unfrozen_stages") if isinstance(v, int)), default=0)
+
+
 def check_batch_sizes(space, train_size: int) -> None:
     sizes = [space.baseline.get("batch_size", 0)]
     sizes += list(getattr(space.params.get("batch_size"), "choices", []))
@@ -171,20 +184,27 @@ def check_batch_sizes(space, train_size: int) -> None:
 
 
 def checkpoint_and_features(
-    model: str, size: int, config: dict, frozen: bool, splits: dict
+    model: str, size: int, config: dict, frozen: bool, splits: dict, cut: int = 0
 ) -> tuple[int, int]:
     """Bytes of one checkpoint of `model` (its fp32 weights, and Adam's two moments of those
-    it trains) and of its feature cache (fp32 pooled features of every val image and of 7
-    rotated views of every training image) when `frozen`."""
+    it trains) and of its cache when `frozen`: fp32 pooled features, and with `cut` K the fp16
+    input of its last k stages for k = 1..K, of every val image and of every view of every
+    training image (training/features.py)."""
     net = build_model(model, {**config, "weights": "none", "freeze_backbone": frozen}, size)
     weights = sum(p.numel() for p in net.parameters())
     trained = sum(p.numel() for p in net.parameters() if p.requires_grad)
     if not frozen:
         return 4 * (weights + 2 * trained), 0
     width = [m for m in net.modules() if isinstance(m, torch.nn.Linear)][-1].in_features
-    return 4 * (weights + 2 * trained), 4 * width * (
-        splits["train"] * len(features.VIEW_ANGLES) + splits["val"]
-    )
+    per_image = 4 * width
+    if cut:
+        stages, activations = PARTIAL[model]
+        inputs, _ = activations(
+            net.eval(), torch.zeros(1, 3, size, size), [stages - k for k in range(1, cut + 1)]
+        )
+        per_image += features.CUT_DTYPE.itemsize * sum(h.numel() for h in inputs.values())
+    views = splits["train"] * len(features.VIEWS) + splits["val"]
+    return 4 * (weights + 2 * trained), per_image * views
 
 
 def disk_needs(space, data, sizes: dict) -> dict:
@@ -198,7 +218,9 @@ def disk_needs(space, data, sizes: dict) -> dict:
     cached, checkpoints = 0, []
     for model, size in sizes.items():
         for frozen in {bool(f) for f in values_of(space, "freeze_backbone")}:
-            checkpoint, cache = checkpoint_and_features(model, size, config, frozen, data.sizes())
+            checkpoint, cache = checkpoint_and_features(
+                model, size, config, frozen, data.sizes(), cut_stages(space, model)
+            )
             checkpoints.append(checkpoint)
             cached += cache if needs_feature_cache(space, model) else 0
     return {"images": images, "features": cached, "checkpoint": min(checkpoints)}
@@ -288,7 +310,8 @@ def main(argv=None) -> int:
         args.address, args.cpus_per_trial, storage, Path(args.results_dir), args.verbose
     )
 
-    chosen = precision.choose(args.precision or "auto")
+    requested = args.precision or "auto"
+    chosen = precision.choose(requested, space.model)  # the baseline's model's
     max_epochs = args.max_epochs or space.max_epochs
     exp = {
         "name": name,
@@ -336,7 +359,12 @@ def main(argv=None) -> int:
         # per model a trial may build: its input size and its files, relative to the
         # experiment folder
         "inputs": {
-            model: {"image_size": size, "tensors_file": f"images_{size}.pt"}
+            model: {
+                "image_size": size,
+                "tensors_file": f"images_{size}.pt",
+                # what its trials compute in, the fastest measured for it on this CPU
+                "precision": precision.choose(requested, model).as_dict(),
+            }
             for model, size in sizes.items()
         },
     }
@@ -353,7 +381,7 @@ def main(argv=None) -> int:
     try:
         staging.mkdir(parents=True)
         held = lock.take(staging, name)  # the folder's first file, renamed with it
-        stage(staging, space, data, exp, chosen, args.weights_file)
+        stage(staging, space, data, exp)
     except Exception as error:  # a full disk: no half experiment is left, and nothing to resume
         failed = disk.failed_write(error)
         if failed is None and not held:
@@ -386,7 +414,7 @@ def main(argv=None) -> int:
         tuner = make_tuner(
             space,
             exp["trial_settings"],
-            experiment.trial_data(exp_dir),
+            experiment.trial_data(exp_dir, features=False),
             run,
             args.seed,
             args.verbose,
@@ -395,9 +423,10 @@ def main(argv=None) -> int:
         return fit_and_write(tuner, run, exp, args.time_budget)
 
 
-def stage(staging: Path, space, data, exp: dict, chosen, weights_file: str | None) -> None:
+def stage(staging: Path, space, data, exp: dict) -> None:
     """Write a new experiment's files into its staging folder (renamed into place once whole):
-    the manifest, the decoded images per input size, the feature caches, experiment.json."""
+    the manifest, the decoded images per input size, experiment.json (which names the caches
+    the trials will build)."""
     write_atomic(staging / "manifest.csv", data.manifest.to_csv(index=False))
     if exp.get("space_file"):
         shutil.copyfile(space.__file__, staging / exp["space_file"])
@@ -408,25 +437,10 @@ def stage(staging: Path, space, data, exp: dict, chosen, weights_file: str | Non
         if not (staging / inputs["tensors_file"]).exists():
             save_tensors(tensors, staging / inputs["tensors_file"])
         if needs_feature_cache(space, model):
+            # built by the first trial that draws a frozen `model`, while others train
+            # (training/features.py load_or_build)
             inputs["features_file"] = f"features_{model}_{inputs['image_size']}.pt"
-            started = time.time()
-            print(
-                f"Caching the frozen {model} backbone's features for the trials that freeze it ..."
-            )
-            cache = features.extract(
-                model,
-                inputs["image_size"],
-                tensors["train"][0],
-                tensors["val"][0],
-                chosen,
-                imagenet_state(model, weights_file),
-            )
-            torch.save(cache, staging / inputs["features_file"])
-            exp["feature_cache_s"] = round(exp.get("feature_cache_s", 0) + time.time() - started, 1)
-            print(
-                f"  cached {tuple(cache['train'].shape)} training and {tuple(cache['val'].shape)} "
-                f"validation features in {time.time() - started:.0f} s"
-            )
+            inputs["cut_stages"] = cut_stages(space, model)
         del tensors
     write_json(staging / "experiment.json", exp)
 
@@ -488,7 +502,9 @@ def resume_held(args, exp_dir: Path) -> int:
 
     print(f"Resuming experiment {args.name} from {experiment.ray_path(exp_dir)}")
     run = RunContext.for_experiment(exp_dir, experiment.ray_path(exp_dir), exp, args.time_budget)
-    tuner = restore_tuner(run, exp["trial_settings"], experiment.trial_data(exp_dir), args.verbose)
+    tuner = restore_tuner(
+        run, exp["trial_settings"], experiment.trial_data(exp_dir, features=False), args.verbose
+    )
     return fit_and_write(tuner, run, exp, args.time_budget)
 
 

@@ -18,11 +18,13 @@ callback into the experiment and brings the old one back on resume.
 
 import sys
 import time
+from pathlib import Path
 
 from ray.tune import Callback
 from tqdm import tqdm
 
 from data_utils.transforms import OFFLINE_ANGLES
+from training import features
 from tune import METRIC, MODE, is_baseline
 from tune.engine.context import Bound
 from tune.engine.scheduler import milestones, planned_passes
@@ -42,6 +44,15 @@ def clock(seconds: float) -> str:
         if seconds >= 3600
         else f"{seconds // 60}:{seconds % 60:02d}"
     )
+
+
+def caches_building(exp_dir: Path) -> list[str]:
+    """The caches a trial is building now (training/features.py), by model and size."""
+    return [
+        lock.name.removeprefix("features_").removesuffix(".pt.lock")
+        for lock in sorted(exp_dir.glob("features_*.pt.lock"))
+        if features.building(lock.with_suffix(""))
+    ]
 
 
 class Progress(Bound, Callback):
@@ -101,9 +112,8 @@ class Progress(Bound, Callback):
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
         done = passes_of(result)
-        seconds = float(result.get("time_this_iter_s", 0.0)) / max(
-            1, done - self.passes.get(trial.trial_id, 0)
-        )
+        training = float(result.get("time_this_iter_s", 0.0)) - result.get("cache_s", 0.0)
+        seconds = training / max(1, done - self.passes.get(trial.trial_id, 0))
         self.passes[trial.trial_id] = done
         self.pass_seconds.setdefault(trial.trial_id, []).append(seconds)
         if METRIC in result and self.better(result[METRIC]):
@@ -172,10 +182,11 @@ class Progress(Bound, Callback):
             accuracy = f", acc {100 * self.best[1]:.1f}%" if self.best[1] is not None else ""
             best = f"best val loss {self.best[0]:.4f}{accuracy} (trial {self.best[2]})"
         left = self.time_left(trials)
+        caching = "".join(f", caching {name}" for name in caches_building(self.run.exp_dir))
         return (
             f"{len(self.ended)}/{self.run.num_samples} ended ({counts['COMPLETED']} "
             f"done, {counts['STOPPED']} stopped early, {counts['ERROR']} errored), {running} "
-            f"running | {best} | {clock(time.time() - self.started)} "
+            f"running{caching} | {best} | {clock(time.time() - self.started)} "
             f"elapsed{f', ~{clock(left)} left' if left is not None else ''}"
         )
 

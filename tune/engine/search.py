@@ -112,6 +112,7 @@ def optuna_searcher(space, seed: int, max_epochs: int, run: RunContext) -> Study
         points_to_evaluate=[space.baseline],
         seed=seed,
         baseline=space.baseline,
+        fixed=getattr(space, "fixed", {}),
         max_epochs=max_epochs,
         description={
             "space": space.__name__.rsplit(".", 1)[-1],
@@ -143,7 +144,7 @@ def restore_tuner(run: RunContext, settings: dict, data: dict, verbose: bool) ->
     last checkpoint, errored ones are retried; the searcher's history comes back with it."""
     tuner = ray.tune.Tuner.restore(
         run.ray_path,
-        trainable=make_trainable(settings, data),
+        trainable=make_trainable({**settings, "cache_dir": str(run.exp_dir)}, data),
         resume_unfinished=True,
         resume_errored=True,
     )
@@ -209,7 +210,7 @@ def make_tuner(
     )
     ray_path, num_samples = run.ray_path, run.num_samples
     tuner = ray.tune.Tuner(
-        make_trainable(settings, data),
+        make_trainable({**settings, "cache_dir": str(run.exp_dir)}, data),
         tune_config=ray.tune.TuneConfig(
             metric=METRIC,
             mode=MODE,

@@ -26,7 +26,14 @@ from tune.study import storage
 
 class StudySearch(Bound, OptunaSearch):
     def __init__(
-        self, *, run: RunContext, baseline: dict, max_epochs: int, description: dict, **kwargs
+        self,
+        *,
+        run: RunContext,
+        baseline: dict,
+        max_epochs: int,
+        description: dict,
+        fixed: dict | None = None,
+        **kwargs,
     ):
         self.run, self.baseline, self.max_epochs, self.description = (
             run,
@@ -34,6 +41,9 @@ class StudySearch(Bound, OptunaSearch):
             max_epochs,
             description,
         )
+        # the baseline's own values of settings `fixed` sets for every other trial (the pretrained
+        # space fixes a frozen backbone; the report's recipe fine-tunes every layer)
+        self.baseline_own = {k: v for k, v in baseline.items() if k in (fixed or {})}
         self._unopened = None
         super().__init__(storage=storage(run.exp_dir), study_name=run.exp_dir.name, **kwargs)
 
@@ -54,6 +64,12 @@ class StudySearch(Bound, OptunaSearch):
 
     def suggest(self, trial_id: str):
         config = super().suggest(trial_id)
+        if not isinstance(config, dict):  # None (wait) or FINISHED
+            return config
+        own = getattr(self, "baseline_own", {})  # a searcher pickled before it had them: none
+        searched = {k: v for k, v in self.baseline.items() if k not in own}
+        if own and is_baseline(config, searched):
+            config = {**config, **own}
         trial = self._ot_trials[trial_id]
         trial.set_user_attr("ray_trial_id", trial_id)
         trial.set_user_attr("baseline", is_baseline(config, self.baseline))

@@ -12,13 +12,16 @@ same shared-memory copy, zero-copy, so a trial works on a node that cannot see t
 import ctypes
 import os
 import tempfile
+import time
 import warnings
 from pathlib import Path
 
 import ray.tune
 import torch
 
+from training import features
 from training.loop import CHECKPOINT_FILE, train_epochs
+from training.precision import Precision
 from tune.experiment import for_trial
 
 
@@ -52,6 +55,28 @@ def _libc_malloc_trim():
 malloc_trim = _libc_malloc_trim()
 
 
+def cache(settings: dict, data: dict) -> dict:
+    """The frozen part's activations for this trial's model: built by the first trial that needs
+    them, in the experiment folder (or, on a node that cannot see it, in a folder of the node's
+    own), then shared (training/features.py)."""
+    folder = Path(settings["cache_dir"])
+    if not folder.is_dir():
+        folder = Path(tempfile.gettempdir()) / "smoker-tune-caches" / folder.name
+        folder.mkdir(parents=True, exist_ok=True)
+    return features.load_or_build(
+        folder / settings["features_file"],
+        lambda: features.extract(
+            settings["model"],
+            settings["image_size"],
+            data["train"][0],
+            data["val"][0],
+            Precision(**settings["precision"]),
+            data.get("imagenet"),
+            cut_stages=settings["cut_stages"],
+        ),
+    )
+
+
 def train_trial(config: dict, settings: dict, data: dict) -> None:
     """config: the searched hyperparameters. settings: what every trial of the search shares
     (model, inputs per model, epochs, seed, precision, CPUs per trial, weights file). data: per
@@ -66,13 +91,18 @@ def train_trial(config: dict, settings: dict, data: dict) -> None:
     if checkpoint:
         with checkpoint.as_directory() as folder:
             state = torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=True)
-    for metrics, saved in train_epochs(
-        config, settings, as_tensors(data[settings["model"]]), state
-    ):
+    data, waited = as_tensors(data[settings["model"]]), time.perf_counter()
+    if config.get("freeze_backbone") and settings.get("features_file"):
+        data["features"] = cache(settings, data)
+    # cache_s: the seconds the first pass spent building or waiting for the cache, which the
+    # time-left estimate does not count as training (tune/engine/progress.py)
+    extra = {"cache_s": round(time.perf_counter() - waited, 1)}
+    for metrics, saved in train_epochs(config, settings, data, state):
         with tempfile.TemporaryDirectory() as folder:
             torch.save(saved, os.path.join(folder, CHECKPOINT_FILE))
             # threads: what the pass trained with (the CPUs the trial held), for people and tests
-            metrics = {**metrics, "threads": torch.get_num_threads()}
+            metrics = {**metrics, "threads": torch.get_num_threads(), **extra}
+            extra = {"cache_s": 0.0}
             ray.tune.report(metrics, checkpoint=ray.tune.Checkpoint.from_directory(folder))
         # glibc keeps the pages of an epoch's freed activations: a fine-tuned EfficientNet-Lite2
         # trial (batch 64) then held 6.5 GB between epochs and its reused worker ~10 GB two trials
