@@ -96,6 +96,10 @@ def check(space: ModuleType, where: str) -> ModuleType:
     missing = [key for key in REQUIRED if not hasattr(space, key)]
     if missing:
         raise UnknownSpaceError(f"{where} lacks {', '.join(missing)}")
+    for name in ("num_samples", "max_epochs", "grace_period"):
+        value = getattr(space, name, 1)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise UnknownSpaceError(f"{where}: {name} = {value!r}; it must be a whole number >= 1")
     for model in models(space):
         if model not in INPUTS:
             raise UnknownSpaceError(f"{where}: unknown model {model!r}; known: {', '.join(INPUTS)}")

@@ -1,5 +1,5 @@
-"""The backbone searched too: EfficientNet-Lite0, -Lite1 or -Lite2, frozen or fine-tuned, on \
-data set 2 (smoker_detection_augmented).
+"""The backbone searched too: EfficientNet-Lite0, -Lite1 or -Lite2, its head alone or its last \
+stage too trained on cached activations, on data set 2 (smoker_detection_augmented).
 
 The same search as pretrained_dataset1, on another data set (see cnn_dataset2 for where data set 2
 comes from).

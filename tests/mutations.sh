@@ -84,6 +84,7 @@ caches-built-before-the-search|tune/run.py|            inputs["cut_stages"] = cu
 auto-one-precision-for-every-model|training/precision.py|    fastest = measured.get(model, measured["*"])|    fastest = measured["*"]|tests/test_speed.py::test_auto_takes_what_was_measured_fastest_for_the_model_on_this_kind_of_cpu
 promotion-chooses-by-validation|tune/cv_choice.py|        return min(covered, key=lambda o: o["cv_loss"]), (|        return min(covered, key=lambda o: o["val_loss"]), (|tests/test_partial.py::test_promotion_ranks_its_options_by_cross_validation_where_it_covers_them
 cv-out-of-fold-misplaced|training/crossval.py|        oof[held] = p  # each photo in its own row|        oof[held] = p[::-1]|tests/test_partial.py::test_a_cached_trial_is_cross_validated_on_the_probes_folds_every_photo_held_out_once
+space-grace-period-unchecked|search_spaces/__init__.py|        if isinstance(value, bool) or not isinstance(value, int) or value < 1:|        if False:|tests/test_space_file.py::test_a_space_file_with_an_error_is_one_line
 EOF
 )
 

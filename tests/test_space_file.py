@@ -78,8 +78,17 @@ def test_a_space_file_outside_the_repository_outlives_its_file(tmp_path):
         ),
         (("image_size = 64", "image_size = 64 +"), "SyntaxError"),
         (('model = "seed_cnn"', 'model = "vgg99"'), "unknown model 'vgg99'"),
+        # a first rung at 0 passes made the scheduler loop forever, the experiment written
+        (("image_size = 64", "image_size = 64\ngrace_period = 0"), "grace_period = 0"),
     ],
-    ids=["not-a-distribution", "condition-on-nothing", "baseline-outside", "syntax", "model"],
+    ids=[
+        "not-a-distribution",
+        "condition-on-nothing",
+        "baseline-outside",
+        "syntax",
+        "model",
+        "grace-period-0",
+    ],
 )
 def test_a_space_file_with_an_error_is_one_line(tmp_path, change, message):
     own = tmp_path / "bad_space.py"
