@@ -4,10 +4,11 @@ activations, built by the first trial that needs them; promotion scores and save
 its own size."""
 
 import json
+import os
 
 import pandas as pd
 import torch
-from conftest import copy_photos, real_photos, run_cli
+from conftest import REPO, copy_photos, real_photos, run_cli
 
 import search_spaces
 from models import build_model
@@ -37,7 +38,8 @@ def test_each_trial_trains_the_backbone_it_drew_at_its_own_input_size(tmp_path):
         "--max-epochs",
         "1",
         "--results-dir",
-        str(results),
+        # relative, as the default `results` is: trials run elsewhere and must still find it
+        os.path.relpath(results, REPO),
         "--name",
         "backbones",
     )

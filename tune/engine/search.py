@@ -144,7 +144,7 @@ def restore_tuner(run: RunContext, settings: dict, data: dict, verbose: bool) ->
     last checkpoint, errored ones are retried; the searcher's history comes back with it."""
     tuner = ray.tune.Tuner.restore(
         run.ray_path,
-        trainable=make_trainable({**settings, "cache_dir": str(run.exp_dir)}, data),
+        trainable=make_trainable({**settings, "cache_dir": str(run.exp_dir.resolve())}, data),
         resume_unfinished=True,
         resume_errored=True,
     )
@@ -210,7 +210,7 @@ def make_tuner(
     )
     ray_path, num_samples = run.ray_path, run.num_samples
     tuner = ray.tune.Tuner(
-        make_trainable({**settings, "cache_dir": str(run.exp_dir)}, data),
+        make_trainable({**settings, "cache_dir": str(run.exp_dir.resolve())}, data),
         tune_config=ray.tune.TuneConfig(
             metric=METRIC,
             mode=MODE,
