@@ -208,6 +208,10 @@ def test_promotion_ranks_its_options_by_cross_validation_where_it_covers_them():
     ]
     chosen, how = cv_choice.rank(tried, [{"oof": sure}, {"oof": unsure}], {"oof": unsure}, y)
     assert chosen["name"] == "single best" and "cross-validation" in how
+    # the probe with its own flip TTA (as promote lists it) is covered, and wins when better
+    flipped_probe = {**tried[2], "hflip_tta": True}
+    chosen, _ = cv_choice.rank([tried[0], flipped_probe], [{"oof": unsure}], {"oof": sure}, y)
+    assert chosen["name"] == "probe"
     assert tried[1]["cv_loss"] == pytest.approx(crossval.log_loss((sure + unsure) / 2, y))
     assert "cv_loss" not in tried[3]  # flip TTA: validation photos are cached unmirrored only
     # a best trial that cannot be retrained per fold (a fine-tuned one): validation decides

@@ -55,7 +55,9 @@ def option_cv(option: dict, trials: list, probe: dict | None, labels: np.ndarray
     """An option's cross-validated accuracy and log loss from its parts' out-of-fold
     probabilities, weighted as the promoted model weighs them; None if any part has none."""
     parts = trials[: option["members"]]
-    if option["hflip_tta"] or any(part is None for part in parts):
+    # flip TTA of trials: validation photos are cached unmirrored only (the probe's own flip TTA
+    # is in its out-of-fold probabilities already)
+    if (option["hflip_tta"] and parts) or any(part is None for part in parts):
         return None
     weights = [1.0] * len(parts)
     if option["probe"]:
