@@ -129,6 +129,19 @@ def cross_validate(
     return {"accuracy": accuracy, "loss": loss, "oof": oof}
 
 
+def summary(cv: dict) -> dict:
+    """A cross-validation as test_scores.json records it: per fold, and the mean and spread."""
+    return {
+        "folds": len(cv["accuracy"]),
+        "photos": len(cv["oof"]),
+        "accuracy": cv["accuracy"],
+        "loss": cv["loss"],
+        "accuracy_mean": float(np.mean(cv["accuracy"])),
+        "accuracy_sd": float(np.std(cv["accuracy"])),
+        "loss_mean": float(np.mean(cv["loss"])),
+    }
+
+
 def log_loss(p: np.ndarray, labels: np.ndarray) -> float:
     """The mean cross-entropy of (N, classes) probabilities against the true classes."""
     return float(-np.log(np.clip(p[np.arange(len(labels)), labels], 1e-12, 1)).mean())

@@ -9,7 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 from tqdm import tqdm
@@ -18,6 +17,7 @@ from data_utils.images import decode_many
 from data_utils.prepare import load_tensors
 from models import INPUTS, build_model
 from models.ensemble import average
+from training import crossval
 from training.loop import CHECKPOINT_FILE, predict_logits, train_epochs
 from training.metrics import mcnemar, test_metrics
 from training.metrics import scores as scores_of
@@ -361,17 +361,6 @@ def choose_option(exp_dir, exp, members, tried, probe, photos, args) -> tuple[di
     return chosen, how, trials
 
 
-def cv_summary(cv: dict) -> dict:
-    return {
-        "folds": len(cv["accuracy"]),
-        "accuracy": cv["accuracy"],
-        "loss": cv["loss"],
-        "accuracy_mean": float(np.mean(cv["accuracy"])),
-        "accuracy_sd": float(np.std(cv["accuracy"])),
-        "loss_mean": float(np.mean(cv["loss"])),
-    }
-
-
 def winner_scores(exp_dir, exp, photos, members, chosen, selection, unfinished) -> dict:
     """test_scores.json without the baseline and the probe: the search, how the winner was
     chosen, its test. A winner that is the probe alone names no trial."""
@@ -523,7 +512,10 @@ def main(argv=None) -> int:
     scores = winner_scores(exp_dir, exp, photos, members, chosen, selection, unfinished)
     scores["chosen_by"] = chosen_by
     if trial_cvs[0]:  # the search's best trial, promoted or not
-        scores["best_trial_cv"] = {"trial": int(members[0][0]["trial"]), **cv_summary(trial_cvs[0])}
+        scores["best_trial_cv"] = {
+            "trial": int(members[0][0]["trial"]),
+            **crossval.summary(trial_cvs[0]),
+        }
     if "refit" in chosen:
         scores["winner"]["refit"] = chosen["refit"]
     baseline = baseline_scores(exp_dir, exp, table, photos, members, logits)
