@@ -72,6 +72,27 @@ def test_trial_table_formats_and_filters(smoke_search, capsys):
     assert code == 2 and "no such column" in err
 
 
+def test_a_trial_left_unfinished_reads_paused_once_no_driver_runs(smoke_search, tmp_path):
+    """Ray saves a trial whose worker was still starting when its loop ended (a time budget, a
+    kill) as PENDING: with results, it is paused until --resume, running only while searching."""
+    from tune import experiment
+
+    exp_dir = shutil.copytree(smoke_search[0], tmp_path / "e2e")
+    state_file = sorted((exp_dir / "ray").glob("experiment_state-*.json"))[-1]
+    state = json.loads(state_file.read_text())
+    trial = json.loads(state["trial_data"][0][0])
+    trial["status"] = "PENDING"
+    state["trial_data"][0][0] = json.dumps(trial)
+    state_file.write_text(json.dumps(state))
+
+    def status(**searching):
+        table = experiment.trials_table(exp_dir, **searching).set_index("trial_id")
+        return table.loc[trial["trial_id"], "status"]
+
+    assert status() == status(searching=False) == "PAUSED"
+    assert status(searching=True) == "RUNNING"
+
+
 def test_a_table_into_a_pipe_that_closes_early_ends_quietly(smoke_search):
     """`python -m tune.trials EXP | head -0`: the reader is gone before the table is written."""
     command = [sys.executable, "-m", "tune.trials", "e2e", "--results-dir"]

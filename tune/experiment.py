@@ -11,7 +11,7 @@ import torch
 from data_utils.layout import SMOKING_CLASSES
 from data_utils.prepare import load_splits
 from models import imagenet_state
-from tune import METRIC, MODE, is_baseline
+from tune import METRIC, MODE, is_baseline, lock
 from tune.cli import UsageError
 
 
@@ -75,8 +75,10 @@ def for_trial(config: dict, trial_settings: dict) -> dict:
         **trial_settings,
         "model": model,
         "image_size": trial_settings["inputs"][model]["image_size"],
-        # per model since 2026-12: the search's one precision before
-        "precision": trial_settings["inputs"][model].get("precision", trial_settings["precision"]),
+        # per model since 2026-12: the search's one precision before (none: fp32)
+        "precision": trial_settings["inputs"][model].get(
+            "precision", trial_settings.get("precision", {})
+        ),
         "features_file": trial_settings["inputs"][model].get("features_file"),
         "cut_stages": trial_settings["inputs"][model].get("cut_stages", 0),
     }
@@ -207,10 +209,14 @@ def failure_words(errors: str | None) -> str:
     return latest.splitlines()[-1][:200] if latest else "an unknown error"
 
 
-def trials_table(exp_dir: Path) -> pd.DataFrame:
+def trials_table(exp_dir: Path, searching: bool | None = None) -> pd.DataFrame:
     """One row per trial: number (0 = first started, the baseline), id, status, params, epochs
-    run, best and last validation metrics, wall time, error; best first by the search metric."""
+    run, best and last validation metrics, wall time, error; best first by the search metric.
+    `searching`: whether Ray's loop still runs (default: whether a driver holds the experiment);
+    when it does not, an unfinished trial that has trained is PAUSED until --resume."""
     exp = settings(exp_dir)
+    if searching is None:
+        searching = lock.live_holder(exp_dir) is not None
     found = analysis(exp_dir)
     rows = []
     for trial in found.trials if found else []:
@@ -227,8 +233,10 @@ def trials_table(exp_dir: Path) -> pd.DataFrame:
         status = trial.status
         if status == "TERMINATED":
             status = ended_status(passes, exp["max_epochs"])
-        elif status == "PENDING" and passes:
-            status = "RUNNING"  # the saved state lags the trial's own results
+        elif status in ("PENDING", "RUNNING") and passes:
+            # the saved state lags a running trial's own results; Ray saves one whose worker was
+            # still starting when the loop ended (a --time-budget, a kill) as PENDING
+            status = "RUNNING" if searching else "PAUSED"
         row.update(
             {
                 "status": status,

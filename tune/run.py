@@ -535,7 +535,7 @@ def fit_and_write(tuner, run: RunContext, exp: dict, time_budget: float | None) 
         write_what_can_be_written(exp_dir, exp)
         raise WriteFailed(disk.failure_line(failed, exp_dir, run.ray_path, exp))
     exp["wall_time_s"] = exp.get("wall_time_s", 0.0) + time.time() - started
-    table = experiment.trials_table(exp_dir)
+    table = experiment.trials_table(exp_dir, searching=False)
     # a plain bool: numpy's would be written as "False"
     exp["finished"] = bool(
         len(table) >= exp["num_samples"]
@@ -616,7 +616,7 @@ def write_what_can_be_written(exp_dir: Path, exp: dict) -> None:
     exp.update(finished=False, ended_by="a failed write (a full disk?)")
     steps = [
         lambda: study.label_unfinished(exp_dir, "interrupted"),
-        lambda: write_results(exp_dir, exp, experiment.trials_table(exp_dir)),
+        lambda: write_results(exp_dir, exp, experiment.trials_table(exp_dir, searching=False)),
         lambda: write_report(exp_dir),
     ]
     for step in steps:
