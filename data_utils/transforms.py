@@ -12,8 +12,26 @@ NORMALIZATIONS = {
 OFFLINE_ANGLES = (10.0, 20.0)  # the report's Training_stageA_Augmented: +10 and +20 degree copies
 
 
+def normalization_of(mean, std) -> str:
+    """The name of a normalisation by its statistics: a key of NORMALIZATIONS, or
+    "mean=a,b,c;std=d,e,f" for any other (a timm model's own)."""
+    mean, std = [float(m) for m in mean], [float(s) for s in std]
+    for name, known in NORMALIZATIONS.items():
+        if known == (mean, std):
+            return name
+    return f"mean={','.join(map(str, mean))};std={','.join(map(str, std))}"
+
+
+def statistics(normalization: str) -> tuple[list[float], list[float]]:
+    """(mean, std) of a normalisation's name (normalization_of)."""
+    if normalization in NORMALIZATIONS:
+        return NORMALIZATIONS[normalization]
+    mean, std = (part.split("=")[1].split(",") for part in normalization.split(";"))
+    return [float(m) for m in mean], [float(s) for s in std]
+
+
 def to_float(batch: torch.Tensor, normalization: str) -> torch.Tensor:
-    mean, std = NORMALIZATIONS[normalization]
+    mean, std = statistics(normalization)
     return F.normalize(batch.float().div_(255), mean, std)
 
 

@@ -1,4 +1,5 @@
-"""torchvision's ResNet18 with a one-logit head; ImageNet weights are found offline or refused."""
+"""torchvision's ResNet18 with a one-logit head; its ImageNet weights read from a file
+(models/weights.py finds or downloads it)."""
 
 from pathlib import Path
 
@@ -23,9 +24,8 @@ def imagenet_weights_path(weights_file: str | None) -> Path:
         path = Path(torch.hub.get_dir()) / "checkpoints" / Path(WEIGHTS.url).name
     if not path.is_file():
         raise MissingWeightsError(
-            f"ImageNet weights for resnet18 not found at {path}: this machine cannot download "
-            f"them; copy {Path(WEIGHTS.url).name} (from {WEIGHTS.url}) there or pass "
-            "--weights-file PATH"
+            f"ImageNet weights for resnet18 not found at {path}, and {WEIGHTS.url} cannot be "
+            f"reached from here: copy {Path(WEIGHTS.url).name} there or pass --weights-file PATH"
         )
     return path
 

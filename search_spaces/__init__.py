@@ -2,7 +2,8 @@
 
 A space module defines:
   dataset          folder name under the data root
-  model            a name from models.INPUTS: the baseline's, and every trial's unless `params`
+  model            a name from models.INPUTS, or any timm model as "timm/<architecture>"
+                   (models/zoo.py): the baseline's, and every trial's unless `params`
                    searches `model` too (a Choice of names; each trial then builds the one it drew)
   image_size       optional; each model's own input size otherwise; a dict {model: size} gives
                    each model its own (models it leaves out keep theirs)

@@ -136,6 +136,9 @@ def prefix_layout(tmp_path) -> Path:
     return root
 
 
+LOG_EVERY_S = 5  # the smoke search's status lines (its output is not a terminal)
+
+
 @pytest.fixture(scope="session")
 def smoke_search(tmp_path_factory):
     """One real search of the `smoke` space (3 trials, 2 epochs), shared by the tests that
@@ -153,6 +156,26 @@ def smoke_search(tmp_path_factory):
         "2",
         "--results-dir",
         str(results),
+        *("--log-every", str(LOG_EVERY_S)),
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return results / "e2e", done
+
+
+@pytest.fixture(scope="session")
+def pretrained_search(tmp_path_factory):
+    """A small real search of effnet_dataset1 (Lite0): 64 training photos (its largest batch),
+    shared by the tests that promote it (tests/test_probe.py, tests/test_export.py)."""
+    root = tmp_path_factory.mktemp("probe")
+    for split, count in (("Training", 40), ("Validation", 10)):
+        for label in ("smoking", "notsmoking"):
+            copy_photos(real_photos(label, count, split), root / "data" / "small" / split / split)
+    results = root / "results"
+    done = run_cli(
+        "tune.run",
+        *("--space", "effnet_dataset1", "--dataset", "small", "--data-root", str(root / "data")),
+        *("--num-samples", "2", "--max-epochs", "1", "--results-dir", str(results)),
+        *("--name", "probe"),
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return results / "probe"

@@ -3,6 +3,7 @@ and the bad input each of them must refuse."""
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -10,7 +11,15 @@ import sys
 import pandas as pd
 import pytest
 import torch
-from conftest import REPO, SMOKER, copy_photos, real_photos, run_cli, run_in_process
+from conftest import (
+    LOG_EVERY_S,
+    REPO,
+    SMOKER,
+    copy_photos,
+    real_photos,
+    run_cli,
+    run_in_process,
+)
 
 from data_utils.images import load_image
 from data_utils.prepare import load_tensors
@@ -70,6 +79,22 @@ def test_trial_table_formats_and_filters(smoke_search, capsys):
     assert "lr" in text and "best_val_loss" in text
     code, _, err = trials(capsys, exp_dir, "--sort", "nope")
     assert code == 2 and "no such column" in err
+
+
+def test_a_search_in_a_log_says_its_status_every_few_seconds_and_each_closed_rung(smoke_search):
+    """Off a terminal (a log file, CI, nohup): plain lines, a status line at least every
+    --log-every seconds while anything runs, and a line when a rung closes."""
+    out = smoke_search[1].stdout
+    assert "\x1b" not in out and "\r" not in out
+    assert re.search(
+        r"^rung at 1 pass closed with 3 results: \d of the \d waiting there go on, \d stopped",
+        out,
+        re.MULTILINE,
+    )
+    # every status line ends with the time elapsed; a few seconds' slack for a busy driver
+    elapsed = [60 * int(m) + int(s) for m, s in re.findall(r"\| (\d+):(\d\d) elapsed", out)]
+    assert len(elapsed) >= 4
+    assert max(b - a for a, b in zip([0, *elapsed], elapsed, strict=False)) <= 2 * LOG_EVERY_S + 5
 
 
 def test_a_trial_left_unfinished_reads_paused_once_no_driver_runs(smoke_search, tmp_path):

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 import torch
-from conftest import SMOKER, copy_photos, real_photos, run_cli, tiny_data
+from conftest import SMOKER, real_photos, run_cli, tiny_data
 
 from data_utils.images import load_image
 from data_utils.prepare import load_tensors
@@ -54,24 +53,6 @@ def test_a_probe_network_gives_its_regressions_logits():
     expected = classifier.decision_function(val_features)
     assert np.allclose(logits.numpy(), expected, atol=1e-4)
     assert np.abs(expected).max() > 0.1  # a head that learned something, not zeros
-
-
-@pytest.fixture(scope="module")
-def pretrained_search(tmp_path_factory):
-    """A small real search of effnet_dataset1 (Lite0): 64 training photos (its largest batch)."""
-    root = tmp_path_factory.mktemp("probe")
-    for split, count in (("Training", 40), ("Validation", 10)):
-        for label in ("smoking", "notsmoking"):
-            copy_photos(real_photos(label, count, split), root / "data" / "small" / split / split)
-    results = root / "results"
-    done = run_cli(
-        "tune.run",
-        *("--space", "effnet_dataset1", "--dataset", "small", "--data-root", str(root / "data")),
-        *("--num-samples", "2", "--max-epochs", "1", "--results-dir", str(results)),
-        *("--name", "probe"),
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return results / "probe"
 
 
 def split_counts(exp_dir) -> dict:

@@ -13,7 +13,7 @@ from ray.tune.experiment import Trial
 from ray.tune.schedulers import TrialScheduler
 
 from tune.engine.context import RunContext
-from tune.engine.scheduler import SuccessiveHalving, milestones, planned_passes
+from tune.engine.scheduler import SuccessiveHalving, expected_passes_left, milestones
 
 BASELINE = {"lr": 1e-3, "dropout": 0.5}
 CONTINUE, PAUSE, STOP = TrialScheduler.CONTINUE, TrialScheduler.PAUSE, TrialScheduler.STOP
@@ -173,33 +173,38 @@ def test_once_the_budget_is_spent_trials_pause_and_none_starts(made):
     assert scheduler.choose_trial_to_run(controller) is None
 
 
-def test_the_plan_counts_a_third_of_each_rung_on():
-    assert milestones(1, 3, 10) == [1, 3, 9]
-    # 19 trials to pass 1, (19+1)//3 = 6 on to pass 3, 7//3 = 2 on to 9, 3//3 = 1 on to 10
-    assert planned_passes(19, 1, 3, 10) == 19 * 1 + 6 * 2 + 2 * 6 + 1 * 1
+def test_a_trial_is_expected_to_go_on_from_each_rung_with_chance_one_in_factor():
+    assert milestones(1, 3, 9) == [1, 3]
+    # to pass 1; on to 3 with chance 1/3; on to 9 with chance 1/9
+    assert expected_passes_left(0, [1, 3], 3, 9) == pytest.approx(1 + 2 / 3 + 6 / 9)
+    assert expected_passes_left(1, [1, 3], 3, 9) == pytest.approx(2 + 6 / 3)
+    assert expected_passes_left(2, [1, 3], 3, 9) == pytest.approx(1 + 6 / 3)
+    assert expected_passes_left(9, [1, 3], 3, 9) == 0
 
 
-def test_the_time_left_is_the_plan_left_at_the_mean_pass_and_never_less_than_the_baseline(
+def test_the_time_left_counts_the_trials_waiting_at_a_rung_and_never_less_than_the_baseline(
     tmp_path,
 ):
-    """The live line's estimate (tune/engine/progress.py), computed here from the plan by hand:
-    4 trials, rungs at 1 and 3 of 9 passes, 2 at a time. The 3 searched trials train 3 + 1x2 + 1x6
-    = 11 passes (planned_passes), the baseline its 9: 20 in all."""
+    """The estimate (tune/engine/progress.py), computed here by hand: 4 trials, rungs at 1 and 3
+    of 9 passes, 2 at a time; one trial waits at rung 1 (it goes on with chance 1/3)."""
     from tune.engine.progress import Progress
 
-    assert planned_passes(3, 1, 3, 9) == 11
-    progress = Progress().bind(run_context(tmp_path, num_samples=4))
+    run = run_context(tmp_path, num_samples=4)
+    progress = Progress().bind(run)
     progress.setup()
     trials = [FakeTrial("base", BASELINE)] + [FakeTrial(f"t{i}") for i in range(3)]
     for number, trial in enumerate(trials):
         trial.experiment_tag = f"{number + 1}_x"
         seconds = 20.0 if trial.config == BASELINE else 10.0
         progress.on_trial_result(0, trials, trial, {"passes": 1, "time_this_iter_s": seconds})
-    # 16 passes left at a mean pass of (20 + 10 + 10 + 10) / 4 s, 2 at a time: 100 s; but the
-    # baseline alone still has 8 passes of 20 s
+    run.waiting = {"t0"}
+    # the others: t0 (4 passes) / 3 + t1 and t2 4 each, at 10 s: 93.3 s; beside the baseline's
+    # 8 passes of 20 s, 2 at a time: 126.7 s; but the baseline alone still needs 160 s
     assert progress.time_left(trials) == pytest.approx(160.0)
-    for trial in trials[1:]:  # the searched trials' passes slow down: now the plan is longer
+    for trial in trials[2:]:  # t1 and t2's second passes are slower
         progress.on_trial_result(0, trials, trial, {"passes": 2, "time_this_iter_s": 50.0})
-    # 13 passes left; a searched trial's mean pass (10 + 50) / 2 = 30 s, the mean over trials
-    # (20 + 30 x 3) / 4 = 27.5 s: 13 x 27.5 / 2 = 178.75 s, more than the baseline's 160
-    assert progress.time_left(trials) == pytest.approx(178.75)
+    # t1, t2: 1 + 6 / 3 = 3 passes each, t0 4 / 3: 22 / 3 passes at a mean pass of
+    # (10 + 30 + 30) / 3 s; (160 + 22 / 3 x 70 / 3) / 2 = 165.6 s
+    assert progress.time_left(trials) == pytest.approx((160 + 22 / 3 * 70 / 3) / 2)
+    run.waiting = set()  # t0 went on: 4 passes, not 4 / 3, left
+    assert progress.time_left(trials) == pytest.approx((160 + 10 * 70 / 3) / 2)

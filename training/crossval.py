@@ -214,17 +214,25 @@ def fold_data(cache: dict, labels: torch.Tensor, train, held, images=None) -> di
 
 
 def cross_validate_trial(
-    config: dict, settings: dict, cache: dict, labels: torch.Tensor, passes: int, seed: int = 0
+    config: dict,
+    settings: dict,
+    cache: dict,
+    labels: torch.Tensor,
+    passes: int,
+    seed: int = 0,
+    imagenet: dict | None = None,
 ) -> dict:
     """A trial's config retrained on each of the FOLDS folds of the photos `cache` covers
     (`joined`) for `passes` passes (its learning-rate schedule over its whole budget, as in the
     search), scored on the held-out fold: accuracy, log loss, out-of-fold probabilities (the same
-    folds as the probe's `cross_validate` for the same labels and seed)."""
+    folds as the probe's `cross_validate` for the same labels and seed). `imagenet`: the
+    pretrained weights its network starts from (models.imagenet_state)."""
     y = labels.numpy().astype(int)
     oof = np.zeros((len(y), len(np.unique(y))))
     accuracy, loss = [], []
     for train, held in folds(y, seed=seed):
-        trained = train_epochs(config, settings, fold_data(cache, labels, train, held))
+        data = {**fold_data(cache, labels, train, held), "imagenet": imagenet}
+        trained = train_epochs(config, settings, data)
         state = next(state for metrics, state in trained if metrics["passes"] >= passes)
         p = probabilities(state["val_logits"]).numpy()
         oof[held] = p  # each photo in its own row

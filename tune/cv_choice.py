@@ -47,7 +47,7 @@ def trial_cv(exp_dir: Path, exp: dict, config: dict, checkpoint, say=print) -> d
         f"{passes} passes"
     )
     return crossval.cross_validate_trial(
-        config, settings, crossval.joined(cache), labels, passes, seed=0
+        config, settings, crossval.joined(cache), labels, passes, 0, data.get("imagenet")
     )
 
 

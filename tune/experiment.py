@@ -10,7 +10,7 @@ import torch
 
 from data_utils.layout import SMOKING_CLASSES
 from data_utils.prepare import load_splits
-from models import imagenet_state
+from models import imagenet_state, weights
 from tune import METRIC, MODE, is_baseline, lock
 from tune.cli import UsageError
 
@@ -59,10 +59,28 @@ def model_data(exp_dir: Path, trial_settings: dict, model: str, features: bool =
     inputs = trial_settings["inputs"][model]
     data = load_splits(exp_dir / inputs["tensors_file"])
     if trial_settings.get("imagenet"):
-        data["imagenet"] = imagenet_state(model, trial_settings.get("weights_file"))
+        data["imagenet"] = imagenet_state(model, recorded_weights(trial_settings, model))
     if features and inputs.get("features_file") and (exp_dir / inputs["features_file"]).exists():
         data["features"] = torch.load(exp_dir / inputs["features_file"], weights_only=True)
     return data
+
+
+def recorded_weights(trial_settings: dict, model: str) -> str | None:
+    """The ImageNet weights file the search recorded for `model` (None: where models/weights.py
+    finds it now: an experiment from before sources were recorded, or one moved to another
+    machine, whose file must then be the same, by its sha256)."""
+    source = trial_settings["inputs"][model].get("weights")
+    if source is None:  # before 2026-12: one --weights-file, for resnet18
+        return trial_settings.get("weights_file") if model == "resnet18" else None
+    if Path(source["path"]).is_file():
+        return source["path"]
+    found = weights.resolve(model)
+    if found["sha256"] != source["sha256"]:
+        raise UsageError(
+            f"the ImageNet weights this search used for {model} ({source['origin']}, sha256 "
+            f"{source['sha256'][:12]}...) are no longer at {source['path']}: put them back there"
+        )
+    return found["path"]
 
 
 def for_trial(config: dict, trial_settings: dict) -> dict:

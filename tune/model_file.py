@@ -30,11 +30,13 @@ def save(
     hflip_tta: bool = False,
     classes: list[str] | None = None,
     weights: list[float] | None = None,
+    weights_sources: dict | None = None,
 ) -> None:
     """members: (model name, config, state dict, input size) of each model averaged (one for a
     single model). `precision`: what the search trained and validated in, so `evaluate` and
     `predict` compute the same way. `classes`: the class names, label = index. `weights`: each
-    member's share of the average (equal when None)."""
+    member's share of the average (equal when None). `weights_sources`: per model name, where
+    its ImageNet weights came from (models/weights.py)."""
     saved = {
         "format": FORMAT,
         "precision": precision.as_dict(),
@@ -48,6 +50,9 @@ def save(
             "state_dict": state_dict,
             "image_size": size,
             "normalization": INPUTS[name][1],
+            **(
+                {"weights_source": weights_sources[name]} if name in (weights_sources or {}) else {}
+            ),
         }
         for name, config, state_dict, size in members
     ]

@@ -15,7 +15,8 @@ from tqdm import tqdm
 
 from data_utils.images import decode_many
 from data_utils.prepare import load_tensors
-from models import INPUTS, build_model
+from models import INPUTS, build_model, weights
+from models.efficientnet import SHIPPED
 from models.ensemble import average
 from training import crossval
 from training.loop import CHECKPOINT_FILE, predict_logits, train_epochs
@@ -456,12 +457,25 @@ def save_promotion(
         hflip_tta=chosen["hflip_tta"],
         classes=experiment.classes(exp),
         weights=weights,
+        weights_sources=weights_sources(exp, saved),
     )
     update_leaderboard(Path(results_dir) / "leaderboard.csv", scores)
     study.record_test_scores(exp_dir, scores)
     best = experiment.best_trial(exp_dir, table)
     write_atomic(exp_dir / "summary.md", summary_markdown(exp, table, best, scores))
     write_report(exp_dir)
+
+
+def weights_sources(exp: dict, saved: list) -> dict:
+    """Where each saved member's ImageNet weights came from: as the search recorded it, or (the
+    probe's backbones, and searches from before it was recorded) where they are found now."""
+    inputs = exp["trial_settings"]["inputs"]
+    found = {}
+    for name, config, _, _ in saved:
+        recorded = inputs.get(name, {}).get("weights")
+        if recorded or (name in SHIPPED and config.get("weights", "imagenet") == "imagenet"):
+            found[name] = recorded or weights.resolve(name)
+    return found
 
 
 def refit_chosen(exp_dir, exp, photos, members, chosen, probe) -> list:

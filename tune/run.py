@@ -25,6 +25,7 @@ from models import (
     PARTIAL,
     build_model,
     check_pretrained_weights,
+    efficientnet,
 )
 from training import features, precision
 from tune import disk, experiment, lock
@@ -35,15 +36,19 @@ from tune.report import write_report
 from tune.results import percent, summary_markdown, write_atomic, write_json
 
 
-def minutes(text: str) -> float:
-    """An argparse type: a positive number of minutes."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected minutes, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0 minutes, got {text}")
-    return value
+def positive(unit: str):
+    """An argparse type: a positive number of `unit` (minutes, seconds)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {unit}, got {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be more than 0 {unit}, got {text}")
+        return value
+
+    return parse
 
 
 def parse_args(argv):
@@ -104,7 +109,12 @@ def parse_args(argv):
         "(s3://, gs://, ...); default: ray/ inside the experiment folder",
     )
     p.add_argument(
-        "--weights-file", help="ImageNet weights file for resnet18 (default: torch hub's cache)"
+        "--weights-file",
+        action="append",
+        metavar="[MODEL=]PATH",
+        help="ImageNet weights for a model (default: its package, else the library's download "
+        "into its cache: torch hub's for resnet18, Hugging Face's for timm/...); MODEL= where "
+        "the space loads more than one; repeat per model",
     )
     p.add_argument(
         "--precision",
@@ -114,7 +124,7 @@ def parse_args(argv):
     )
     p.add_argument(
         "--time-budget",
-        type=minutes,
+        type=positive("minutes"),
         metavar="MINUTES",
         help="start no trial after this many minutes; running trials stop at their next epoch, "
         "resumable with --resume (which may give a new budget)",
@@ -125,6 +135,13 @@ def parse_args(argv):
         default="halving",
         help="halving (default): successive halving on equal training images, no trial past a "
         "rung unjudged; asha: Ray's async ASHA per epoch, as before (for comparison)",
+    )
+    p.add_argument(
+        "--log-every",
+        type=positive("seconds"),
+        default=60.0,
+        metavar="SECONDS",
+        help="off a terminal (a log file, CI), a status line at least this often (default 60)",
     )
     p.add_argument(
         "--verbose",
@@ -171,6 +188,29 @@ def cut_stages(space, model: str) -> int:
     if model not in PARTIAL or not needs_feature_cache(space, model):
         return 0
     return max((v for v in values_of(space, "unfrozen_stages") if isinstance(v, int)), default=0)
+
+
+def weights_sources(given: list[str], space, models: list[str]) -> dict:
+    """Per model whose trials load ImageNet weights: where they come from (models/weights.py),
+    from `--weights-file [MODEL=]PATH` where given. A bare PATH is for the space's one model
+    whose weights no package ships."""
+    wanted = [m for m in models if m != "seed_cnn" and "imagenet" in values_of(space, "weights")]
+    files = {}
+    for item in given:
+        model, named, path = item.partition("=")
+        if not (named and model in models):
+            unshipped = [m for m in wanted if m not in efficientnet.SHIPPED]
+            owners = wanted if len(wanted) == 1 else unshipped
+            if len(owners) != 1:
+                raise UsageError(
+                    f"--weights-file {item}: say which model it is for, --weights-file "
+                    f"MODEL=PATH (this space loads ImageNet weights for {', '.join(wanted)})"
+                )
+            model, path = owners[0], item
+        if not Path(path).is_file():
+            raise UsageError(f"--weights-file {item}: no such file {path}")
+        files[model] = path
+    return {m: check_pretrained_weights(m, {"imagenet"}, files.get(m)) for m in wanted}
 
 
 def check_batch_sizes(space, train_size: int) -> None:
@@ -287,11 +327,8 @@ def main(argv=None) -> int:
         )
     if exp_dir.exists():
         raise UsageError(f"experiment {exp_dir} already exists: pick another --name")
-    if args.weights_file and not Path(args.weights_file).is_file():
-        raise UsageError(f"--weights-file {args.weights_file} does not exist")
     models = search_spaces.models(space)
-    for model in models:
-        check_pretrained_weights(model, values_of(space, "weights"), args.weights_file)
+    sources = weights_sources(args.weights_file or [], space, models)
 
     sizes = {model: search_spaces.image_size(space, model) for model in models}
     dataset = args.dataset or space.dataset
@@ -355,7 +392,6 @@ def main(argv=None) -> int:
         "cpus_per_trial": args.cpus_per_trial,
         "precision": chosen.as_dict(),
         "imagenet": "imagenet" in values_of(space, "weights"),
-        "weights_file": str(Path(args.weights_file).resolve()) if args.weights_file else None,
         # per model a trial may build: its input size and its files, relative to the
         # experiment folder
         "inputs": {
@@ -364,6 +400,8 @@ def main(argv=None) -> int:
                 "tensors_file": f"images_{size}.pt",
                 # what its trials compute in, the fastest measured for it on this CPU
                 "precision": precision.choose(requested, model).as_dict(),
+                # where its ImageNet weights come from: file, sha256, origin
+                **({"weights": sources[model]} if model in sources else {}),
             }
             for model, size in sizes.items()
         },
@@ -409,7 +447,7 @@ def main(argv=None) -> int:
         from tune.engine.search import make_tuner  # imports Ray: only after start_ray has set it up
 
         run = RunContext.for_experiment(
-            exp_dir, experiment.ray_path(exp_dir), exp, args.time_budget
+            exp_dir, experiment.ray_path(exp_dir), exp, args.time_budget, args.log_every
         )
         tuner = make_tuner(
             space,
@@ -439,7 +477,10 @@ def stage(staging: Path, space, data, exp: dict) -> None:
         if needs_feature_cache(space, model):
             # built by the first trial that draws a frozen `model`, while others train
             # (training/features.py load_or_build)
-            inputs["features_file"] = f"features_{model}_{inputs['image_size']}.pt"
+            # a timm model's "timm/NAME" as "timm-NAME": one file, not a folder
+            inputs["features_file"] = (
+                f"features_{model.replace('/', '-')}_{inputs['image_size']}.pt"
+            )
             inputs["cut_stages"] = cut_stages(space, model)
         del tensors
     write_json(staging / "experiment.json", exp)
@@ -501,7 +542,9 @@ def resume_held(args, exp_dir: Path) -> int:
     from tune.engine.search import restore_tuner
 
     print(f"Resuming experiment {args.name} from {experiment.ray_path(exp_dir)}")
-    run = RunContext.for_experiment(exp_dir, experiment.ray_path(exp_dir), exp, args.time_budget)
+    run = RunContext.for_experiment(
+        exp_dir, experiment.ray_path(exp_dir), exp, args.time_budget, args.log_every
+    )
     tuner = restore_tuner(
         run, exp["trial_settings"], experiment.trial_data(exp_dir, features=False), args.verbose
     )

@@ -26,9 +26,19 @@ class RunContext:
     deadline: float | None = None  # --time-budget: no trial starts after this time
     ended_search: bool = False  # the budget, not the end of the search, ended it
     waiting: set = field(default_factory=set)  # trials paused at a rung (tune/engine/scheduler.py)
+    # what the scheduler has to tell a person (a rung closed), said by tune/engine/progress.py
+    notices: list = field(default_factory=list)
+    log_every: float = 60.0  # off a terminal, seconds between status lines (--log-every)
 
     @classmethod
-    def for_experiment(cls, exp_dir: Path, ray_path: str, exp: dict, minutes: float | None):
+    def for_experiment(
+        cls,
+        exp_dir: Path,
+        ray_path: str,
+        exp: dict,
+        minutes: float | None,
+        log_every: float = 60.0,
+    ):
         return cls(
             exp_dir=Path(exp_dir),
             ray_path=ray_path,
@@ -39,6 +49,7 @@ class RunContext:
             baseline=exp["baseline"],
             grace_period=exp.get("grace_period", 1),
             deadline=time.time() + 60 * minutes if minutes else None,
+            log_every=log_every,
         )
 
     @property

@@ -1,16 +1,16 @@
 """What a person sees while a search runs.
 
 On a terminal: one live line (tqdm), with the trials ended out of the total (done, stopped early
-by the scheduler, errored) and running, the best validation loss and accuracy so far with its trial,
-the time elapsed and an estimate of the time left. Elsewhere (CI, `> log`): one plain line per ended
-trial, no escape codes. A trial error is always one line, with where its full traceback is.
-Ray's own trial table and its workers' logs come back with `--verbose` (tune/engine/search.py,
-tune/engine/cluster.py).
+by the scheduler, errored), running and waiting at a rung, the best validation loss and accuracy
+so far with its trial, the time elapsed and an estimate of the time left. Elsewhere (CI, `> log`,
+nohup): that status as a plain line at least every `--log-every` seconds (60), no escape codes.
+Both say each ended trial and each closed rung (how many went on) in a line of its own. A trial
+error is always one line, with where its full traceback is. Ray's own trial table and its
+workers' logs come back with `--verbose` (tune/engine/search.py, tune/engine/cluster.py).
 
-The estimate: the passes over the training split still to train under the halving plan
-(tune/engine/scheduler.py `planned_passes`: every trial to the first rung, a third of them to the
-next, ...; the baseline its full schedule), x the mean seconds a trial takes per pass, / trials at a
-time; never less than what the baseline alone still needs, since it runs to the end.
+The estimate (`time_left`): the passes the baseline still trains (its full schedule) and the
+passes every other trial is expected to still train under halving, each at its kind's mean
+seconds a pass, shared by the trials at a time.
 
 The run's settings come from the run it is bound to (tune/engine/context.py): Ray pickles the
 callback into the experiment and brings the old one back on resume.
@@ -27,7 +27,7 @@ from data_utils.transforms import OFFLINE_ANGLES
 from training import features
 from tune import METRIC, MODE, is_baseline
 from tune.engine.context import Bound
-from tune.engine.scheduler import milestones, planned_passes
+from tune.engine.scheduler import expected_passes_left, milestones
 from tune.experiment import (
     ended_status,
     failure_words,
@@ -62,7 +62,7 @@ class Progress(Bound, Callback):
         self.pass_seconds: dict[str, list[float]] = {}  # trial id -> seconds of each pass
         self.ended: dict[str, str] = {}  # trial id -> "COMPLETED" | "STOPPED" | "ERROR"
         self.best = None  # (val loss, val acc, trial number)
-        self.caught_up, self.shown = False, 0.0
+        self.caught_up, self.shown, self.logged = False, 0.0, time.time()
         self.live = sys.stdout.isatty()
         self.bar = (
             tqdm(
@@ -106,9 +106,14 @@ class Progress(Bound, Callback):
                 self.ended[t.trial_id] = "ERROR"
 
     def on_step_end(self, iteration, trials, **info):
-        # the clock ticks on between results
+        for notice in self.run.notices:  # the scheduler's news: a rung closed
+            self.say(notice, trials)
+        self.run.notices.clear()
+        # the clock ticks on between results; off a terminal, a line now and then says so
         if self.bar is not None and time.time() - self.shown >= 1:
             self.refresh(trials)
+        elif self.bar is None and time.time() - self.logged >= self.run.log_every:
+            self.log(self.status(trials))
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
         done = passes_of(result)
@@ -163,7 +168,11 @@ class Progress(Bound, Callback):
             self.bar.write(line)
             self.refresh(trials)
         else:
-            print(f"{line} | {self.status(trials)}", flush=True)
+            self.log(f"{line} | {self.status(trials)}")
+
+    def log(self, line: str) -> None:
+        print(line, flush=True)
+        self.logged = time.time()
 
     def refresh(self, trials) -> None:
         if self.bar is not None:
@@ -177,6 +186,9 @@ class Progress(Bound, Callback):
             for kind in ("COMPLETED", "STOPPED", "ERROR")
         }
         running = sum(t.status == "RUNNING" and t.trial_id not in self.ended for t in trials)
+        waiting = f", {len(self.run.waiting)} waiting at a rung" if self.run.waiting else ""
+        starting = sum(t.status == "PENDING" and t.trial_id not in self.run.waiting for t in trials)
+        waiting += f", {starting} starting" if starting else ""  # a worker on its way
         best = "no result yet"
         if self.best:
             accuracy = f", acc {100 * self.best[1]:.1f}%" if self.best[1] is not None else ""
@@ -186,48 +198,41 @@ class Progress(Bound, Callback):
         return (
             f"{len(self.ended)}/{self.run.num_samples} ended ({counts['COMPLETED']} "
             f"done, {counts['STOPPED']} stopped early, {counts['ERROR']} errored), {running} "
-            f"running{caching} | {best} | {clock(time.time() - self.started)} "
+            f"running{waiting}{caching} | {best} | {clock(time.time() - self.started)} "
             f"elapsed{f', ~{clock(left)} left' if left is not None else ''}"
         )
 
     def time_left(self, trials) -> float | None:
+        """Seconds: the baseline's own passes left, and every other trial's expected passes left
+        (tune/engine/scheduler.py `expected_passes_left`; one waiting at a rung goes on with chance
+        1/factor once it closes, one not started yet from the start), each at its kind's mean
+        seconds a pass, shared by the trials at a time; never less than the baseline alone."""
         if not self.pass_seconds:
             return None
-        run = self.run
+        run, factor = self.run, self.run.reduction_factor
+        rungs = milestones(run.grace_period, factor, run.max_epochs)
         baseline = next((t for t in trials if is_baseline(t.config, run.baseline)), None)
+        others = [t for t in trials if t is not baseline]
+        expected = 0.0
+        for t in others:
+            if t.trial_id not in self.ended:
+                left = expected_passes_left(
+                    self.passes.get(t.trial_id, 0), rungs, factor, run.max_epochs
+                )
+                expected += left / factor if t.trial_id in run.waiting else left
+        unstarted = max(0, run.num_samples - 1 - len(others))
+        expected += unstarted * expected_passes_left(0, rungs, factor, run.max_epochs)
+
+        def mean_pass(chosen) -> float | None:  # each trial's mean seconds a pass, averaged
+            means = [sum(s) / len(s) for t, s in self.pass_seconds.items() if t in chosen]
+            return sum(means) / len(means) if means else None
+
+        base_pass = mean_pass({baseline.trial_id} if baseline else set())
+        other_pass = mean_pass({t.trial_id for t in others})
+        base_pass, other_pass = base_pass or other_pass, other_pass or base_pass
         copies = 1 + len(OFFLINE_ANGLES) if run.baseline.get("offline_rotations") else 1
-        baseline_passes = run.max_epochs * copies  # its full schedule: every epoch, every copy
-        planned = baseline_passes + planned_passes(
-            run.num_samples - 1, run.grace_period, run.reduction_factor, run.max_epochs
-        )
-        left = planned - sum(self.passes.values())
-        rungs = milestones(run.grace_period, run.reduction_factor, run.max_epochs) + [
-            run.max_epochs
-        ]
-        done = {t.trial_id: self.passes.get(t.trial_id, 0) for t in trials}
-        running = [
-            t
-            for t in trials
-            if t.status == "RUNNING"
-            and t.trial_id not in self.ended
-            and t is not baseline
-            and done[t.trial_id] < run.max_epochs
-        ]
-        to_next_rung = sum(
-            min(m for m in rungs if m > done[t.trial_id]) - done[t.trial_id] for t in running
-        )
-        # a pass of a random trial: each trial's mean seconds per pass, averaged over trials
-        per_trial = [sum(s) / len(s) for s in self.pass_seconds.values()]
-        mean_pass = sum(per_trial) / len(per_trial)
-        estimate = max(left, to_next_rung) * mean_pass / run.at_once
-        if (
-            baseline is not None
-            and baseline.trial_id not in self.ended
-            and baseline.trial_id in self.pass_seconds
-        ):
-            seconds = self.pass_seconds[baseline.trial_id]
-            baseline_left = (
-                (baseline_passes - done[baseline.trial_id]) * sum(seconds) / len(seconds)
-            )
-            estimate = max(estimate, baseline_left)
-        return max(0.0, estimate)
+        baseline_left = 0.0
+        if baseline is None or baseline.trial_id not in self.ended:
+            done = self.passes.get(baseline.trial_id, 0) if baseline else 0
+            baseline_left = (run.max_epochs * copies - done) * base_pass
+        return max(baseline_left, (baseline_left + expected * other_pass) / run.at_once)

@@ -46,13 +46,13 @@ def milestones(grace_period: int, reduction_factor: int, max_t: int) -> list[int
     return found
 
 
-def planned_passes(trials: int, grace_period: int, reduction_factor: int, max_t: int) -> float:
-    """Passes the non-baseline trials train under the halving plan, when `trials` of them run
-    (the baseline, also in every rung, counted in each rung's size; at least one goes on)."""
-    total, entrants, start = 0.0, trials, 0
-    for milestone in milestones(grace_period, reduction_factor, max_t) + [max_t]:
-        total += entrants * (milestone - start)
-        entrants, start = max(1, (entrants + 1) // reduction_factor), milestone
+def expected_passes_left(at: int, rungs: list[int], reduction_factor: int, max_t: int) -> float:
+    """Passes a trial (not the baseline) that has trained `at` passes is expected to still train:
+    on to its next rung, then at each rung on with chance 1/factor, up to max_t."""
+    total, chance, start = 0.0, 1.0, at
+    for milestone in [m for m in rungs + [max_t] if m > at]:
+        total += chance * (milestone - start)
+        chance, start = chance / reduction_factor, milestone
     return total
 
 
@@ -232,6 +232,12 @@ class SuccessiveHalving(Bound, FIFOScheduler):
                     del self.waiting[trial_id]  # promoted: choose_trial_to_run starts it as PAUSED
                 else:
                     stop_paused(tune_controller, trials[trial_id])
+            went_on = sum(t in best for t in waiting_here)
+            self.run.notices.append(
+                f"rung at {milestone} pass{'es' * (milestone != 1)} closed with "
+                f"{len(self.rungs[milestone])} results: {went_on} of the {len(waiting_here)} "
+                f"waiting there go on, {len(waiting_here) - went_on} stopped"
+            )
             self._save()
             if any(t in best for t in waiting_here):
                 return  # the promoted trials must reach the next rung before it can close
