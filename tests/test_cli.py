@@ -32,6 +32,11 @@ def run_main(capsys, *argv):
             ["--space", "smoke", "--weights-file", "/nonexistent.pth"],
             "--weights-file /nonexistent.pth does not exist",
         ),
+        (
+            ["--space", "pretrained_dataset1", "--weights-file", "/etc/hostname"],
+            "--weights-file /etc/hostname: say which model it is for",
+        ),
+        (["--space", "smoke", "--log-every", "0"], "--log-every: must be more than 0 seconds"),
         ([], "--space is required"),
         (["--space", "smoke", "--name", "../escape"], "--name '../escape': use letters"),
     ],

@@ -199,16 +199,19 @@ def weights_sources(given: list[str], space, models: list[str]) -> dict:
     for item in given:
         model, named, path = item.partition("=")
         if not (named and model in models):
+            model, path = None, item
+        if not Path(path).is_file():
+            raise UsageError(f"--weights-file {path} does not exist")
+        if model is None:
             unshipped = [m for m in wanted if m not in efficientnet.SHIPPED]
             owners = wanted if len(wanted) == 1 else unshipped
             if len(owners) != 1:
                 raise UsageError(
                     f"--weights-file {item}: say which model it is for, --weights-file "
-                    f"MODEL=PATH (this space loads ImageNet weights for {', '.join(wanted)})"
+                    f"MODEL=PATH (this space loads ImageNet weights for "
+                    f"{', '.join(wanted) or 'no model'})"
                 )
-            model, path = owners[0], item
-        if not Path(path).is_file():
-            raise UsageError(f"--weights-file {item}: no such file {path}")
+            model = owners[0]
         files[model] = path
     return {m: check_pretrained_weights(m, {"imagenet"}, files.get(m)) for m in wanted}
 

@@ -186,9 +186,11 @@ class Progress(Bound, Callback):
             for kind in ("COMPLETED", "STOPPED", "ERROR")
         }
         running = sum(t.status == "RUNNING" and t.trial_id not in self.ended for t in trials)
-        waiting = f", {len(self.run.waiting)} waiting at a rung" if self.run.waiting else ""
+        waiting = len(self.run.waiting)
         starting = sum(t.status == "PENDING" and t.trial_id not in self.run.waiting for t in trials)
-        waiting += f", {starting} starting" if starting else ""  # a worker on its way
+        idle = (f", {waiting} waiting at a rung" if waiting else "") + (
+            f", {starting} starting" if starting else ""  # a worker on its way
+        )
         best = "no result yet"
         if self.best:
             accuracy = f", acc {100 * self.best[1]:.1f}%" if self.best[1] is not None else ""
@@ -198,7 +200,7 @@ class Progress(Bound, Callback):
         return (
             f"{len(self.ended)}/{self.run.num_samples} ended ({counts['COMPLETED']} "
             f"done, {counts['STOPPED']} stopped early, {counts['ERROR']} errored), {running} "
-            f"running{waiting}{caching} | {best} | {clock(time.time() - self.started)} "
+            f"running{idle}{caching} | {best} | {clock(time.time() - self.started)} "
             f"elapsed{f', ~{clock(left)} left' if left is not None else ''}"
         )
 
