@@ -3,10 +3,11 @@
 `python -m tune.run` starts or resumes a search on the Ray engine (`tune/engine/`, the only code
 that starts Ray). The commands after a search act on its folder or on a model file and never
 start Ray (they read its saved results with Ray's `ExperimentAnalysis`, tune/experiment.py):
-`tune.trials`, `tune.promote`, `tune.evaluate`, `tune.predict`, `tune.report`,
-`tune.dashboard`. Their shared files: `experiment` (the experiment folder, its trial table),
-`results` (summaries, atomic writes), `study` (the Optuna study), `model_file`, `lock`, `disk`;
-and promotion's `probe` (the probe a pretrained search is compared with) and `refit`.
+`tune.trials`, `tune.promote`, `tune.evaluate`, `tune.predict`, `tune.export` (ONNX),
+`tune.report`, `tune.dashboard`. Their shared files: `experiment` (the experiment folder, its
+trial table), `results` (summaries, atomic writes), `study` (the Optuna study), `model_file`,
+`lock`, `disk`; and promotion's `probe` (the probe a pretrained search is compared with) and
+`refit`.
 
 Trials are judged by validation loss, not accuracy: with 180 validation images accuracy moves
 in 0.56-point steps and ties often, while the loss is continuous and also punishes confident
