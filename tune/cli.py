@@ -36,6 +36,21 @@ def int_at_least(minimum: int):
     return parse
 
 
+def positive(unit: str):
+    """An argparse type: a positive number of `unit` (minutes, seconds)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {unit}, got {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be more than 0 {unit}, got {text}")
+        return value
+
+    return parse
+
+
 def run_main(main, argv=None) -> None:
     """Run a command's main; the errors a user can fix become one line and exit code 2."""
     from data_utils import DataError

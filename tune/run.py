@@ -4,7 +4,6 @@ Order matters for "nothing half-written": every check (flags, space, data, weigh
 before the experiment folder appears, and the folder appears whole (built aside, then renamed).
 """
 
-import argparse
 import contextlib
 import io
 import json
@@ -29,26 +28,11 @@ from models import (
 )
 from training import features, precision
 from tune import disk, experiment, lock
-from tune.cli import ArgumentParser, UsageError, WriteFailed, int_at_least, run_main
+from tune.cli import ArgumentParser, UsageError, WriteFailed, int_at_least, positive, run_main
 from tune.engine.cluster import check_cluster, start_ray
 from tune.engine.context import RunContext
 from tune.report import write_report
 from tune.results import percent, summary_markdown, write_atomic, write_json
-
-
-def positive(unit: str):
-    """An argparse type: a positive number of `unit` (minutes, seconds)."""
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {unit}, got {text!r}") from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be more than 0 {unit}, got {text}")
-        return value
-
-    return parse
 
 
 def parse_args(argv):
