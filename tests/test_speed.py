@@ -30,6 +30,9 @@ def test_auto_takes_what_was_measured_fastest_for_the_model_on_this_kind_of_cpu(
     assert precision.choose("fp32", "efficientnet_lite1") == Precision("fp32", True)
     monkeypatch.setattr(precision, "cpu_class", lambda: "amx")
     assert precision.choose("fp32", "seed_cnn") == Precision("fp32", False)
+    # with native bf16, the CNN gains from it and the Lite models' depthwise convolutions do not
+    assert precision.choose("auto", "seed_cnn") == Precision("bf16", True)
+    assert precision.choose("auto", "efficientnet_lite0") == Precision("fp32", True)
 
 
 def test_a_cpu_with_amx_capped_below_it_counts_as_one_without(monkeypatch):

@@ -75,11 +75,24 @@ BF16_CL, FP32_CL, FP32 = Precision("bf16", True), Precision("fp32", True), Preci
 # `python benchmarks/step_speed.py` (benchmarks/README.md, "Precision per model"). "*" is every
 # model the class's run did not measure.
 MEASURED = {
-    # AMD EPYC, AVX-512 BF16, no AMX, 2026-11-29: the CNN 2.6x, ResNet18 2.5x faster in bf16 + CL;
-    # the Lite models were not measured there: bf16 + CL as for the CNN (unverified)
-    "avx512_bf16": {"*": BF16_CL},
-    # Intel Xeon with AMX: bf16 convolutions faster still (~1.5x the above)
-    "amx": {"*": BF16_CL},
+    # AMD EPYC, AVX-512 BF16, no AMX, 2026-11-29: the CNN 2.6x, ResNet18 2.5x faster in bf16 + CL.
+    # The Lite models: an Intel Xeon with AMX capped at ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16,
+    # 2026-12-04, 1 thread, fp32 CL -> bf16 CL (that Xeon had the CNN at 1.0-1.4x and ResNet18
+    # at 0.7x in bf16: AMD's real no-AMX figures are kept for those two)
+    "avx512_bf16": {
+        "*": BF16_CL,
+        "efficientnet_lite0": FP32_CL,  # 9.1 -> 6.0
+        "efficientnet_lite1": FP32_CL,  # 2.7 -> 2.2 (at 320 px)
+        "efficientnet_lite2": FP32_CL,  # 4.5 -> 2.8
+    },
+    # Intel Xeon with AMX, 2026-12-04, 1 thread, fp32 CL -> bf16 CL: the CNN 11.3 -> 21.9,
+    # ResNet18 10.4 -> 29.0; the Lite models' depthwise convolutions gain nothing from bf16
+    "amx": {
+        "*": BF16_CL,
+        "efficientnet_lite0": FP32_CL,  # 8.5 -> 6.0
+        "efficientnet_lite1": FP32_CL,  # 2.7 -> 2.4 (at 320 px)
+        "efficientnet_lite2": FP32_CL,  # 4.4 -> 3.3
+    },
     # AMD EPYC, AVX2 only (bf16 emulated), 2026-12-04, training images/s on 1 thread, fp32 NCHW ->
     # fp32 channels_last (bf16 + channels_last, emulated, 0.2-0.8): channels_last won for every
     # model on 1 and 2 threads (an AVX2 Xeon of 2026-11-28 had it slower for the CNN: "*" stays
@@ -98,7 +111,7 @@ MEASURED = {
 def choose(requested: str = "auto", model: str | None = None) -> Precision:
     """`--precision`: auto takes what MEASURED says is fastest for `model` on this CPU's class.
     An explicit bf16 is honoured even where it is emulated (the user asked for it); an explicit
-    choice computes in NCHW where the measured one is fp32 NCHW, channels_last otherwise."""
+    fp32 computes in channels_last only where fp32 + channels_last was measured fastest."""
     if requested not in CHOICES:
         raise ValueError(f"precision must be one of {', '.join(CHOICES)}, got {requested!r}")
     measured = MEASURED[cpu_class()]
