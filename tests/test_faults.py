@@ -93,17 +93,26 @@ def test_a_trial_that_fails_every_retry_is_marked_and_the_search_still_finishes(
     assert "Traceback" not in done.stdout + done.stderr
 
 
-def test_a_search_whose_every_trial_fails_exits_non_zero_and_says_why(tmp_path):
+@pytest.mark.parametrize(
+    "fault, samples, said",
+    # after the first pass: one trial (with two, the rung at pass 1 may stop one, which is no
+    # failure)
+    [("1:every", 2, "No trial finished an epoch: every"), ("2:every", 1, "Every")],
+    ids=["in-the-first-pass", "after-the-first-pass"],
+)
+def test_a_search_whose_every_trial_fails_exits_non_zero_and_says_why(
+    tmp_path, fault, samples, said
+):
     done = smoke(
-        tmp_path, "allfail", "--num-samples", "2", env=with_fault("1:every", tmp_path / "faults")
+        tmp_path,
+        "allfail",
+        *("--num-samples", str(samples)),
+        env=with_fault(fault, tmp_path / "faults"),
     )
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
-    assert (
-        "No trial finished an epoch: every trial failed. "
-        "First error: RuntimeError: injected test fault" in done.stdout
-    )
+    assert f"{said} trial failed. First error: RuntimeError: injected test fault" in done.stdout
     trials = pd.read_csv(tmp_path / "allfail" / "trials.csv")
-    assert len(trials) == 2 and set(trials.status) == {"ERROR"}
+    assert len(trials) == samples and set(trials.status) == {"ERROR"}
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])

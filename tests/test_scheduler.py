@@ -13,7 +13,8 @@ from ray.tune.experiment import Trial
 from ray.tune.schedulers import TrialScheduler
 
 from tune.engine.context import RunContext
-from tune.engine.scheduler import SuccessiveHalving, expected_passes_left, milestones
+from tune.engine.rungs import expected_passes_left, milestones
+from tune.engine.scheduler import SuccessiveHalving
 
 BASELINE = {"lr": 1e-3, "dropout": 0.5}
 CONTINUE, PAUSE, STOP = TrialScheduler.CONTINUE, TrialScheduler.PAUSE, TrialScheduler.STOP
@@ -68,7 +69,7 @@ def made(tmp_path):
     """A scheduler (rungs at 1 and 3 passes, max 9) and a controller, bound to one run."""
 
     def make(**changes):
-        scheduler = SuccessiveHalving(BASELINE, max_t=9, grace_period=1, reduction_factor=3)
+        scheduler = SuccessiveHalving(max_t=9, grace_period=1, reduction_factor=3)
         return scheduler.bind(run_context(tmp_path, **changes)), FakeController()
 
     return make
@@ -208,3 +209,46 @@ def test_the_time_left_counts_the_trials_waiting_at_a_rung_and_never_less_than_t
     assert progress.time_left(trials) == pytest.approx((160 + 22 / 3 * 70 / 3) / 2)
     run.waiting = set()  # t0 went on: 4 passes, not 4 / 3, left
     assert progress.time_left(trials) == pytest.approx((160 + 10 * 70 / 3) / 2)
+
+
+def test_a_later_draw_equal_to_the_baselines_values_is_not_a_second_baseline(made, tmp_path):
+    """The searcher flags the trial it enqueued as the baseline; a space whose every parameter
+    has one value draws the baseline's values for every trial, and only trial 0 is it."""
+    from optuna.distributions import CategoricalDistribution
+
+    from tune import METRIC, MODE, is_baseline
+    from tune.engine.search import DefineByRun
+    from tune.engine.searcher import StudySearch
+
+    space = SimpleNamespace(params={k: CategoricalDistribution([v]) for k, v in BASELINE.items()})
+    searcher = StudySearch(
+        run=run_context(tmp_path),
+        space=DefineByRun(space),
+        metric=METRIC,
+        mode=MODE,
+        seed=0,
+        baseline=BASELINE,
+        max_epochs=9,
+        description={},
+    )
+    first, second = searcher.suggest("first"), searcher.suggest("second")
+    assert {k: second[k] for k in BASELINE} == BASELINE == {k: first[k] for k in BASELINE}
+    assert is_baseline(first, BASELINE) and not is_baseline(second, BASELINE)
+    # the scheduler: the baseline is never paused; its twin waits at the rung like any trial
+    scheduler, controller = made()
+    baseline, twin = add(scheduler, controller, "b", first), add(scheduler, controller, "t", second)
+    assert report(scheduler, controller, baseline, 1, 0.9) == CONTINUE
+    assert report(scheduler, controller, twin, 1, 0.5) == PAUSE
+
+
+def test_an_asha_trial_with_offline_rotations_stopped_at_a_rung_is_stopped_not_completed():
+    """Under the old ASHA the budget is epochs; an epoch of offline rotations is three passes."""
+    from tune import ended_status
+    from tune.experiment import budget_unit
+
+    stopped_at_its_rung = {"epoch": 3, "passes": 9}  # of a 9-epoch budget
+    assert ended_status(stopped_at_its_rung, 9, budget_unit({"scheduler": "asha"})) == "STOPPED"
+    assert ended_status(stopped_at_its_rung, 9, budget_unit({})) == "STOPPED"  # before the key
+    assert ended_status(stopped_at_its_rung, 9, budget_unit({"scheduler": "halving"})) == (
+        "COMPLETED"
+    )

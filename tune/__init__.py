@@ -18,6 +18,29 @@ checkpoints Ray keeps and the "best trial" all use it.
 METRIC, MODE = "val_loss", "min"
 
 
-def is_baseline(config: dict, baseline: dict) -> bool:
-    """Whether a trial's config is the seed report's hand-tuned one (trial 0 of every search)."""
-    return all(config.get(k) == v for k, v in baseline.items())
+BASELINE_FLAG = "baseline"  # in a trial's config: True for the report's baseline, else False
+
+
+def is_baseline(config: dict, baseline: dict | None = None) -> bool:
+    """Whether a trial is the seed report's hand-tuned one (trial 0 of every search): the flag the
+    searcher sets when it enqueues it (tune/engine/searcher.py), so a later draw of the same
+    values is not a second baseline. A trial of an experiment from before the flag has none: it
+    is the baseline if its config holds the baseline's values."""
+    if BASELINE_FLAG in config:
+        return bool(config[BASELINE_FLAG])
+    return baseline is not None and all(config.get(k) == v for k, v in baseline.items())
+
+
+def passes_of(result) -> int:
+    """Passes over the training split a result comes after (`epoch` in results written before
+    trials reported passes, when a pass was an epoch)."""
+    return int(result.get("passes", result.get("epoch", 0)) or 0)
+
+
+def ended_status(result, budget: int, unit: str = "passes") -> str:
+    """What a TERMINATED trial is to a person, from its last result: Ray ends a trial that trained
+    its whole budget and one that the scheduler stopped early the same way, and nothing else ends
+    a trial early here. The budget is in passes (successive halving) or, under the old ASHA
+    (`--scheduler asha`), in epochs: an epoch of the report's offline rotations is three passes."""
+    done = passes_of(result) if unit == "passes" else float(result.get("epoch", 0) or 0)
+    return "COMPLETED" if done >= budget else "STOPPED"

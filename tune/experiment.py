@@ -11,7 +11,7 @@ import torch
 from data_utils.layout import SMOKING_CLASSES
 from data_utils.prepare import load_splits
 from models import imagenet_state, weights
-from tune import METRIC, MODE, is_baseline, lock
+from tune import METRIC, MODE, ended_status, is_baseline, lock, passes_of
 from tune.cli import UsageError
 
 
@@ -196,16 +196,10 @@ def whole(epoch) -> int | float:
     return int(epoch) if float(epoch).is_integer() else round(float(epoch), 3)
 
 
-def passes_of(result) -> int:
-    """Passes over the training split a result comes after (`epoch` in results written before
-    trials reported passes, when a pass was an epoch)."""
-    return int(result.get("passes", result.get("epoch", 0)) or 0)
-
-
-def ended_status(passes: int, max_passes: int) -> str:
-    """What a TERMINATED trial is to a person: Ray ends a trial that trained its whole budget and
-    one that the scheduler stopped early the same way, and nothing else ends a trial early here."""
-    return "COMPLETED" if passes >= max_passes else "STOPPED"
+def budget_unit(exp: dict) -> str:
+    """What a trial's budget (`max_epochs`) counts: passes under successive halving, epochs under
+    Ray's ASHA (every experiment from before `scheduler` was recorded)."""
+    return "passes" if exp.get("scheduler") == "halving" else "epochs"
 
 
 def local_errors(trial) -> str | None:
@@ -250,7 +244,7 @@ def trials_table(exp_dir: Path, searching: bool | None = None) -> pd.DataFrame:
         passes = passes_of(last) if reported else 0
         status = trial.status
         if status == "TERMINATED":
-            status = ended_status(passes, exp["max_epochs"])
+            status = ended_status(last, exp["max_epochs"], budget_unit(exp))
         elif status in ("PENDING", "RUNNING") and passes:
             # the saved state lags a running trial's own results; Ray saves one whose worker was
             # still starting when the loop ended (a --time-budget, a kill) as PENDING

@@ -607,11 +607,12 @@ def fit_and_write(tuner, run: RunContext, exp: dict, time_budget: float | None) 
     resume_command = f"python -m tune.run --resume --name {exp['name']}" + (
         f" --results-dir {exp_dir.parent}" if exp_dir.parent != Path("results") else ""
     )
-    if exp["finished"] and (table.empty or (table["passes"] == 0).all()):
+    no_pass = table.empty or (table["passes"] == 0).all()
+    if exp["finished"] and (no_pass or (table["status"] == "ERROR").all()):
         errors = table["error"][table["error"] != ""] if "error" in table else []
         print(
-            "\nNo trial finished an epoch: every trial failed. First error: "
-            f"{errors.iloc[0] if len(errors) else 'none recorded'} "
+            f"\n{'No trial finished an epoch: every' if no_pass else 'Every'} trial failed. "
+            f"First error: {errors.iloc[0] if len(errors) else 'none recorded'} "
             f"(tracebacks: {exp_dir / 'ray'}/*/error.txt)"
         )
         return 1

@@ -17,7 +17,7 @@ class RunContext:
     exp_dir: Path  # the experiment folder, where it is now
     ray_path: str  # where Ray keeps its state and checkpoints (a folder or a URI)
     num_samples: int
-    max_epochs: int  # the budget of a trial, in passes over the training split
+    max_epochs: int  # the budget of a trial, in budget_unit
     at_once: int  # trials run at once
     cpus_per_trial: int
     baseline: dict
@@ -29,6 +29,7 @@ class RunContext:
     # what the scheduler has to tell a person (a rung closed), said by tune/engine/progress.py
     notices: list = field(default_factory=list)
     log_every: float = 60.0  # off a terminal, seconds between status lines (--log-every)
+    budget_unit: str = "passes"  # or "epochs" under Ray's ASHA (tune.experiment.budget_unit)
 
     @classmethod
     def for_experiment(
@@ -50,6 +51,7 @@ class RunContext:
             grace_period=exp.get("grace_period", 1),
             deadline=time.time() + 60 * minutes if minutes else None,
             log_every=log_every,
+            budget_unit="passes" if exp.get("scheduler") == "halving" else "epochs",
         )
 
     @property

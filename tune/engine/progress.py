@@ -25,16 +25,10 @@ from tqdm import tqdm
 
 from data_utils.transforms import OFFLINE_ANGLES
 from training import features
-from tune import METRIC, MODE, is_baseline
+from tune import METRIC, MODE, ended_status, is_baseline, passes_of
 from tune.engine.context import Bound
-from tune.engine.scheduler import expected_passes_left, milestones
-from tune.experiment import (
-    ended_status,
-    failure_words,
-    local_errors,
-    passes_of,
-    trial_number,
-)
+from tune.engine.rungs import expected_passes_left, milestones
+from tune.experiment import failure_words, local_errors, trial_number
 
 
 def clock(seconds: float) -> str:
@@ -101,7 +95,7 @@ class Progress(Bound, Callback):
                         trial_number(t),
                     )
             if t.status == "TERMINATED":
-                self.ended[t.trial_id] = ended_status(passes, self.run.max_epochs)
+                self.ended[t.trial_id] = self.ended_status(t)
             elif t.status == "ERROR":
                 self.ended[t.trial_id] = "ERROR"
 
@@ -125,9 +119,12 @@ class Progress(Bound, Callback):
             self.best = (result[METRIC], result.get("val_acc", float("nan")), trial_number(trial))
         self.refresh(trials)
 
+    def ended_status(self, trial) -> str:
+        return ended_status(trial.last_result or {}, self.run.max_epochs, self.run.budget_unit)
+
     def on_trial_complete(self, iteration, trials, trial, **info):
+        self.ended[trial.trial_id] = self.ended_status(trial)
         passes = self.passes.get(trial.trial_id, 0)
-        self.ended[trial.trial_id] = ended_status(passes, self.run.max_epochs)
         how = (
             "completed"
             if self.ended[trial.trial_id] == "COMPLETED"
@@ -206,7 +203,7 @@ class Progress(Bound, Callback):
 
     def time_left(self, trials) -> float | None:
         """Seconds: the baseline's own passes left, and every other trial's expected passes left
-        (tune/engine/scheduler.py `expected_passes_left`; one waiting at a rung goes on with chance
+        (tune/engine/rungs.py `expected_passes_left`; one waiting at a rung goes on with chance
         1/factor once it closes, one not started yet from the start), each at its kind's mean
         seconds a pass, shared by the trials at a time; never less than the baseline alone."""
         if not self.pass_seconds:

@@ -101,15 +101,14 @@ class MovableSearch(Bound, SearchGenerator):
 
 
 def optuna_searcher(space, seed: int, max_epochs: int, run: RunContext) -> StudySearch:
-    """Optuna's TPE over the space, its study in the experiment folder. The baseline goes first
-    through points_to_evaluate, which Optuna enqueues as trial 0 (tests/test_search.py checks that
-    it really runs, given ray#35319)."""
+    """Optuna's TPE over the space, its study in the experiment folder. The baseline goes first:
+    the searcher enqueues it as trial 0, flagged (tests/test_search.py checks that it really runs,
+    given ray#35319)."""
     return StudySearch(
         run=run,
         space=DefineByRun(space),
         metric=METRIC,
         mode=MODE,
-        points_to_evaluate=[space.baseline],
         seed=seed,
         baseline=space.baseline,
         fixed=getattr(space, "fixed", {}),
@@ -186,7 +185,7 @@ def make_scheduler(kind: str, space, max_epochs: int):
             reduction_factor=REDUCTION_FACTOR,
         )
     return SuccessiveHalving(
-        space.baseline, max_t=max_epochs, grace_period=grace, reduction_factor=REDUCTION_FACTOR
+        max_t=max_epochs, grace_period=grace, reduction_factor=REDUCTION_FACTOR
     )
 
 

@@ -19,7 +19,7 @@ import optuna
 from optuna.trial import TrialState
 from ray.tune.search.optuna import OptunaSearch
 
-from tune import METRIC, is_baseline
+from tune import BASELINE_FLAG, METRIC, ended_status, passes_of
 from tune.engine.context import Bound, RunContext
 from tune.study import storage
 
@@ -61,19 +61,20 @@ class StudySearch(Bound, OptunaSearch):
             self._ot_study.set_metric_names([METRIC])  # the dashboard's axis label
         for key, value in self.description.items():
             self._ot_study.set_user_attr(key, value)
+        if not self._ot_study.get_trials(deepcopy=False):  # a new study: the baseline first
+            self._ot_study.enqueue_trial(self.baseline, user_attrs={BASELINE_FLAG: True})
 
     def suggest(self, trial_id: str):
         config = super().suggest(trial_id)
         if not isinstance(config, dict):  # None (wait) or FINISHED
             return config
-        own = getattr(self, "baseline_own", {})  # a searcher pickled before it had them: none
-        searched = {k: v for k, v in self.baseline.items() if k not in own}
-        if own and is_baseline(config, searched):
-            config = {**config, **own}
         trial = self._ot_trials[trial_id]
+        baseline = bool(trial.user_attrs.get(BASELINE_FLAG))  # set when it was enqueued
+        if baseline:
+            config = {**config, **getattr(self, "baseline_own", {})}
         trial.set_user_attr("ray_trial_id", trial_id)
-        trial.set_user_attr("baseline", is_baseline(config, self.baseline))
-        return config
+        trial.set_user_attr(BASELINE_FLAG, baseline)
+        return {**config, BASELINE_FLAG: baseline}
 
     def on_trial_result(self, trial_id: str, result: dict):
         try:
@@ -86,13 +87,14 @@ class StudySearch(Bound, OptunaSearch):
         if trial is None or trial_id in self._completed_trials or ended(trial):
             self._completed_trials.add(trial_id)
             return
-        passes = int((result or {}).get("passes", (result or {}).get("epoch", 0)))
+        passes = passes_of(result or {})
         reported = trial.storage.get_trial(trial._trial_id).intermediate_values
+        unit = self.run.budget_unit if self.run else "passes"
         how = (
             "errored"
             if error
             else "completed"
-            if result and passes >= self.max_epochs
+            if result and ended_status(result, self.max_epochs, unit) == "COMPLETED"
             else "stopped early by the scheduler"
             if result or reported
             else "stopped before its first epoch"

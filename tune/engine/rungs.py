@@ -1,0 +1,168 @@
+"""Successive halving by promotion as pure decisions: results in, "continue", "pause" or "stop"
+out, no Ray (tune/engine/scheduler.py is the adapter that applies them to Ray's trials).
+
+Budget: passes over the training split. Rungs at grace_period x factor^k passes, below max_t.
+- A trial that reaches a rung is recorded there and goes on only if it is among the best
+  1/factor of the results the rung has so far (none while it has fewer than `factor`: no trial
+  passes a rung unjudged); otherwise it waits there, paused.
+- A waiting trial is promoted as soon as later results put it in that top share; trials waiting
+  at a higher rung go first.
+- A rung is closed once no live trial can still reach it: its best max(1, n // factor) go on,
+  the other trials waiting there stop. So at least one trial goes on from every rung.
+- The baseline (the report's recipe) fills the rungs but is never paused or stopped.
+
+The whole state is a dict of JSON types (`state`, `from_state`), so a new driver resumes with
+the same decisions.
+"""
+
+from dataclasses import dataclass, field
+
+CONTINUE, PAUSE, STOP = "continue", "pause", "stop"
+
+
+def check(grace_period: int, reduction_factor: int, max_t: int) -> None:
+    """Raises ValueError for rungs that cannot work (a grace period of 0 never reaches a rung)."""
+    for name, value, least in (
+        ("grace_period", grace_period, 1),
+        ("reduction_factor", reduction_factor, 2),
+        ("max_t", max_t, 1),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ValueError(f"{name} = {value!r}; it must be a whole number >= {least}")
+
+
+def milestones(grace_period: int, reduction_factor: int, max_t: int) -> list[int]:
+    check(grace_period, reduction_factor, max_t)
+    found, milestone = [], grace_period
+    while milestone < max_t:
+        found.append(milestone)
+        milestone *= reduction_factor
+    return found
+
+
+def expected_passes_left(at: int, rungs: list[int], reduction_factor: int, max_t: int) -> float:
+    """Passes a trial (not the baseline) that has trained `at` passes is expected to still train:
+    on to its next rung, then at each rung on with chance 1/factor, up to max_t."""
+    total, chance, start = 0.0, 1.0, at
+    for milestone in [m for m in rungs + [max_t] if m > at]:
+        total += chance * (milestone - start)
+        chance, start = chance / reduction_factor, milestone
+    return total
+
+
+@dataclass
+class Rungs:
+    milestones: list[int]
+    factor: int
+    max_t: int
+    results: dict[int, dict[str, float]] = field(default_factory=dict)  # rung -> trial -> value
+    waiting: dict[str, int] = field(default_factory=dict)  # trial -> the rung it waits at
+    progress: dict[str, int] = field(default_factory=dict)  # trial -> passes reported
+    seen: set[str] = field(default_factory=set)  # every trial ever added
+    ended: set[str] = field(default_factory=set)
+    closed: set[int] = field(default_factory=set)
+    baseline: str | None = None  # the baseline's trial id, once added
+
+    @classmethod
+    def create(cls, grace_period: int, reduction_factor: int, max_t: int) -> "Rungs":
+        found = milestones(grace_period, reduction_factor, max_t)
+        return cls(found, reduction_factor, max_t, results={m: {} for m in found})
+
+    # -- what happens to trials ----------------------------------------------------------------
+    def add(self, trial_id: str, baseline: bool = False) -> None:
+        self.seen.add(trial_id)
+        if baseline:
+            self.baseline = trial_id
+
+    def report(self, trial_id: str, passes: int, value: float) -> str:
+        """A trial's result after `passes` passes: record it at each rung it reached, and say
+        whether it goes on, waits at the rung it reached, or has had its budget."""
+        self.progress[trial_id] = passes
+        reached = None
+        for milestone in self.milestones:
+            if milestone <= passes and trial_id not in self.results[milestone]:
+                self.results[milestone][trial_id] = value
+                reached = milestone
+        if trial_id == self.baseline:
+            return CONTINUE
+        if passes >= self.max_t:
+            return STOP
+        if reached is not None and not self.promotable(trial_id, reached):
+            self.waiting[trial_id] = reached
+            return PAUSE
+        return CONTINUE
+
+    def end(self, trial_id: str) -> None:
+        self.ended.add(trial_id)
+        self.waiting.pop(trial_id, None)
+
+    def ranked(self, milestone: int) -> list[str]:
+        values = self.results[milestone]
+        return sorted(values, key=values.get)  # lower is better (validation loss)
+
+    def promotable(self, trial_id: str, milestone: int) -> bool:
+        """Among the best 1/factor of the results at this rung so far."""
+        return trial_id in self.ranked(milestone)[: len(self.results[milestone]) // self.factor]
+
+    def promote(self) -> str | None:
+        """A waiting trial that later results put in its rung's top share (the highest rung
+        first), no longer waiting; None if there is none."""
+        for milestone in reversed(self.milestones):
+            for trial_id in self.ranked(milestone):
+                if self.waiting.get(trial_id) == milestone and self.promotable(trial_id, milestone):
+                    del self.waiting[trial_id]
+                    return trial_id
+        return None
+
+    # -- closing rungs -------------------------------------------------------------------------
+    def closable(self, live: set[str]) -> int | None:
+        """The lowest open rung that none of the `live` trials (not ended, still able to run) can
+        reach any more, unless a rung below it is still open; None if there is none."""
+        for milestone in self.milestones:
+            if milestone in self.closed:
+                continue
+            coming = live - {t for t, m in self.waiting.items() if m == milestone} - {self.baseline}
+            if any(self.progress.get(t, 0) < milestone for t in coming):
+                return None
+            return milestone
+        return None
+
+    def close(self, milestone: int) -> tuple[list[str], list[str]]:
+        """Close a rung: its best max(1, n // factor) go on. Returns the trials waiting there that
+        go on and those that stop (ended here)."""
+        self.closed.add(milestone)
+        best = self.ranked(milestone)[: max(1, len(self.results[milestone]) // self.factor)]
+        waiting_here = [t for t in self.ranked(milestone) if self.waiting.get(t) == milestone]
+        went_on = [t for t in waiting_here if t in best]
+        stopped = [t for t in waiting_here if t not in best]
+        for trial_id in went_on:
+            del self.waiting[trial_id]
+        for trial_id in stopped:
+            self.end(trial_id)
+        return went_on, stopped
+
+    # -- saved and restored --------------------------------------------------------------------
+    def state(self) -> dict:
+        return {
+            "milestones": self.milestones,
+            "factor": self.factor,
+            "max_t": self.max_t,
+            "rungs": {str(m): values for m, values in self.results.items()},
+            "waiting": self.waiting,
+            "progress": self.progress,
+            "seen": sorted(self.seen),
+            "ended": sorted(self.ended),
+            "closed": sorted(self.closed),
+            "baseline": self.baseline,
+        }
+
+    def restore(self, state: dict) -> None:
+        """Back from `state()`, or from a file written before the rungs were their own object
+        (no milestones, factor or baseline in it: this object's are kept)."""
+        self.results = {int(m): values for m, values in state["rungs"].items()}
+        for milestone in self.milestones:
+            self.results.setdefault(milestone, {})
+        self.waiting, self.progress = dict(state["waiting"]), dict(state["progress"])
+        self.seen, self.ended = set(state["seen"]), set(state["ended"])
+        self.closed = set(state["closed"])
+        self.baseline = state.get("baseline", self.baseline)
