@@ -22,6 +22,7 @@ A space module defines:
 
 import importlib
 import importlib.util
+import itertools
 import pkgutil
 from pathlib import Path
 from types import ModuleType
@@ -33,8 +34,8 @@ from models import INPUTS
 REQUIRED = ("dataset", "model", "num_samples", "max_epochs", "params", "baseline")
 
 
-class UnknownSpaceError(Exception):
-    pass
+class SpaceError(Exception):
+    """A space that is not known, or whose contents cannot be searched."""
 
 
 def models(space) -> list[str]:
@@ -72,7 +73,7 @@ def load(name: str) -> ModuleType:
     if is_file(name):
         return check(load_file(Path(name)), f"--space {name}")
     if name not in names():
-        raise UnknownSpaceError(
+        raise SpaceError(
             f"unknown search space {name!r}; known spaces: {', '.join(names())} (or a .py file "
             f"of the same form: --space path/to/my_space.py)"
         )
@@ -82,13 +83,13 @@ def load(name: str) -> ModuleType:
 
 def load_file(path: Path) -> ModuleType:
     if not path.is_file():
-        raise UnknownSpaceError(f"--space {path}: no such file")
+        raise SpaceError(f"--space {path}: no such file")
     spec = importlib.util.spec_from_file_location(f"space_{path.stem}", path)
     space = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(space)
     except Exception as error:  # its own code: a syntax error, a bad import, ...
-        raise UnknownSpaceError(f"--space {path}: {type(error).__name__}: {error}") from None
+        raise SpaceError(f"--space {path}: {type(error).__name__}: {error}") from None
     return space
 
 
@@ -96,33 +97,37 @@ def check(space: ModuleType, where: str) -> ModuleType:
     """One line for what a search would otherwise trip over later, or silently get wrong."""
     missing = [key for key in REQUIRED if not hasattr(space, key)]
     if missing:
-        raise UnknownSpaceError(f"{where} lacks {', '.join(missing)}")
+        raise SpaceError(f"{where} lacks {', '.join(missing)}")
+    for problem in itertools.chain(setting_problems(space), param_problems(space)):
+        raise SpaceError(f"{where}: {problem}")
+    return space
+
+
+def setting_problems(space: ModuleType):
     for name in ("num_samples", "max_epochs", "grace_period"):
         value = getattr(space, name, 1)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise UnknownSpaceError(f"{where}: {name} = {value!r}; it must be a whole number >= 1")
+            yield f"{name} = {value!r}; it must be a whole number >= 1"
     for model in models(space):
         if model not in INPUTS:
-            raise UnknownSpaceError(f"{where}: unknown model {model!r}; known: {', '.join(INPUTS)}")
+            yield f"unknown model {model!r}; known: {', '.join(INPUTS)}"
+
+
+def param_problems(space: ModuleType):
     for name, distribution in space.params.items():
         if not isinstance(distribution, BaseDistribution):
-            raise UnknownSpaceError(
-                f"{where}: params[{name!r}] is {distribution!r}, not an Optuna distribution "
+            yield (
+                f"params[{name!r}] is {distribution!r}, not an Optuna distribution "
                 f"(FloatDistribution, IntDistribution, CategoricalDistribution)"
             )
     for name, (parent, _) in getattr(space, "conditions", {}).items():
         for needed in (name, parent):
             if needed not in space.params:
-                raise UnknownSpaceError(
-                    f"{where}: the condition on {name!r} names {needed!r}, which params lacks"
-                )
+                yield f"the condition on {name!r} names {needed!r}, which params lacks"
     for name, value in space.baseline.items():
         distribution = space.params.get(name)
         if distribution is not None and not within(distribution, value):
-            raise UnknownSpaceError(
-                f"{where}: the baseline's {name} = {value!r} is outside the space ({distribution})"
-            )
-    return space
+            yield f"the baseline's {name} = {value!r} is outside the space ({distribution})"
 
 
 def within(distribution: BaseDistribution, value) -> bool:

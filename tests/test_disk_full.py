@@ -194,7 +194,7 @@ def test_resume_sets_a_half_written_state_aside(tmp_path):
     """A state half-written by an older version on a full disk: --resume sets it aside and
     Ray resumes from the one before, instead of restarting the experiment empty."""
     from tune import experiment
-    from tune.cli import UsageError
+    from tune.errors import UsageError
 
     exp_dir = tmp_path / "old"
     (exp_dir / "ray").mkdir(parents=True)

@@ -23,7 +23,7 @@ from conftest import (
 )
 
 from tune import lock
-from tune.cli import UsageError
+from tune.errors import UsageError
 
 
 def command(*args, env=None, log=None) -> subprocess.Popen:

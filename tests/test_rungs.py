@@ -15,83 +15,97 @@ from tune.engine import rungs
 from tune.engine.rungs import CONTINUE, PAUSE, STOP, Rungs
 
 
-def search(config: dict, curves: list[list[float]], seed: int, restore_every_step: bool) -> dict:
-    """Drive the rungs as the Ray adapter does (close, then promote, then start a new trial),
-    with `workers` trials at a time, the next to report chosen at random; trial 0 is the
-    baseline if config says so. Checks every decision as it is made; returns what happened."""
-    grace, factor, max_t = config["grace"], config["factor"], config["max_t"]
-    system = Rungs.create(grace, factor, max_t)
-    pending = [f"t{i}" for i in range(len(curves))]
-    baseline = "t0" if config["baseline"] else None
-    curve = {f"t{i}": c for i, c in enumerate(curves)}
-    running: set[str] = set()
-    resumable: list[str] = []  # went on from a closed rung: paused, started when a worker is free
-    allowed: dict[str, set[int]] = {t: set() for t in pending}  # rungs a trial may pass
-    log, rng = [], random.Random(seed)
+class Search:
+    """Drives the rungs as the Ray adapter does (close, then promote, then start a new trial),
+    `workers` trials at a time, the next to report chosen at random; trial 0 is the baseline if
+    config says so. Checks every decision as it is made."""
 
-    def may_pass(trial_id: str, milestone: int) -> None:
+    def __init__(self, config: dict, curves: list[list[float]], seed: int):
+        self.config, self.rng = config, random.Random(seed)
+        self.system = Rungs.create(config["grace"], config["factor"], config["max_t"])
+        self.curve = {f"t{i}": c for i, c in enumerate(curves)}
+        self.pending = list(self.curve)
+        self.baseline = "t0" if config["baseline"] else None
+        self.running: set[str] = set()
+        self.resumable: list[str] = []  # went on from a closed rung: paused until a worker is free
+        self.allowed: dict[str, set[int]] = {t: set() for t in self.curve}  # rungs it may pass
+        self.log: list = []
+
+    def may_pass(self, trial_id: str, milestone: int) -> None:
         """Judged at its rung: in the best 1/factor of at least `factor` results."""
-        values = system.results[milestone]
+        values, factor = self.system.results[milestone], self.config["factor"]
         rank = sorted(values, key=values.get).index(trial_id)
         assert len(values) >= factor and rank < len(values) // factor
-        allowed[trial_id].add(milestone)
+        self.allowed[trial_id].add(milestone)
 
-    for _ in range(10_000):
-        if restore_every_step:  # a new driver before every decision
-            again = Rungs.create(grace, factor, max_t)
-            again.restore(json.loads(json.dumps(system.state())))
-            system = again
-        if not pending:
-            live = set(curve) - system.ended
-            closing = system.closable(live)
-            if closing is not None:
-                # nobody can still report at it: every live trial that is not the baseline is
-                # waiting there or has passed it
-                for trial_id in live - {baseline}:
-                    assert system.progress.get(trial_id, 0) >= closing
-                went_on, stopped = system.close(closing)
-                for trial_id in went_on:
-                    allowed[trial_id].add(closing)
-                resumable += went_on
-                log.append(("close", closing, tuple(went_on), tuple(stopped)))
-                continue
-        while len(running) < config["workers"]:
-            promoted = system.promote()
+    def close(self) -> bool:
+        """Close a rung that can be closed; whether one was."""
+        live = set(self.curve) - self.system.ended
+        closing = None if self.pending else self.system.closable(live)
+        if closing is None:
+            return False
+        # nobody can still report at it: every live trial but the baseline waits there or passed it
+        for trial_id in live - {self.baseline}:
+            assert self.system.progress.get(trial_id, 0) >= closing
+        went_on, stopped = self.system.close(closing)
+        for trial_id in went_on:
+            self.allowed[trial_id].add(closing)
+        self.resumable += went_on
+        self.log.append(("close", closing, tuple(went_on), tuple(stopped)))
+        return True
+
+    def fill(self) -> None:
+        while len(self.running) < self.config["workers"]:
+            promoted = self.system.promote()
             if promoted is not None:
-                may_pass(promoted, system.progress[promoted])
-                running.add(promoted)
-                log.append(("promote", promoted))
-            elif pending:
-                started = pending.pop(0)
-                system.add(started, baseline=started == baseline)
-                running.add(started)
-            elif resumable:
-                running.add(resumable.pop(0))
+                self.may_pass(promoted, self.system.progress[promoted])
+                self.running.add(promoted)
+                self.log.append(("promote", promoted))
+            elif self.pending:
+                started = self.pending.pop(0)
+                self.system.add(started, baseline=started == self.baseline)
+                self.running.add(started)
+            elif self.resumable:
+                self.running.add(self.resumable.pop(0))
             else:
-                break
-        if not running:
-            break
-        trial_id = rng.choice(sorted(running))
-        passes = system.progress.get(trial_id, 0) + 1
-        for milestone in system.milestones:
-            if milestone < passes and trial_id != baseline:
-                assert milestone in allowed[trial_id], (
-                    f"{trial_id} passed rung {milestone} unjudged"
+                return
+
+    def step(self) -> None:
+        """The next result, of a running trial chosen at random."""
+        trial_id = self.rng.choice(sorted(self.running))
+        passes = self.system.progress.get(trial_id, 0) + 1
+        for milestone in self.system.milestones:
+            if milestone < passes and trial_id != self.baseline:
+                assert milestone in self.allowed[trial_id], (
+                    f"{trial_id} passed {milestone} unjudged"
                 )
-        action = system.report(trial_id, passes, curve[trial_id][passes - 1])
-        log.append(("report", trial_id, passes, action))
-        if trial_id == baseline:
+        action = self.system.report(trial_id, passes, self.curve[trial_id][passes - 1])
+        self.log.append(("report", trial_id, passes, action))
+        if trial_id == self.baseline:
             assert action == CONTINUE  # never paused or stopped
-        elif action == CONTINUE and passes in system.milestones:
-            may_pass(trial_id, passes)
+        elif action == CONTINUE and passes in self.system.milestones:
+            self.may_pass(trial_id, passes)
         if action == PAUSE:
-            running.discard(trial_id)
-        if action == STOP or passes >= max_t:  # its budget (the baseline's own schedule) ends it
-            system.end(trial_id)
-            running.discard(trial_id)
-    else:
+            self.running.discard(trial_id)
+        if action == STOP or passes >= self.config["max_t"]:  # its budget, or the baseline's own
+            self.system.end(trial_id)
+            self.running.discard(trial_id)
+
+    def run(self, restore_every_step: bool = False) -> "Search":
+        for _ in range(10_000):
+            if restore_every_step:  # a new driver before every decision
+                again = Rungs.create(
+                    self.config["grace"], self.config["factor"], self.config["max_t"]
+                )
+                again.restore(json.loads(json.dumps(self.system.state())))
+                self.system = again
+            if self.close():
+                continue
+            self.fill()
+            if not self.running:
+                return self
+            self.step()
         raise AssertionError("the search never ended")
-    return {"log": log, "system": system}
 
 
 configs = st.fixed_dictionaries(
@@ -118,7 +132,7 @@ def searches(draw):
 @given(searches())
 def test_no_trial_passes_a_rung_unjudged_and_none_is_left_waiting(drawn):
     config, curves, seed = drawn
-    system = search(config, curves, seed, restore_every_step=False)["system"]
+    system = Search(config, curves, seed).run().system
     assert system.waiting == {}  # every trial ended or finished
     assert system.ended | ({"t0"} if config["baseline"] else set()) >= set(system.seen)
     for milestone, results in system.results.items():
@@ -130,8 +144,8 @@ def test_no_trial_passes_a_rung_unjudged_and_none_is_left_waiting(drawn):
 @given(searches())
 def test_a_system_restored_from_its_saved_state_decides_the_same(drawn):
     config, curves, seed = drawn
-    uninterrupted = search(config, curves, seed, restore_every_step=False)["log"]
-    assert search(config, curves, seed, restore_every_step=True)["log"] == uninterrupted
+    uninterrupted = Search(config, curves, seed).run().log
+    assert Search(config, curves, seed).run(restore_every_step=True).log == uninterrupted
 
 
 def test_the_baseline_is_the_trial_added_as_such_not_one_with_its_values():

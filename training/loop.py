@@ -66,21 +66,9 @@ def train_epochs(config: dict, settings: dict, data: dict, state: dict | None = 
             model, config, settings["model"], data, generator, precision
         )
     else:
-        train_x, train_y = data["train"]
-        if config.get("offline_rotations"):
-            train_x, train_y = add_rotated_copies(train_x, train_y, generator)
-        train_set = train_y
-
-        def batches(order, batch_size):  # (inputs, labels): uint8 images, each randomly augmented
-            for start in range(0, len(order), batch_size):
-                index = order[start : start + batch_size]
-                yield augment(train_x[index], config, generator), train_y[index]
-
-        def forward(images):
-            return model(precision.batch(to_float(images, normalization)))
-
-        def validate():
-            return predict_logits(model, data["val"][0], normalization, precision)
+        train_set, batches, forward, validate = photo_inputs(
+            model, config, normalization, data, generator, precision
+        )
 
     # A pass is one training split's worth of images (its size is the unit of a trial's budget):
     # an epoch over the report's offline rotated copies (3x the images) is three passes, each
@@ -93,13 +81,7 @@ def train_epochs(config: dict, settings: dict, data: dict, state: dict | None = 
     # after the training set is built: its offline copies are drawn from the fresh generator
     first_pass, order = 0, None
     if state:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        if schedule:
-            schedule.load_state_dict(state["schedule"])
-        generator.set_state(state["generator"])
-        if "torch_rng" in state:  # dropout masks continue as if never interrupted
-            torch.set_rng_state(state["torch_rng"])
+        restore(state, model, optimizer, schedule, generator)
         first_pass = state.get("passes", state["epoch"] * copies)
         order = state.get("order")  # an epoch stopped between its passes goes on with its own order
 
@@ -114,23 +96,11 @@ def train_epochs(config: dict, settings: dict, data: dict, state: dict | None = 
             for s in range(0, len(order), config["batch_size"])
             if min(s // pass_size, copies - 1) == part
         ]
+        share = order[starts[0] : starts[-1] + config["batch_size"]]
         model.train()
-        total_loss, correct, seen = 0.0, 0, 0
-        for inputs, labels in batches(
-            order[starts[0] : starts[-1] + config["batch_size"]], config["batch_size"]
-        ):
-            with precision.autocast():
-                logits = forward(inputs).float()
-            loss = outputs.loss(logits, labels, smoothing)  # in fp32, outside autocast
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            if schedule:
-                schedule.step()
-            total_loss += loss.item() * len(labels)
-            correct += (outputs.predicted(logits) == labels.long()).sum().item()
-            seen += len(labels)
-
+        train_loss, train_acc = train_pass(
+            batches(share, config["batch_size"]), forward, optimizer, schedule, precision, smoothing
+        )
         val_logits = validate()
         val = scores(val_logits, data["val"][1])
         passes = done + 1
@@ -139,8 +109,8 @@ def train_epochs(config: dict, settings: dict, data: dict, state: dict | None = 
             "epoch": epoch,
             "passes": passes,
             "train_images": passes * pass_size,
-            "train_loss": total_loss / seen,
-            "train_acc": correct / seen,
+            "train_loss": train_loss,
+            "train_acc": train_acc,
             "val_loss": val["loss"],
             "val_acc": val["accuracy"],
             "val_auc": val["auc"],
@@ -159,6 +129,57 @@ def train_epochs(config: dict, settings: dict, data: dict, state: dict | None = 
                 "val_logits": val_logits,  # for cross-validation's out-of-fold predictions
             },
         )
+
+
+def restore(state: dict, model, optimizer, schedule, generator) -> None:
+    """Where a checkpoint's trial stopped: weights, Adam's moments, the schedule, and the random
+    generators, so that it trains on exactly as if never interrupted."""
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    if schedule:
+        schedule.load_state_dict(state["schedule"])
+    generator.set_state(state["generator"])
+    if "torch_rng" in state:  # dropout masks continue as if never interrupted
+        torch.set_rng_state(state["torch_rng"])
+
+
+def train_pass(batches, forward, optimizer, schedule, precision, smoothing) -> tuple:
+    """One pass's steps; returns its mean training loss and accuracy."""
+    total_loss, correct, seen = 0.0, 0, 0
+    for inputs, labels in batches:
+        with precision.autocast():
+            logits = forward(inputs).float()
+        loss = outputs.loss(logits, labels, smoothing)  # in fp32, outside autocast
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if schedule:
+            schedule.step()
+        total_loss += loss.item() * len(labels)
+        correct += (outputs.predicted(logits) == labels.long()).sum().item()
+        seen += len(labels)
+    return total_loss / seen, correct / seen
+
+
+def photo_inputs(model, config: dict, normalization, data: dict, generator, precision):
+    """(training set, batches, forward, validate) of a trial that trains on the photos, each
+    augmented as it is drawn (with the report's offline rotated copies where config asks)."""
+    train_x, train_y = data["train"]
+    if config.get("offline_rotations"):
+        train_x, train_y = add_rotated_copies(train_x, train_y, generator)
+
+    def batches(order, batch_size):  # (inputs, labels): uint8 images, each randomly augmented
+        for start in range(0, len(order), batch_size):
+            index = order[start : start + batch_size]
+            yield augment(train_x[index], config, generator), train_y[index]
+
+    def forward(images):
+        return model(precision.batch(to_float(images, normalization)))
+
+    def validate():
+        return predict_logits(model, data["val"][0], normalization, precision)
+
+    return train_y, batches, forward, validate
 
 
 def cached_inputs(model, config: dict, model_name: str, data: dict, generator, precision):

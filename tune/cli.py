@@ -6,14 +6,8 @@ import os
 import sys
 from pathlib import Path
 
-
-class UsageError(Exception):
-    """Something the user can fix; printed as one line, no traceback."""
-
-
-class WriteFailed(Exception):
-    """A write failed (a full disk, ...) and the command stopped cleanly; printed as one line
-    that says where and what to do, exit code 1, no traceback."""
+from tune.disk import failed_write, free_space, megabytes
+from tune.errors import UsageError, WriteFailed
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -55,8 +49,7 @@ def run_main(main, argv=None) -> None:
     """Run a command's main; the errors a user can fix become one line and exit code 2."""
     from data_utils import DataError
     from models import MissingPackageError, MissingWeightsError
-    from search_spaces import UnknownSpaceError
-    from tune.disk import failed_write, free_space, megabytes
+    from search_spaces import SpaceError
 
     try:
         sys.exit(main(argv))
@@ -69,7 +62,7 @@ def run_main(main, argv=None) -> None:
         DataError,
         MissingPackageError,
         MissingWeightsError,
-        UnknownSpaceError,
+        SpaceError,
     ) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)

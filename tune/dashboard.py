@@ -13,7 +13,8 @@ from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from tune import experiment, study
-from tune.cli import ArgumentParser, UsageError, int_at_least, run_main
+from tune.cli import ArgumentParser, int_at_least, run_main
+from tune.errors import UsageError
 
 HOST = "127.0.0.1"
 

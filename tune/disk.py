@@ -17,6 +17,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from tune.errors import UsageError
+
 MIB = 2**20
 MARGIN = 16 * MIB  # Ray's state and logs, the Optuna study, the manifest: a few MB, rounded up
 # errors that mean "this write failed" (not "this read failed" or "no connection")
@@ -67,8 +69,6 @@ def free_space(folder: Path) -> int:
 def refuse_if_it_cannot_fit(folders: dict[Path, int], what: str) -> None:
     """folders: {folder: bytes the search writes there}. One line (exit 2, nothing written)
     when a filesystem has less free space than the folders on it need."""
-    from tune.cli import UsageError
-
     needs: dict[int, list] = {}  # filesystem -> [first folder named, bytes]
     for folder, size in folders.items():
         device = os.stat(existing(folder)).st_dev

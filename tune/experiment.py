@@ -12,7 +12,7 @@ from data_utils.layout import SMOKING_CLASSES
 from data_utils.prepare import load_splits
 from models import imagenet_state, weights
 from tune import METRIC, MODE, ended_status, is_baseline, lock, passes_of
-from tune.cli import UsageError
+from tune.errors import UsageError
 
 
 def find(results_dir: str | Path, name: str) -> Path:

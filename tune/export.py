@@ -24,7 +24,8 @@ from data_utils.transforms import statistics
 from models.outputs import probabilities
 from training.precision import Precision
 from tune import experiment, model_file
-from tune.cli import ArgumentParser, UsageError, run_main
+from tune.cli import ArgumentParser, run_main
+from tune.errors import UsageError
 from tune.results import save_atomic, write_json
 
 FORMAT = "smoker-tune-onnx/1"

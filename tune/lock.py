@@ -19,7 +19,7 @@ import uuid
 from pathlib import Path
 from typing import Self
 
-from tune.cli import UsageError
+from tune.errors import UsageError
 
 LOCK_FILE = "driver.lock"
 REFRESH_S = 60  # a live driver touches its lock this often ...

@@ -16,7 +16,7 @@ from models import INPUTS, build_model
 from models.ensemble import average
 from training.loop import predict_logits
 from training.precision import Precision, usable
-from tune.cli import UsageError
+from tune.errors import UsageError
 from tune.results import save_atomic
 
 FORMAT = "smoker-tune-model/1"

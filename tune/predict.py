@@ -11,7 +11,8 @@ from data_utils.images import decode_at_sizes
 from data_utils.layout import IMAGE_SUFFIXES
 from models import outputs
 from tune import model_file
-from tune.cli import ArgumentParser, UsageError, run_main
+from tune.cli import ArgumentParser, run_main
+from tune.errors import UsageError
 
 
 def parse_args(argv):

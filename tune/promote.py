@@ -25,7 +25,8 @@ from training.metrics import scores as scores_of
 from training.precision import usable
 from tune import METRIC, cv_choice, experiment, lock, model_file, refit, study
 from tune import probe as tune_probe
-from tune.cli import ArgumentParser, UsageError, int_at_least, run_main
+from tune.cli import ArgumentParser, int_at_least, run_main
+from tune.errors import UsageError
 from tune.report import write_report
 from tune.results import alternatives_table, percent, summary_markdown, write_atomic, write_json
 

@@ -28,9 +28,10 @@ from models import (
 )
 from training import features, precision
 from tune import disk, experiment, lock
-from tune.cli import ArgumentParser, UsageError, WriteFailed, int_at_least, positive, run_main
+from tune.cli import ArgumentParser, int_at_least, positive, run_main
 from tune.engine.cluster import check_cluster, start_ray
 from tune.engine.context import RunContext
+from tune.errors import UsageError, WriteFailed
 from tune.report import write_report
 from tune.results import percent, summary_markdown, write_atomic, write_json
 
@@ -306,17 +307,9 @@ def main(argv=None) -> int:
     space_name = Path(args.space).stem if search_spaces.is_file(args.space) else args.space
     name = args.name or f"{space_name}_{time.strftime('%Y%m%d_%H%M%S')}"
     exp_dir = Path(args.results_dir) / name
-    lock.refuse_if_running(exp_dir, name)  # a live driver's experiment is running, not interrupted
-    if (exp_dir / "experiment.json").is_file() and not experiment.settings(exp_dir).get("finished"):
-        raise UsageError(
-            f"experiment {name} in {args.results_dir}/ was interrupted: continue it with "
-            f"python -m tune.run --resume --name {name}"
-        )
-    if exp_dir.exists():
-        raise UsageError(f"experiment {exp_dir} already exists: pick another --name")
+    refuse_existing(exp_dir, name, args.results_dir)
     models = search_spaces.models(space)
     sources = weights_sources(args.weights_file or [], space, models)
-
     sizes = {model: search_spaces.image_size(space, model) for model in models}
     dataset = args.dataset or space.dataset
     data = prepare(
@@ -333,95 +326,22 @@ def main(argv=None) -> int:
     can_run = connect(
         args.address, args.cpus_per_trial, storage, Path(args.results_dir), args.verbose
     )
-
-    requested = args.precision or "auto"
-    chosen = precision.choose(requested, space.model)  # the baseline's model's
-    max_epochs = args.max_epochs or space.max_epochs
-    exp = {
-        "name": name,
-        "space": space_name,
-        # a space file is copied into the experiment: --resume, promote and report read the copy
-        **({"space_file": SPACE_COPY} if search_spaces.is_file(args.space) else {}),
-        "model": space.model,
-        "dataset": dataset,
-        "dataset_dir": str(data.dataset_dir.resolve()),
-        "classes": data.classes,  # label = index
-        "split_sizes": data.sizes(),
-        "num_samples": num_samples,
-        "space_needed": needed,
-        "max_epochs": max_epochs,
-        "grace_period": search_spaces.grace_period(space, max_epochs),
-        "seed": args.seed,
-        "cpus_per_trial": args.cpus_per_trial,
-        "max_concurrent": args.max_concurrent or can_run,
-        "storage": storage,
-        "address": args.address,
-        "precision": {
-            **chosen.as_dict(),
-            "requested": args.precision or "auto",
-            **precision.cpu_capabilities(),
-        },
-        "baseline": space.baseline,
-        "scheduler": args.scheduler,
-        "finished": False,
-        "wall_time_s": 0.0,
-    }
-    # what every trial shares; saved so that --resume rebuilds the same trainable
-    exp["trial_settings"] = {
-        "model": space.model,
-        "classes": data.classes,
-        "max_epochs": exp["max_epochs"],
-        "seed": args.seed,
-        # halving: a trial's budget is max_epochs passes over the training split; the baseline,
-        # its schedule
-        "budget": "passes" if args.scheduler == "halving" else "epochs",
-        "baseline": space.baseline,
-        "cpus_per_trial": args.cpus_per_trial,
-        "precision": chosen.as_dict(),
-        "imagenet": "imagenet" in values_of(space, "weights"),
-        # per model a trial may build: its input size and its files, relative to the
-        # experiment folder
-        "inputs": {
-            model: {
-                "image_size": size,
-                "tensors_file": f"images_{size}.pt",
-                # what its trials compute in, the fastest measured for it on this CPU
-                "precision": precision.choose(requested, model).as_dict(),
-                # where its ImageNet weights come from: file, sha256, origin
-                **({"weights": sources[model]} if model in sources else {}),
-            }
-            for model, size in sizes.items()
-        },
-    }
+    exp = new_settings(args, space, space_name, name, data)
+    exp.update(
+        num_samples=num_samples,
+        space_needed=needed,
+        storage=storage,
+        max_concurrent=args.max_concurrent or can_run,
+    )
+    exp["trial_settings"] = trial_settings(args, space, data, sizes, sources)
     print(
-        f"Trials compute in {chosen.describe()} ({exp['precision']['isa']} CPU, native bf16: "
+        f"Trials compute in {precision.Precision(**exp['trial_settings']['precision']).describe()}"
+        f" ({exp['precision']['isa']} CPU, native bf16: "
         f"{'yes' if precision.native_bf16() else 'no'}; "
         f"--precision {exp['precision']['requested']}); {exp['max_concurrent']} at a time"
     )
-
     staging = exp_dir.with_name(f".{name}.partial")
-    lock.refuse_if_running(staging, name)  # another driver still preparing this name
-    shutil.rmtree(staging, ignore_errors=True)
-    held = None
-    try:
-        staging.mkdir(parents=True)
-        held = lock.take(staging, name)  # the folder's first file, renamed with it
-        stage(staging, space, data, exp)
-    except Exception as error:  # a full disk: no half experiment is left, and nothing to resume
-        failed = disk.failed_write(error)
-        if failed is None and not held:
-            raise  # another driver's lock: its staging folder, not ours
-        if held:
-            held.release()
-        shutil.rmtree(staging, ignore_errors=True)
-        if failed is None:
-            raise
-        raise WriteFailed(
-            f"could not write experiment {name} into {args.results_dir} "
-            f"({failed.reason}; {disk.megabytes(disk.free_space(args.results_dir))} "
-            f"free there, the search needs about {disk.megabytes(needed)}): nothing "
-            f"was kept; free space there and run it again"
-        ) from None
+    held = stage_whole(staging, space, data, exp, args.results_dir)
     del data  # trials get the saved tensors through Ray's object store; no second copy here
     staging.rename(exp_dir)
     with held.moved_to(exp_dir):  # released however the search ends
@@ -446,6 +366,108 @@ def main(argv=None) -> int:
             exp["scheduler"],
         )
         return fit_and_write(tuner, run, exp, args.time_budget)
+
+
+def refuse_existing(exp_dir: Path, name: str, results_dir: str) -> None:
+    """A new search never writes into an experiment that exists, running or not."""
+    lock.refuse_if_running(exp_dir, name)  # a live driver's experiment is running, not interrupted
+    if (exp_dir / "experiment.json").is_file() and not experiment.settings(exp_dir).get("finished"):
+        raise UsageError(
+            f"experiment {name} in {results_dir}/ was interrupted: continue it with "
+            f"python -m tune.run --resume --name {name}"
+        )
+    if exp_dir.exists():
+        raise UsageError(f"experiment {exp_dir} already exists: pick another --name")
+
+
+def new_settings(args, space, space_name: str, name: str, data) -> dict:
+    """experiment.json's settings of a new search (the run's own are added by main)."""
+    max_epochs = args.max_epochs or space.max_epochs
+    return {
+        "name": name,
+        "space": space_name,
+        # a space file is copied into the experiment: --resume, promote and report read the copy
+        **({"space_file": SPACE_COPY} if search_spaces.is_file(args.space) else {}),
+        "model": space.model,
+        "dataset": args.dataset or space.dataset,
+        "dataset_dir": str(data.dataset_dir.resolve()),
+        "classes": data.classes,  # label = index
+        "split_sizes": data.sizes(),
+        "max_epochs": max_epochs,
+        "grace_period": search_spaces.grace_period(space, max_epochs),
+        "seed": args.seed,
+        "cpus_per_trial": args.cpus_per_trial,
+        "address": args.address,
+        "precision": {
+            **precision.choose(args.precision or "auto", space.model).as_dict(),  # the baseline's
+            "requested": args.precision or "auto",
+            **precision.cpu_capabilities(),
+        },
+        "baseline": space.baseline,
+        "scheduler": args.scheduler,
+        "finished": False,
+        "wall_time_s": 0.0,
+    }
+
+
+def trial_settings(args, space, data, sizes: dict, sources: dict) -> dict:
+    """What every trial shares; saved so that --resume rebuilds the same trainable."""
+    requested = args.precision or "auto"
+    return {
+        "model": space.model,
+        "classes": data.classes,
+        "max_epochs": args.max_epochs or space.max_epochs,
+        "seed": args.seed,
+        # halving: a trial's budget is max_epochs passes over the training split; the baseline,
+        # its schedule
+        "budget": "passes" if args.scheduler == "halving" else "epochs",
+        "baseline": space.baseline,
+        "cpus_per_trial": args.cpus_per_trial,
+        "precision": precision.choose(requested, space.model).as_dict(),
+        "imagenet": "imagenet" in values_of(space, "weights"),
+        # per model a trial may build: its input size and its files, relative to the
+        # experiment folder
+        "inputs": {
+            model: {
+                "image_size": size,
+                "tensors_file": f"images_{size}.pt",
+                # what its trials compute in, the fastest measured for it on this CPU
+                "precision": precision.choose(requested, model).as_dict(),
+                # where its ImageNet weights come from: file, sha256, origin
+                **({"weights": sources[model]} if model in sources else {}),
+            }
+            for model, size in sizes.items()
+        },
+    }
+
+
+def stage_whole(staging: Path, space, data, exp: dict, results_dir: str):
+    """The new experiment's files written into its staging folder, locked; returns the lock.
+    A failed write (a full disk) leaves no half experiment, and nothing to resume."""
+    name = exp["name"]
+    lock.refuse_if_running(staging, name)  # another driver still preparing this name
+    shutil.rmtree(staging, ignore_errors=True)
+    held = None
+    try:
+        staging.mkdir(parents=True)
+        held = lock.take(staging, name)  # the folder's first file, renamed with it
+        stage(staging, space, data, exp)
+        return held
+    except Exception as error:
+        failed = disk.failed_write(error)
+        if failed is None and not held:
+            raise  # another driver's lock: its staging folder, not ours
+        if held:
+            held.release()
+        shutil.rmtree(staging, ignore_errors=True)
+        if failed is None:
+            raise
+        raise WriteFailed(
+            f"could not write experiment {name} into {results_dir} "
+            f"({failed.reason}; {disk.megabytes(disk.free_space(results_dir))} "
+            f"free there, the search needs about {disk.megabytes(exp['space_needed'])}): "
+            f"nothing was kept; free space there and run it again"
+        ) from None
 
 
 def stage(staging: Path, space, data, exp: dict) -> None:
@@ -540,7 +562,6 @@ def resume_held(args, exp_dir: Path) -> int:
 
 def fit_and_write(tuner, run: RunContext, exp: dict, time_budget: float | None) -> int:
     """Run the search; write results whatever happened; the exit code says what did."""
-    from tune import study
     from tune.engine import write_guard
 
     exp_dir = run.exp_dir
@@ -580,17 +601,27 @@ def fit_and_write(tuner, run: RunContext, exp: dict, time_budget: float | None) 
         if run.ended_search
         else "an interruption"
     )
+    write_all(exp_dir, exp, table, run.ended_search)
+    return closing_words(exp_dir, exp, table, run.ended_search, failure, time_budget)
+
+
+def write_all(exp_dir: Path, exp: dict, table, ended_search: bool) -> None:
+    """The search's results and report; a full disk as one line that says what to do."""
+    from tune import study
+
     try:
         if not exp["finished"]:
             study.label_unfinished(
-                exp_dir, "paused by the time budget" if run.ended_search else "interrupted"
+                exp_dir, "paused by the time budget" if ended_search else "interrupted"
             )
         write_results(exp_dir, exp, table)  # experiment.json last: unfinished until all is written
     except Exception as error:  # the disk filled up as the search ended: --resume writes them
         failed = disk.failed_write(error)
         if failed is None:
             raise
-        raise WriteFailed(disk.failure_line(failed, exp_dir, run.ray_path, exp)) from None
+        raise WriteFailed(
+            disk.failure_line(failed, exp_dir, experiment.ray_path(exp_dir), exp)
+        ) from None
     try:
         write_report(exp_dir)
     except Exception as error:
@@ -604,6 +635,10 @@ def fit_and_write(tuner, run: RunContext, exp: dict, time_budget: float | None) 
             f"not write to {exp_dir} ({failed.reason}; {free} free there): free "
             f"space, then python -m tune.report {exp['name']}{where}"
         ) from None
+
+
+def closing_words(exp_dir, exp, table, ended_search, failure, time_budget) -> int:
+    """What the search's end says, and its exit code."""
     resume_command = f"python -m tune.run --resume --name {exp['name']}" + (
         f" --results-dir {exp_dir.parent}" if exp_dir.parent != Path("results") else ""
     )
@@ -616,7 +651,7 @@ def fit_and_write(tuner, run: RunContext, exp: dict, time_budget: float | None) 
             f"(tracebacks: {exp_dir / 'ray'}/*/error.txt)"
         )
         return 1
-    if run.ended_search:
+    if ended_search:
         print(
             f"\nThe time budget of {time_budget:g} min ended the search; finished trials are kept, "
             f"the others paused after a pass. Continue it (optionally with a new --time-budget):\n"

@@ -5,7 +5,8 @@ import sys
 import pandas as pd
 
 from tune import experiment
-from tune.cli import ArgumentParser, UsageError, int_at_least, run_main
+from tune.cli import ArgumentParser, int_at_least, run_main
+from tune.errors import UsageError
 
 STATUSES = ["COMPLETED", "STOPPED", "RUNNING", "PENDING", "PAUSED", "ERROR"]
 BRIEF = [

@@ -12,7 +12,7 @@ import os
 import uuid
 from pathlib import Path
 
-from tune.cli import UsageError
+from tune.errors import UsageError
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 PROBE_TIMEOUT_S = 120
