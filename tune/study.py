@@ -36,8 +36,14 @@ def distributions(exp_dir: Path) -> dict:
 def label_unfinished(exp_dir: Path, how: str) -> None:
     """After a run that did not end every trial: say why the running ones stand still."""
     study = load(exp_dir)
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)) if study else []:
-        study._storage.set_trial_user_attr(trial._trial_id, "ended", how)
+    if study is None:
+        return
+    # through the storage's public methods: no Trial object of a search that has gone
+    notes = storage(exp_dir)
+    study_id = notes.get_study_id_from_name(study.study_name)
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        trial_id = notes.get_trial_id_from_study_id_trial_number(study_id, trial.number)
+        notes.set_trial_user_attr(trial_id, "ended", how)
 
 
 def record_test_scores(exp_dir: Path, scores: dict) -> None:

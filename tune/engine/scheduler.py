@@ -25,8 +25,8 @@ import os
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
 
-from tune import METRIC, MODE, is_baseline, passes_of
-from tune.engine import rungs
+from tune import METRIC, is_baseline, passes_of
+from tune.engine import private, rungs
 from tune.engine.context import Bound
 from tune.results import save_atomic
 
@@ -36,7 +36,7 @@ def stop_paused(tune_controller, trial) -> None:
     it for the experiment state, where it would stay PAUSED (Ray 2.60): marked here, privately
     (tests/test_scheduler.py's search fails if an upgrade changes this)."""
     tune_controller.stop_trial(trial)
-    tune_controller._mark_trial_to_checkpoint(trial)
+    private.mark_trial_to_checkpoint(tune_controller, trial)
 
 
 def cpus_of(trial) -> int:
@@ -77,7 +77,7 @@ class CpuRebalancer:
 class SuccessiveHalving(Bound, FIFOScheduler):
     def __init__(self, max_t: int, grace_period: int, reduction_factor: int):
         super().__init__()
-        self._metric, self._mode = METRIC, MODE
+        self._metric = METRIC  # what Ray's schedulers keep theirs in
         self.halving = rungs.Rungs.create(grace_period, reduction_factor, max_t)
         self.cpus = CpuRebalancer()
         self._loaded = False

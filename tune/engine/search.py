@@ -3,11 +3,11 @@ stops (tune/engine/scheduler.py), Ray runs and saves."""
 
 import optuna
 import ray.tune
-from ray.train._internal.storage import get_fs_and_path
 from ray.tune.search import ConcurrencyLimiter, Searcher, SearchGenerator
 
 import search_spaces
 from tune import METRIC, MODE
+from tune.engine import private
 from tune.engine.budget import EndWhenSpent
 from tune.engine.context import Bound, RunContext
 from tune.engine.progress import Progress
@@ -96,7 +96,7 @@ class MovableSearch(Bound, SearchGenerator):
         if self.run:
             parent, name = self.run.ray_path.rstrip("/").rsplit("/", 1)
             storage = self._experiment.storage
-            storage.storage_filesystem, storage.storage_fs_path = get_fs_and_path(parent)
+            storage.storage_filesystem, storage.storage_fs_path = private.get_fs_and_path(parent)
             storage.experiment_dir_name = name
 
 
@@ -148,7 +148,7 @@ def restore_tuner(run: RunContext, settings: dict, data: dict, verbose: bool) ->
         resume_errored=True,
     )
     # Ray restores the run config it pickled, verbosity included; Tuner.restore cannot set it.
-    tuner._local_tuner.get_run_config().verbose = ray_verbosity(verbose)
+    private.run_config(tuner).verbose = ray_verbosity(verbose)
     bind_run(tuner, run)
     return tuner
 
@@ -156,10 +156,9 @@ def restore_tuner(run: RunContext, settings: dict, data: dict, verbose: bool) ->
 def bind_run(tuner: ray.tune.Tuner, run: RunContext) -> None:
     """Hand this run to the scheduler, the searcher (and its wrappers) and the callbacks, which
     Ray may have brought back from an earlier run. Ray has no public way to reach the objects
-    of a restored Tuner: `_local_tuner` (tests/test_resume.py fails if an upgrade moves it)."""
-    local = tuner._local_tuner
-    found = [local._tune_config.scheduler, *local.get_run_config().callbacks]
-    searcher = local._tune_config.search_alg
+    of a restored Tuner (tune/engine/private.py)."""
+    scheduler, searcher = private.scheduler_and_searcher(tuner)
+    found = [scheduler, *private.run_config(tuner).callbacks]
     while searcher is not None:
         found.append(searcher)
         searcher = getattr(searcher, "searcher", None)

@@ -20,6 +20,7 @@ from optuna.trial import TrialState
 from ray.tune.search.optuna import OptunaSearch
 
 from tune import BASELINE_FLAG, METRIC, ended_status, passes_of
+from tune.engine import private
 from tune.engine.context import Bound, RunContext
 from tune.study import storage
 
@@ -88,7 +89,7 @@ class StudySearch(Bound, OptunaSearch):
             self._completed_trials.add(trial_id)
             return
         passes = passes_of(result or {})
-        reported = trial.storage.get_trial(trial._trial_id).intermediate_values
+        reported = trial.storage.get_trial(private.storage_id(trial)).intermediate_values
         unit = self.run.budget_unit if self.run else "passes"
         how = (
             "errored"
@@ -116,7 +117,9 @@ class StudySearch(Bound, OptunaSearch):
         state["_study_sampler"] = self._ot_study.sampler if self._ot_study else None
         state["_storage"] = state["_ot_study"] = state["_unopened"] = None
         state.pop("run", None)
-        state["_ot_trials"] = {ray_id: t._trial_id for ray_id, t in self._ot_trials.items()}
+        state["_ot_trials"] = {
+            ray_id: private.storage_id(t) for ray_id, t in self._ot_trials.items()
+        }
         return state
 
     def __getstate__(self):  # Ray also pickles the searcher into tuner.pkl
@@ -152,17 +155,18 @@ class StudySearch(Bound, OptunaSearch):
         self._storage = storage(self.run.exp_dir)
         self._ot_study = optuna.load_study(study_name=None, storage=self._storage, sampler=sampler)
         self._ot_trials = {
-            ray_id: optuna.Trial(self._ot_study, db_id) for ray_id, db_id in trial_ids.items()
+            ray_id: private.optuna_trial(self._ot_study, db_id)
+            for ray_id, db_id in trial_ids.items()
         }
 
     def _fail_lost_trials(self) -> None:
         """A trial the study began after Ray last saved its state (a kill -9 in that second) is
         begun again by Ray under a new Optuna trial: the lost one is marked as such."""
-        known = {trial._trial_id for trial in self._ot_trials.values()}
+        known = {private.storage_id(trial) for trial in self._ot_trials.values()}
         for lost in self._ot_study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            if lost._trial_id not in known:
+            if private.storage_id(lost) not in known:
                 self._storage.set_trial_user_attr(
-                    lost._trial_id,
+                    private.storage_id(lost),
                     "ended",
                     "lost: the search was killed before "
                     "Ray saved it; Ray ran its config again as a new trial",
@@ -171,4 +175,4 @@ class StudySearch(Bound, OptunaSearch):
 
 
 def ended(trial: optuna.Trial) -> bool:
-    return trial.storage.get_trial(trial._trial_id).state.is_finished()
+    return trial.storage.get_trial(private.storage_id(trial)).state.is_finished()

@@ -18,10 +18,10 @@ import shutil
 import signal
 from pathlib import Path
 
-from ray.train._internal.storage import _FilesystemSyncer, _upload_to_fs_path
 from ray.tune import Callback
 
 from tune.disk import WriteFailure, failed_write, full_in_text
+from tune.engine import private
 from tune.experiment import local_errors
 
 STATE = "experiment_state-"  # what Ray reads back: tune_controller.TuneController.CKPT_FILE_TMPL
@@ -50,7 +50,9 @@ def upload_whole_files(local_path: str, fs, fs_path: str, exclude=None, failures
     stay consistent with each other. A failure is added to `failures` (the run's WriteGuard's),
     not raised (Ray would log it and carry on). Elsewhere (s3://, ...): Ray's own upload."""
     if fs.type_name != "local" or exclude or not os.path.isdir(local_path):
-        return _upload_to_fs_path(local_path=local_path, fs=fs, fs_path=fs_path, exclude=exclude)
+        return private.upload_to_fs_path(
+            local_path=local_path, fs=fs, fs_path=fs_path, exclude=exclude
+        )
     top = Path(local_path)
     files = [Path(root, name) for root, _, names in os.walk(top) for name in names]
     held = []  # (copy, target) of Ray's state, renamed together at the end, experiment state last
@@ -95,7 +97,7 @@ def whole_file_syncs(failures: list | None = None) -> None:
             failures=failures,
         )
 
-    _FilesystemSyncer._sync_up_command = _sync_up_command
+    private.replace_sync_up(_sync_up_command)
 
 
 def quiet_trial_errors() -> None:
@@ -144,9 +146,8 @@ class WriteGuard(Callback):
 
 def guard(tuner) -> WriteGuard:
     """Whole-file state copies and a WriteGuard for this run of `tuner`, new or restored (Ray
-    has no public way to add a callback to a restored Tuner: `_local_tuner`, as
-    tune/engine/search.py)."""
+    has no public way to add a callback to a restored Tuner: tune/engine/private.py)."""
     found = WriteGuard()
     whole_file_syncs(found.copy_failures)
-    tuner._local_tuner.get_run_config().callbacks.append(found)
+    private.run_config(tuner).callbacks.append(found)
     return found
