@@ -188,3 +188,15 @@ def test_a_trial_given_two_cpus_trains_on_two_threads(tmp_path):
     assert exp["cpus_per_trial"] == 2 and exp["max_concurrent"] == 1  # 2 CPUs hold one trial
     history = [pd.read_csv(f) for f in (tmp_path / "results" / "two").glob("ray/*/progress.csv")]
     assert len(history) == 2 and all((h["threads"] == 2).all() for h in history)
+
+
+def test_an_ended_trials_checkpoint_keeps_only_its_weights_and_passes(search):
+    """Adam's moments and the random generators serve only a trial that goes on."""
+    exp_dir = search[0]
+    table = pd.read_csv(exp_dir / "trials.csv").set_index("trial_id")
+    checked = 0
+    for path in (exp_dir / "ray").glob("*/checkpoint_*/checkpoint.pt"):
+        if table.loc[path.parent.parent.name, "status"] in ("COMPLETED", "STOPPED"):
+            assert set(torch.load(path, weights_only=True)) == {"model", "epoch", "passes"}
+            checked += 1
+    assert checked >= len(table)  # every trial ended, each keeps its best checkpoint

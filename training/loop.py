@@ -23,6 +23,9 @@ from training.precision import Precision
 
 # what a trial's checkpoint folder holds: the state train_epochs yields
 CHECKPOINT_FILE = "checkpoint.pt"
+# what it keeps once its trial has ended (tune/engine/search.py): the weights and how far they
+# trained, not what going on needs (Adam's moments, the random generators)
+FINISHED_KEYS = ("model", "epoch", "passes")
 # the default precision: plain fp32 (Precision is frozen, so one shared default is safe)
 FP32 = Precision()
 
