@@ -138,6 +138,7 @@ def test_an_experiment_from_before_models_were_searched_still_reads(tmp_path):
             "image_size": 224,
             "tensors_file": "images_224.pt",
             "features_file": "features_efficientnet_lite0_224.pt",
+            "precision": {},  # none recorded then: fp32
         }
     }
     for_trial = experiment.for_trial({"lr": 1e-3}, trial_settings)

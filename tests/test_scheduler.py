@@ -241,14 +241,19 @@ def test_a_later_draw_equal_to_the_baselines_values_is_not_a_second_baseline(mad
     assert report(scheduler, controller, twin, 1, 0.5) == PAUSE
 
 
-def test_an_asha_trial_with_offline_rotations_stopped_at_a_rung_is_stopped_not_completed():
+def test_an_asha_trial_with_offline_rotations_stopped_at_a_rung_is_stopped_not_completed(
+    tmp_path,
+):
     """Under the old ASHA the budget is epochs; an epoch of offline rotations is three passes."""
+    import json
+
     from tune import ended_status
-    from tune.experiment import budget_unit
+    from tune.experiment import budget_unit, settings
 
     stopped_at_its_rung = {"epoch": 3, "passes": 9}  # of a 9-epoch budget
     assert ended_status(stopped_at_its_rung, 9, budget_unit({"scheduler": "asha"})) == "STOPPED"
-    assert ended_status(stopped_at_its_rung, 9, budget_unit({})) == "STOPPED"  # before the key
+    (tmp_path / "experiment.json").write_text(json.dumps({"name": "old"}))  # before "scheduler"
+    assert ended_status(stopped_at_its_rung, 9, budget_unit(settings(tmp_path))) == "STOPPED"
     assert ended_status(stopped_at_its_rung, 9, budget_unit({"scheduler": "halving"})) == (
         "COMPLETED"
     )

@@ -17,7 +17,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from tune.errors import UsageError
+from tune.errors import UsageError, results_dir_flag
 
 MIB = 2**20
 MARGIN = 16 * MIB  # Ray's state and logs, the Optuna study, the manifest: a few MB, rounded up
@@ -151,7 +151,7 @@ def failure_line(failure: WriteFailure, exp_dir: Path, ray_path: str, exp: dict)
     more = exp.get("space_needed", 0) - used_by(folders)
     needs = f", the search needs about {megabytes(more)} more" if more > MIB else ""
     results = Path(exp_dir).parent
-    where = f" --results-dir {results}" if results != Path("results") else ""
+    where = results_dir_flag(results)
     free = megabytes(free_space(folder))
     return (
         f"the search could not write to {folder} ({failure.reason}; {free} free there{needs}): "

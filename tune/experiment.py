@@ -27,8 +27,14 @@ def find(results_dir: str | Path, name: str) -> Path:
 
 
 def settings(exp_dir: Path) -> dict:
+    """experiment.json as this version writes it, from any older one: the one place where what
+    older versions wrote differently (or did not write) is read."""
     exp = json.loads((exp_dir / "experiment.json").read_text())
+    exp.setdefault("scheduler", "asha")  # before it was recorded: Ray's ASHA, per epoch
+    exp.setdefault("grace_period", 1)
+    exp["classes"] = list(exp.get("classes") or SMOKING_CLASSES)  # before other data sets
     trial_settings = exp.get("trial_settings", {})
+    trial_settings.setdefault("budget", "epochs")  # before passes
     # written before a search could choose its model: its one model's
     if "tensors_file" in trial_settings:
         trial_settings["inputs"] = {
@@ -38,6 +44,9 @@ def settings(exp_dir: Path) -> dict:
                 if name in trial_settings
             }
         }
+    for inputs in trial_settings.get("inputs", {}).values():
+        # per model since 2026-12: the search's one precision before (none: fp32)
+        inputs.setdefault("precision", trial_settings.get("precision", {}))
     return exp
 
 
@@ -93,10 +102,7 @@ def for_trial(config: dict, trial_settings: dict) -> dict:
         **trial_settings,
         "model": model,
         "image_size": trial_settings["inputs"][model]["image_size"],
-        # per model since 2026-12: the search's one precision before (none: fp32)
-        "precision": trial_settings["inputs"][model].get(
-            "precision", trial_settings.get("precision", {})
-        ),
+        "precision": trial_settings["inputs"][model]["precision"],
         "features_file": trial_settings["inputs"][model].get("features_file"),
         "cut_stages": trial_settings["inputs"][model].get("cut_stages", 0),
     }
@@ -108,9 +114,8 @@ def for_trial(config: dict, trial_settings: dict) -> dict:
 
 
 def classes(exp: dict) -> list[str]:
-    """The experiment's class names, label = index (an experiment from before classes were
-    recorded: the smoking data set's)."""
-    return list(exp.get("classes") or SMOKING_CLASSES)
+    """The experiment's class names, label = index."""
+    return list(exp["classes"])
 
 
 def ray_path(exp_dir: Path) -> str:
@@ -199,7 +204,7 @@ def whole(epoch) -> int | float:
 def budget_unit(exp: dict) -> str:
     """What a trial's budget (`max_epochs`) counts: passes under successive halving, epochs under
     Ray's ASHA (every experiment from before `scheduler` was recorded)."""
-    return "passes" if exp.get("scheduler") == "halving" else "epochs"
+    return "passes" if exp["scheduler"] == "halving" else "epochs"
 
 
 def local_errors(trial) -> str | None:

@@ -19,7 +19,7 @@ import uuid
 from pathlib import Path
 from typing import Self
 
-from tune.errors import UsageError
+from tune.errors import UsageError, results_dir_flag
 
 LOCK_FILE = "driver.lock"
 REFRESH_S = 60  # a live driver touches its lock this often ...
@@ -91,7 +91,7 @@ def live_holder(folder: Path) -> dict | None:
 
 def running(holder: dict, folder: Path, name: str) -> UsageError:
     results = Path(folder).parent
-    where = f" --results-dir {results}" if results != Path("results") else ""
+    where = results_dir_flag(results)
     return UsageError(
         f"experiment {name} is running ({describe(holder, folder)}): wait for it "
         f"to end; watch it with python -m tune.trials {name}{where}"

@@ -26,7 +26,7 @@ from training.precision import usable
 from tune import METRIC, cv_choice, experiment, lock, model_file, refit, study
 from tune import probe as tune_probe
 from tune.cli import ArgumentParser, int_at_least, run_main
-from tune.errors import UsageError
+from tune.errors import UsageError, results_dir_flag
 from tune.report import write_report
 from tune.results import alternatives_table, percent, summary_markdown, write_atomic, write_json
 
@@ -141,7 +141,7 @@ def refusal(exp: dict, reason: str, results_dir: str) -> UsageError:
         return UsageError(
             f"experiment {name} is not finished: {reason}; promote it when it has ended, {anyway}"
         )
-    where = f" --results-dir {results_dir}" if Path(results_dir) != Path("results") else ""
+    where = results_dir_flag(results_dir)
     return UsageError(
         f"experiment {name} is not finished: {reason}; continue it with "
         f"python -m tune.run --resume --name {name}{where}, {anyway}"

@@ -66,7 +66,7 @@ def models_words(exp: dict) -> str:
 
 
 def budget_words(exp: dict) -> str:
-    if exp.get("scheduler", "asha") == "halving":
+    if exp["scheduler"] == "halving":
         return (
             f"up to {exp['max_epochs']} passes over the training split each "
             f"(the baseline: its full {exp['max_epochs']} epochs)"
@@ -75,7 +75,7 @@ def budget_words(exp: dict) -> str:
 
 
 def scheduler_words(exp: dict) -> str:
-    if exp.get("scheduler", "asha") == "halving":
+    if exp["scheduler"] == "halving":
         return "successive halving on equal training images (factor 3)"
     return "Ray's async ASHA per epoch"
 
@@ -91,7 +91,7 @@ def summary_markdown(
         "- Split sizes: "
         + ", ".join(f"{k} {v}" for k, v in exp["split_sizes"].items())
         + " (test untouched by the search); classes: "
-        + ", ".join(exp.get("classes") or ["not smoking", "smoking"]),
+        + ", ".join(exp["classes"]),
         f"- Trials: {len(table)} of {exp['num_samples']} asked, {budget_words(exp)}, "
         f"seed {exp['seed']}; searched by Optuna TPE, stopped early by {scheduler_words(exp)} "
         f"on {METRIC} ({MODE})",

@@ -31,7 +31,7 @@ from tune import disk, experiment, lock
 from tune.cli import ArgumentParser, int_at_least, positive, run_main
 from tune.engine.cluster import check_cluster, start_ray
 from tune.engine.context import RunContext
-from tune.errors import UsageError, WriteFailed
+from tune.errors import UsageError, WriteFailed, results_dir_flag
 from tune.report import write_report
 from tune.results import percent, summary_markdown, write_atomic, write_json
 
@@ -628,7 +628,7 @@ def write_all(exp_dir: Path, exp: dict, table, ended_search: bool) -> None:
         failed = disk.failed_write(error)
         if failed is None:
             raise
-        where = f" --results-dir {exp_dir.parent}" if exp_dir.parent != Path("results") else ""
+        where = results_dir_flag(exp_dir.parent)
         free = disk.megabytes(disk.free_space(exp_dir))
         raise WriteFailed(
             f"the results of {exp['name']} are written, but not its report: could "
@@ -639,8 +639,8 @@ def write_all(exp_dir: Path, exp: dict, table, ended_search: bool) -> None:
 
 def closing_words(exp_dir, exp, table, ended_search, failure, time_budget) -> int:
     """What the search's end says, and its exit code."""
-    resume_command = f"python -m tune.run --resume --name {exp['name']}" + (
-        f" --results-dir {exp_dir.parent}" if exp_dir.parent != Path("results") else ""
+    resume_command = f"python -m tune.run --resume --name {exp['name']}" + results_dir_flag(
+        exp_dir.parent
     )
     no_pass = table.empty or (table["passes"] == 0).all()
     if exp["finished"] and (no_pass or (table["status"] == "ERROR").all()):

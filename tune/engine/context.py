@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tune.engine.rungs import REDUCTION_FACTOR
+
 
 @dataclass
 class RunContext:
@@ -22,7 +24,7 @@ class RunContext:
     cpus_per_trial: int
     baseline: dict
     grace_period: int = 1  # passes before the first rung
-    reduction_factor: int = 3  # a third of a rung's trials go on
+    reduction_factor: int = REDUCTION_FACTOR
     deadline: float | None = None  # --time-budget: no trial starts after this time
     ended_search: bool = False  # the budget, not the end of the search, ended it
     waiting: set = field(default_factory=set)  # trials paused at a rung (tune/engine/scheduler.py)
@@ -48,10 +50,10 @@ class RunContext:
             at_once=max(1, exp["max_concurrent"]),
             cpus_per_trial=exp["cpus_per_trial"],
             baseline=exp["baseline"],
-            grace_period=exp.get("grace_period", 1),
+            grace_period=exp["grace_period"],
             deadline=time.time() + 60 * minutes if minutes else None,
             log_every=log_every,
-            budget_unit="passes" if exp.get("scheduler") == "halving" else "epochs",
+            budget_unit="passes" if exp["scheduler"] == "halving" else "epochs",
         )
 
     @property

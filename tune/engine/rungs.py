@@ -18,6 +18,7 @@ the same decisions.
 from dataclasses import dataclass, field
 
 CONTINUE, PAUSE, STOP = "continue", "pause", "stop"
+REDUCTION_FACTOR = 3  # a third of a rung's trials go on (the first rung after the grace period)
 
 
 def check(grace_period: int, reduction_factor: int, max_t: int) -> None:

@@ -11,7 +11,7 @@ from ray.tune.search import ConcurrencyLimiter, Searcher, SearchGenerator
 import search_spaces
 from training.loop import CHECKPOINT_FILE, FINISHED_KEYS
 from tune import METRIC, MODE
-from tune.engine import private
+from tune.engine import private, rungs
 from tune.engine.budget import EndWhenSpent
 from tune.engine.context import Bound, RunContext
 from tune.engine.progress import Progress
@@ -154,11 +154,6 @@ def make_trainable(settings: dict, data: dict):
     )
 
 
-REDUCTION_FACTOR = (
-    3  # a third of the trials go on at each rung (the first after the space's grace period)
-)
-
-
 def restore_tuner(run: RunContext, settings: dict, data: dict, verbose: bool) -> ray.tune.Tuner:
     """Continue an interrupted search: finished trials stay, unfinished ones go on from their
     last checkpoint, errored ones are retried; the searcher's history comes back with it."""
@@ -202,10 +197,10 @@ def make_scheduler(kind: str, space, max_epochs: int):
             time_attr="epoch",
             max_t=max_epochs,
             grace_period=grace,
-            reduction_factor=REDUCTION_FACTOR,
+            reduction_factor=rungs.REDUCTION_FACTOR,
         )
     return SuccessiveHalving(
-        max_t=max_epochs, grace_period=grace, reduction_factor=REDUCTION_FACTOR
+        max_t=max_epochs, grace_period=grace, reduction_factor=rungs.REDUCTION_FACTOR
     )
 
 
