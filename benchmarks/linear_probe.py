@@ -11,10 +11,10 @@ import argparse
 import torch
 
 from benchmarks import compute
+from benchmarks.probe import probe_accuracy
 from models import INPUTS
 from models.efficientnet import SHIPPED, efficientnet_lite
 from training import precision
-from training.probe import probe_accuracy
 
 
 def main():

@@ -7,10 +7,10 @@ import pytest
 import torch
 from conftest import DATA_ROOT
 
+from benchmarks.probe import probe_accuracy
 from data_utils.prepare import prepare
 from models import INPUTS, build_model, efficientnet_lite
 from models.efficientnet import SHIPPED, weights_path
-from training.probe import probe_accuracy
 
 
 @pytest.mark.parametrize("name", SHIPPED)

@@ -87,11 +87,12 @@ def test_metrics(labels: torch.Tensor, logits: torch.Tensor, classes=None) -> di
     return out
 
 
-def mcnemar(labels: torch.Tensor, logits_a: torch.Tensor, logits_b: torch.Tensor) -> dict:
-    """Exact McNemar test on the same images: do A and B differ in which ones they get right?"""
+def mcnemar(labels, logits_a, logits_b, a: str = "winner", b: str = "baseline") -> dict:
+    """Exact McNemar test on the same images: do A and B differ in which ones they get right?
+    `a` and `b` name them in the keys (only_<a>_correct, only_<b>_correct)."""
     y = labels.long()
     right_a = (outputs.predicted(logits_a) == y).numpy()
     right_b = (outputs.predicted(logits_b) == y).numpy()
     only_a, only_b = int((right_a & ~right_b).sum()), int((~right_a & right_b).sum())
     p = binomtest(only_a, only_a + only_b, 0.5).pvalue if only_a + only_b else 1.0
-    return {"only_winner_correct": only_a, "only_baseline_correct": only_b, "p_value": float(p)}
+    return {f"only_{a}_correct": only_a, f"only_{b}_correct": only_b, "p_value": float(p)}

@@ -195,7 +195,7 @@ def trial_number(trial) -> int:
     return int(trial.experiment_tag.split("_")[0]) - 1
 
 
-def whole(epoch) -> int | float:
+def readable_epochs(epoch) -> int | float:
     """An epoch count as people read it: 3, or 3.333 for a trial stopped between passes of an
     epoch."""
     return int(epoch) if float(epoch).is_integer() else round(float(epoch), 3)
@@ -257,7 +257,7 @@ def trials_table(exp_dir: Path, searching: bool | None = None) -> pd.DataFrame:
         row.update(
             {
                 "status": status,
-                "epochs": whole(last["epoch"]) if reported else 0,
+                "epochs": readable_epochs(last["epoch"]) if reported else 0,
                 "passes": passes,
                 "train_images": int(last.get("train_images", passes * exp["split_sizes"]["train"]))
                 if reported
@@ -268,7 +268,7 @@ def trials_table(exp_dir: Path, searching: bool | None = None) -> pd.DataFrame:
             best = best_row(history)
             row.update(
                 {
-                    "best_epoch": whole(best["epoch"]),
+                    "best_epoch": readable_epochs(best["epoch"]),
                     "best_val_loss": best["val_loss"],
                     "best_val_acc": best["val_acc"],
                     "best_val_auc": best["val_auc"],
@@ -321,7 +321,7 @@ def best_trial(exp_dir: Path, table: pd.DataFrame) -> dict | None:
         "trial": int(row["trial"]),
         "trial_id": row["trial_id"],
         "config": config,
-        "epoch": whole(row["best_epoch"]),
+        "epoch": readable_epochs(row["best_epoch"]),
         "val_loss": float(row["best_val_loss"]),
         "val_acc": float(row["best_val_acc"]),
         "val_auc": float(row["best_val_auc"]),

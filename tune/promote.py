@@ -543,7 +543,7 @@ def main(argv=None) -> int:
         alone = next(option for option in tried if option["name"] == "probe")
         scores["probe"] = {**probe["summary"], "test": alone["test"]}
         scores["mcnemar_winner_vs_probe"] = mcnemar(
-            photos.test_y, chosen["logits"], alone["logits"]
+            photos.test_y, chosen["logits"], alone["logits"], b="probe"
         )
     if len(tried) > 1:
         scores["alternatives"] = [
