@@ -13,7 +13,7 @@ import timm
 import torch
 from torch import nn
 
-from models.one_logit import OneLogit
+from models.logits import Logits
 
 
 class Shipped(NamedTuple):
@@ -79,8 +79,8 @@ def load_imagenet_weights(model: nn.Module, source: dict) -> None:
     model.load_state_dict(renamed)
 
 
-class FrozenBackbone(OneLogit):
-    """A one-logit network whose pretrained backbone does not learn: its weights get no gradient
+class FrozenBackbone(Logits):
+    """A network whose pretrained backbone does not learn: its weights get no gradient
     and its batch norms stay in eval mode (ImageNet statistics), so only the head trains and
     the backbone's features are the same every epoch (what training/features.py caches)."""
 
@@ -92,8 +92,8 @@ class FrozenBackbone(OneLogit):
         return self
 
 
-class PartialBackbone(OneLogit):
-    """A one-logit network of which only the last `stages` of the backbone's seven learn, with
+class PartialBackbone(Logits):
+    """A network of which only the last `stages` of the backbone's seven learn, with
     the layers after them (the 1x1 head convolution, its batch norm, the classifier). The part
     before them gets no gradient and stays in eval mode (ImageNet batch-norm statistics, no
     dropout), so its output for a photo is the same every pass: what training/features.py caches,
@@ -149,7 +149,7 @@ def efficientnet_lite(
     model.reset_classifier(outputs)
     model.drop_rate = dropout
     if not freeze_backbone:
-        return OneLogit(model)
+        return Logits(model)
     if unfrozen_stages:
         return PartialBackbone(model, unfrozen_stages)
     for parameter_name, parameter in model.named_parameters():

@@ -1,5 +1,5 @@
-"""torchvision's ResNet18 with a one-logit head; its ImageNet weights read from a file
-(models/weights.py finds or downloads it)."""
+"""torchvision's ResNet18 with a fresh head (one logit for two classes); its ImageNet weights
+read from a file (models/weights.py finds or downloads it)."""
 
 from pathlib import Path
 
@@ -7,7 +7,7 @@ import torch
 import torchvision
 from torch import nn
 
-from models.one_logit import OneLogit
+from models.logits import Logits
 
 WEIGHTS = torchvision.models.ResNet18_Weights.IMAGENET1K_V1
 
@@ -45,4 +45,4 @@ def resnet18(
         raise ValueError(f"weights must be 'imagenet' or 'none', got {weights!r}")
     head = nn.Linear(model.fc.in_features, outputs)
     model.fc = nn.Sequential(nn.Dropout(dropout), head) if dropout > 0 else head
-    return OneLogit(model)
+    return Logits(model)

@@ -11,7 +11,7 @@ time). Partial fine-tuning (`unfrozen_stages`) is the EfficientNet-Lites' alone
 import timm
 from torch import nn
 
-from models.one_logit import OneLogit
+from models.logits import Logits
 
 PREFIX = "timm/"
 
@@ -29,7 +29,7 @@ def pretrained_cfg(name: str):
     return timm.get_pretrained_cfg(architecture(name))
 
 
-class FrozenTimm(OneLogit):
+class FrozenTimm(Logits):
     """A timm network whose backbone does not learn (no gradient, batch norms in eval mode): the
     classifier alone trains, on the pooled features, with the head's dropout, the same way on
     photos as on cached features (`features`, `head_logits`)."""
@@ -60,7 +60,7 @@ def build(name: str, weights: str, dropout: float, freeze: bool, imagenet, outpu
     elif weights != "none":
         raise ValueError(f"weights must be 'imagenet' or 'none', got {weights!r}")
     net.reset_classifier(outputs)
-    return FrozenTimm(net, dropout) if freeze else OneLogit(net)
+    return FrozenTimm(net, dropout) if freeze else Logits(net)
 
 
 def features(model: nn.Module, x):
