@@ -83,7 +83,20 @@ def scheduler_words(exp: dict) -> str:
 def summary_markdown(
     exp: dict, table: pd.DataFrame, best: dict | None, test_scores: dict | None = None
 ) -> str:
-    lines = [
+    """summary.md: the experiment in words, section by section."""
+    sections = [
+        settings_section(exp, table),
+        best_section(best),
+        baseline_section(table),
+        restarts_section(table),
+        test_section(test_scores),
+        trials_section(table),
+    ]
+    return "\n".join(line for section in sections for line in section)
+
+
+def settings_section(exp: dict, table: pd.DataFrame) -> list[str]:
+    return [
         f"# Experiment {exp['name']}",
         "",
         f"- Space: `{exp['space']}` ({models_words(exp)}, data set `{exp['dataset']}` "
@@ -100,30 +113,43 @@ def summary_markdown(
         precision_line(exp),
         "",
     ]
-    if best:
-        lines += [
-            "## Best trial",
-            "",
-            f"Trial {best['trial']} (`{best['trial_id']}`), epoch {best['epoch']}: val "
-            f"loss {best['val_loss']:.4f}, val accuracy {percent(best['val_acc'])}, val ROC "
-            f"AUC {best['val_auc']:.3f}.",
-            "",
-            "```json",
-            json.dumps(best["config"], indent=2),
-            "```",
-            "",
-        ]
+
+
+def best_section(best: dict | None) -> list[str]:
+    if not best:
+        return []
+    return [
+        "## Best trial",
+        "",
+        f"Trial {best['trial']} (`{best['trial_id']}`), epoch {best['epoch']}: val "
+        f"loss {best['val_loss']:.4f}, val accuracy {percent(best['val_acc'])}, val ROC "
+        f"AUC {best['val_auc']:.3f}.",
+        "",
+        "```json",
+        json.dumps(best["config"], indent=2),
+        "```",
+        "",
+    ]
+
+
+def baseline_section(table: pd.DataFrame) -> list[str]:
     base = table[table["baseline"]] if "baseline" in table else table.iloc[0:0]
-    if len(base) and "best_val_acc" in base:
-        b = base.iloc[0]
-        lines += [
-            "## The seed report's hand-tuned baseline",
-            "",
-            f"Trial `{b['trial_id']}`: best val loss {b['best_val_loss']:.4f}, val "
-            f"accuracy {percent(b['best_val_acc'])} ({b['status'].lower()} after {b['epochs']} "
-            "epochs).",
-            "",
-        ]
+    if not (len(base) and "best_val_acc" in base):
+        return []
+    b = base.iloc[0]
+    return [
+        "## The seed report's hand-tuned baseline",
+        "",
+        f"Trial `{b['trial_id']}`: best val loss {b['best_val_loss']:.4f}, val "
+        f"accuracy {percent(b['best_val_acc'])} ({b['status'].lower()} after {b['epochs']} "
+        "epochs).",
+        "",
+    ]
+
+
+def restarts_section(table: pd.DataFrame) -> list[str]:
+    """Trials restarted after a failure, and the training images of all trials together."""
+    lines = []
     restarted = table[table["restarts"] > 0] if "restarts" in table else table.iloc[0:0]
     if len(restarted):
         lines += [
@@ -141,41 +167,49 @@ def summary_markdown(
             f"(per trial: `train_images` in the table below).",
             "",
         ]
-    if test_scores:
-        lines += [
-            "## Final test (`python -m tune.promote`)",
-            "",
-            test_scores["final_words"],
-            "",
-            f"Chosen by: {test_scores['selection']['method']}. Figures for both models, with "
-            "precision, recall, F1, ROC AUC and confusion matrices: `test_scores.json`.",
-            "",
-        ]
-        if "alternatives" in test_scores:
-            lines += [
-                "What validation chose among (each also on the test images, for the record):",
-                "",
-                alternatives_table(test_scores),
-                "",
-            ]
-    columns = [
-        c
-        for c in [
-            "trial",
-            "trial_id",
-            "baseline",
-            "status",
-            "epochs",
-            "passes",
-            "train_images",
-            "best_val_loss",
-            "best_val_acc",
-            "best_val_auc",
-            "wall_time_s",
-        ]
-        if c in table
+    return lines
+
+
+def test_section(test_scores: dict | None) -> list[str]:
+    if not test_scores:
+        return []
+    lines = [
+        "## Final test (`python -m tune.promote`)",
+        "",
+        test_scores["final_words"],
+        "",
+        f"Chosen by: {test_scores['selection']['method']}. Figures for both models, with "
+        "precision, recall, F1, ROC AUC and confusion matrices: `test_scores.json`.",
+        "",
     ]
-    lines += [
+    if "alternatives" in test_scores:
+        lines += [
+            "What validation chose among (each also on the test images, for the record):",
+            "",
+            alternatives_table(test_scores),
+            "",
+        ]
+    return lines
+
+
+TABLE_COLUMNS = [
+    "trial",
+    "trial_id",
+    "baseline",
+    "status",
+    "epochs",
+    "passes",
+    "train_images",
+    "best_val_loss",
+    "best_val_acc",
+    "best_val_auc",
+    "wall_time_s",
+]
+
+
+def trials_section(table: pd.DataFrame) -> list[str]:
+    columns = [c for c in TABLE_COLUMNS if c in table]
+    return [
         "## Trials (best first)",
         "",
         table[columns].to_markdown(index=False, floatfmt=".4f"),
@@ -184,7 +218,6 @@ def summary_markdown(
         "`Tuner.restore` and TensorBoard: `ray/`.",
         "",
     ]
-    return "\n".join(lines)
 
 
 def alternatives_table(scores: dict) -> str:
