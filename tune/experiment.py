@@ -235,62 +235,67 @@ def trials_table(exp_dir: Path, searching: bool | None = None) -> pd.DataFrame:
     if searching is None:
         searching = lock.live_holder(exp_dir) is not None
     found = analysis(exp_dir)
-    rows = []
-    for trial in found.trials if found else []:
-        history = found.trial_dataframes.get(trial.trial_id)
-        row = {
-            "trial": trial_number(trial),
-            "trial_id": trial.trial_id,
-            "baseline": is_baseline(trial.config, exp["baseline"]),
-        }
-        row.update({f"param_{k}": v for k, v in trial.config.items()})
-        reported = history is not None and not history.empty and METRIC in history
-        last = history.iloc[-1] if reported else {}
-        passes = passes_of(last) if reported else 0
-        status = trial.status
-        if status == "TERMINATED":
-            status = ended_status(last, exp["max_epochs"], budget_unit(exp))
-        elif status in ("PENDING", "RUNNING") and passes:
-            # the saved state lags a running trial's own results; Ray saves one whose worker was
-            # still starting when the loop ended (a --time-budget, a kill) as PENDING
-            status = "RUNNING" if searching else "PAUSED"
-        row.update(
-            {
-                "status": status,
-                "epochs": readable_epochs(last["epoch"]) if reported else 0,
-                "passes": passes,
-                "train_images": int(last.get("train_images", passes * exp["split_sizes"]["train"]))
-                if reported
-                else 0,
-            }
-        )
-        if passes:
-            best = best_row(history)
-            row.update(
-                {
-                    "best_epoch": readable_epochs(best["epoch"]),
-                    "best_val_loss": best["val_loss"],
-                    "best_val_acc": best["val_acc"],
-                    "best_val_auc": best["val_auc"],
-                    "last_val_loss": last["val_loss"],
-                    "last_val_acc": last["val_acc"],
-                    "last_train_acc": last["train_acc"],
-                    "wall_time_s": last["time_total_s"],
-                }
-            )
-        error = trial.get_error() if trial.status == "ERROR" else None
-        row["error"] = str(error).strip().splitlines()[-1] if error else ""
-        # failures Ray retried from the last checkpoint (FailureConfig: once), and the last cause
-        row["restarts"] = int(trial.num_failures)
-        restarted = trial.num_failures and not error
-        row["restarted_after"] = failure_words(trial.get_error()) if restarted else ""
-        rows.append(row)
+    rows = [
+        trial_row(trial, found.trial_dataframes.get(trial.trial_id), exp, searching)
+        for trial in (found.trials if found else [])
+    ]
     table = pd.DataFrame(rows)
     if "best_val_loss" in table:
         table = table.sort_values(
             ["best_val_loss", "trial"], ascending=[MODE == "min", True], na_position="last"
         )
     return table.reset_index(drop=True)
+
+
+def trial_row(trial, history, exp: dict, searching: bool) -> dict:
+    """One trial's row of the table, from Ray's record of it and its results."""
+    row = {
+        "trial": trial_number(trial),
+        "trial_id": trial.trial_id,
+        "baseline": is_baseline(trial.config, exp["baseline"]),
+    }
+    row.update({f"param_{k}": v for k, v in trial.config.items()})
+    reported = history is not None and not history.empty and METRIC in history
+    last = history.iloc[-1] if reported else {}
+    passes = passes_of(last) if reported else 0
+    status = trial.status
+    if status == "TERMINATED":
+        status = ended_status(last, exp["max_epochs"], budget_unit(exp))
+    elif status in ("PENDING", "RUNNING") and passes:
+        # the saved state lags a running trial's own results; Ray saves one whose worker was
+        # still starting when the loop ended (a --time-budget, a kill) as PENDING
+        status = "RUNNING" if searching else "PAUSED"
+    row.update(
+        {
+            "status": status,
+            "epochs": readable_epochs(last["epoch"]) if reported else 0,
+            "passes": passes,
+            "train_images": int(last.get("train_images", passes * exp["split_sizes"]["train"]))
+            if reported
+            else 0,
+        }
+    )
+    if passes:
+        best = best_row(history)
+        row.update(
+            {
+                "best_epoch": readable_epochs(best["epoch"]),
+                "best_val_loss": best["val_loss"],
+                "best_val_acc": best["val_acc"],
+                "best_val_auc": best["val_auc"],
+                "last_val_loss": last["val_loss"],
+                "last_val_acc": last["val_acc"],
+                "last_train_acc": last["train_acc"],
+                "wall_time_s": last["time_total_s"],
+            }
+        )
+    error = trial.get_error() if trial.status == "ERROR" else None
+    row["error"] = str(error).strip().splitlines()[-1] if error else ""
+    # failures Ray retried from the last checkpoint (FailureConfig: once), and the last cause
+    row["restarts"] = int(trial.num_failures)
+    restarted = trial.num_failures and not error
+    row["restarted_after"] = failure_words(trial.get_error()) if restarted else ""
+    return row
 
 
 def best_checkpoint(exp_dir: Path, trial_id: str):

@@ -37,6 +37,19 @@ def parse_args(argv):
     )
     p.add_argument("experiment", help="experiment name (a folder of --results-dir)")
     p.add_argument("--results-dir", default="results")
+    add_choice_flags(p)
+    add_check_flags(p)
+    args = p.parse_args(argv)
+    if args.seeds is not None and args.top_k == 1:
+        p.error("--seeds applies only with --top-k 2 or more: with --top-k 1 nothing is retrained")
+    if args.ensemble and args.top_k > 1:
+        p.error("--ensemble and --top-k choose in different ways: use one of them")
+    args.seeds = args.seeds or 3
+    return args
+
+
+def add_choice_flags(p) -> None:
+    """What is promoted: the best trial, retrained configs, an ensemble, flip TTA."""
     p.add_argument(
         "--top-k",
         type=int_at_least(1),
@@ -66,6 +79,10 @@ def parse_args(argv):
             "(validation decides)"
         ),
     )
+
+
+def add_check_flags(p) -> None:
+    """How it is chosen and checked, and on how many threads."""
     p.add_argument(
         "--no-cv",
         dest="cv",
@@ -105,13 +122,6 @@ def parse_args(argv):
         default=torch.get_num_threads(),
         help="torch threads for retraining",
     )
-    args = p.parse_args(argv)
-    if args.seeds is not None and args.top_k == 1:
-        p.error("--seeds applies only with --top-k 2 or more: with --top-k 1 nothing is retrained")
-    if args.ensemble and args.top_k > 1:
-        p.error("--ensemble and --top-k choose in different ways: use one of them")
-    args.seeds = args.seeds or 3
-    return args
 
 
 def unfinished_because(exp_dir: Path, exp: dict) -> str | None:

@@ -125,6 +125,12 @@ def importance_figure(scores: dict):
 
 
 def report_markdown(exp: dict, table: pd.DataFrame, scores: dict, test_scores: dict | None) -> str:
+    """report.md: the question, the data, the search, its figures, then the final test."""
+    lines = search_lines(exp, table) + importance_lines(scores) + final_test_lines(exp, test_scores)
+    return "\n".join(lines)
+
+
+def search_lines(exp: dict, table: pd.DataFrame) -> list[str]:
     top = table.head(10)
     columns = [
         "trial",
@@ -135,7 +141,7 @@ def report_markdown(exp: dict, table: pd.DataFrame, scores: dict, test_scores: d
         "best_val_loss",
         "best_val_acc",
     ] + [c for c in table if c.startswith("param_")]
-    lines = [
+    return [
         f"# Report: experiment {exp['name']}",
         "",
         f"**Question.** Which training settings let the model tell {question(exp)} best, and do "
@@ -163,47 +169,52 @@ def report_markdown(exp: dict, table: pd.DataFrame, scores: dict, test_scores: d
         "![params](params.png)",
         "",
     ]
-    if scores:
+
+
+def importance_lines(scores: dict) -> list[str]:
+    if not scores:
+        return []
+    return [
+        "## Which hyperparameters mattered",
+        "",
+        "![importance](importance.png)",
+        "",
+        ", ".join(f"{n} {v:.2f}" for n, v in scores.items()),
+        "",
+    ]
+
+
+def final_test_lines(exp: dict, test_scores: dict | None) -> list[str]:
+    if not test_scores:
+        return ["No final test yet: run `python -m tune.promote " + exp["name"] + "`.", ""]
+    w = test_scores["winner"]["test"]
+    lines = [
+        "## Final test",
+        "",
+        test_scores["final_words"],
+        "",
+        f"Winner: accuracy {percent(w['accuracy'])} (95% "
+        f"CI {percent(w['accuracy_ci95'][0])}-{percent(w['accuracy_ci95'][1])}), ROC "
+        f"AUC {three_places(w['roc_auc'])}, F1 {three_places(w['f1'])}, confusion matrix "
+        f"(rows: true class, columns: predicted; {', '.join(experiment.classes(exp))}) "
+        f"{w['confusion_matrix']}.",
+    ]
+    if "baseline" in test_scores:
+        b = test_scores["baseline"]["test"]
         lines += [
-            "## Which hyperparameters mattered",
             "",
-            "![importance](importance.png)",
-            "",
-            ", ".join(f"{n} {v:.2f}" for n, v in scores.items()),
-            "",
+            f"Baseline: accuracy {percent(b['accuracy'])} (95% "
+            f"CI {percent(b['accuracy_ci95'][0])}-{percent(b['accuracy_ci95'][1])}), ROC "
+            f"AUC {three_places(b['roc_auc'])}, F1 {three_places(b['f1'])}.",
         ]
-    if test_scores:
-        w = test_scores["winner"]["test"]
+    if "alternatives" in test_scores:
         lines += [
-            "## Final test",
             "",
-            test_scores["final_words"],
+            "Validation chose what is promoted among these (each also on the test images):",
             "",
-            f"Winner: accuracy {percent(w['accuracy'])} (95% "
-            f"CI {percent(w['accuracy_ci95'][0])}-{percent(w['accuracy_ci95'][1])}), ROC "
-            f"AUC {three_places(w['roc_auc'])}, F1 {three_places(w['f1'])}, confusion matrix "
-            f"(rows: true class, columns: predicted; {', '.join(experiment.classes(exp))}) "
-            f"{w['confusion_matrix']}.",
+            alternatives_table(test_scores),
         ]
-        if "baseline" in test_scores:
-            b = test_scores["baseline"]["test"]
-            lines += [
-                "",
-                f"Baseline: accuracy {percent(b['accuracy'])} (95% "
-                f"CI {percent(b['accuracy_ci95'][0])}-{percent(b['accuracy_ci95'][1])}), ROC "
-                f"AUC {three_places(b['roc_auc'])}, F1 {three_places(b['f1'])}.",
-            ]
-        if "alternatives" in test_scores:
-            lines += [
-                "",
-                "Validation chose what is promoted among these (each also on the test images):",
-                "",
-                alternatives_table(test_scores),
-            ]
-        lines.append("")
-    else:
-        lines += ["No final test yet: run `python -m tune.promote " + exp["name"] + "`.", ""]
-    return "\n".join(lines)
+    return lines + [""]
 
 
 def question(exp: dict) -> str:

@@ -40,6 +40,23 @@ def parse_args(argv):
     p = ArgumentParser(
         prog="python -m tune.run", description="Run a hyperparameter search over a named space."
     )
+    add_search_flags(p)
+    add_data_flags(p)
+    add_run_flags(p)
+    args = p.parse_args(argv)
+    args.seed_given, args.seed = args.seed is not None, 0 if args.seed is None else args.seed
+    if args.name is not None and not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", args.name):
+        p.error(
+            f"--name {args.name!r}: use letters, digits, '_', '-' and '.' only (it becomes a "
+            "folder name)"
+        )
+    if not (args.list_spaces or args.space or args.resume):
+        p.error("--space is required (see --list-spaces)")
+    return args
+
+
+def add_search_flags(p) -> None:
+    """What to search and how much."""
     p.add_argument(
         "--space", help="a search space: its name (see --list-spaces) or a .py file of that form"
     )
@@ -62,6 +79,10 @@ def parse_args(argv):
         type=int_at_least(1),
         help="trials run at once (default: the CPUs Ray has / --cpus-per-trial)",
     )
+
+
+def add_data_flags(p) -> None:
+    """The photos, the results and the seed."""
     p.add_argument(
         "--dataset",
         metavar="NAME",
@@ -84,6 +105,10 @@ def parse_args(argv):
     p.add_argument(
         "--resume", action="store_true", help="continue the interrupted experiment --name"
     )
+
+
+def add_run_flags(p) -> None:
+    """Where and how the search runs."""
     p.add_argument(
         "--address", help="join this running Ray cluster instead of starting a local one"
     )
@@ -133,16 +158,6 @@ def parse_args(argv):
         action="store_true",
         help="Ray's own trial table and its workers' logs instead of the one-line progress display",
     )
-    args = p.parse_args(argv)
-    args.seed_given, args.seed = args.seed is not None, 0 if args.seed is None else args.seed
-    if args.name is not None and not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", args.name):
-        p.error(
-            f"--name {args.name!r}: use letters, digits, '_', '-' and '.' only (it becomes a "
-            "folder name)"
-        )
-    if not (args.list_spaces or args.space or args.resume):
-        p.error("--space is required (see --list-spaces)")
-    return args
 
 
 SPACE_COPY = "space.py"  # a --space file, as the search read it
@@ -311,15 +326,7 @@ def main(argv=None) -> int:
     models = search_spaces.models(space)
     sources = weights_sources(args.weights_file or [], space, models)
     sizes = {model: search_spaces.image_size(space, model) for model in models}
-    dataset = args.dataset or space.dataset
-    data = prepare(
-        resolve_data_root(args.data_root),
-        dataset,
-        sizes[space.model],
-        args.seed,
-        getattr(space, "subset_per_class", None),
-    )
-    check_batch_sizes(space, data.sizes()["train"])
+    data = photos_for(args, space, sizes[space.model])
     num_samples = args.num_samples or space.num_samples
     needed = check_free_space(args, space, data, sizes, num_samples)
     storage = storage_of(args)
@@ -334,12 +341,7 @@ def main(argv=None) -> int:
         max_concurrent=args.max_concurrent or can_run,
     )
     exp["trial_settings"] = trial_settings(args, space, data, sizes, sources)
-    print(
-        f"Trials compute in {precision.Precision(**exp['trial_settings']['precision']).describe()}"
-        f" ({exp['precision']['isa']} CPU, native bf16: "
-        f"{'yes' if precision.native_bf16() else 'no'}; "
-        f"--precision {exp['precision']['requested']}); {exp['max_concurrent']} at a time"
-    )
+    say_precision(exp)
     staging = exp_dir.with_name(f".{name}.partial")
     held = stage_whole(staging, space, data, exp, args.results_dir)
     del data  # trials get the saved tensors through Ray's object store; no second copy here
@@ -366,6 +368,28 @@ def main(argv=None) -> int:
             exp["scheduler"],
         )
         return fit_and_write(tuner, run, exp, args.time_budget)
+
+
+def photos_for(args, space, size: int):
+    """The data set decoded at the baseline's model's size, checked against the space's batches."""
+    data = prepare(
+        resolve_data_root(args.data_root),
+        args.dataset or space.dataset,
+        size,
+        args.seed,
+        getattr(space, "subset_per_class", None),
+    )
+    check_batch_sizes(space, data.sizes()["train"])
+    return data
+
+
+def say_precision(exp: dict) -> None:
+    print(
+        f"Trials compute in {precision.Precision(**exp['trial_settings']['precision']).describe()}"
+        f" ({exp['precision']['isa']} CPU, native bf16: "
+        f"{'yes' if precision.native_bf16() else 'no'}; "
+        f"--precision {exp['precision']['requested']}); {exp['max_concurrent']} at a time"
+    )
 
 
 def refuse_existing(exp_dir: Path, name: str, results_dir: str) -> None:
