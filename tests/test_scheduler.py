@@ -257,3 +257,24 @@ def test_an_asha_trial_with_offline_rotations_stopped_at_a_rung_is_stopped_not_c
     assert ended_status(stopped_at_its_rung, 9, budget_unit({"scheduler": "halving"})) == (
         "COMPLETED"
     )
+
+
+def test_a_scheduler_pickled_before_the_rungs_were_their_own_object_resumes(made):
+    """--resume of a search started by the previous version: Ray unpickles its scheduler."""
+    import json
+
+    scheduler, controller = made()
+    first = add(scheduler, controller, "first")
+    assert report(scheduler, controller, first, 1, 0.3) == PAUSE
+    # the old state file's fields, and the old object's
+    state = scheduler.halving.state()
+    old_file = {k: state[k] for k in ("rungs", "waiting", "progress", "seen", "ended", "closed")}
+    scheduler.run.state_file.write_text(json.dumps(old_file))
+    old = {"milestones": [1, 3], "factor": 3, "max_t": 9, "rungs": {}, "waiting": {}}
+    restored = SuccessiveHalving.__new__(SuccessiveHalving)
+    restored.__setstate__(old)
+    restored.bind(scheduler.run)
+    controller = FakeController()
+    again = add(restored, controller, "first", status=Trial.PENDING)
+    assert again.status == Trial.PAUSED and restored.waiting == {"first": 1}
+    assert restored.rungs[1] == {"first": 0.3} and restored.halving.milestones == [1, 3]

@@ -82,6 +82,17 @@ class SuccessiveHalving(Bound, FIFOScheduler):
         self.cpus = CpuRebalancer()
         self._loaded = False
 
+    def __setstate__(self, state: dict):
+        """Back from Ray's pickle (tuner.pkl, on --resume). One pickled before the rungs were their
+        own object kept them as its fields: its milestones and factor make the same rungs, whose
+        results are read back from the state file on first use, as always."""
+        if "halving" not in state:
+            found = state.get("milestones", [])
+            halving = rungs.Rungs(found, state["factor"], state["max_t"], {m: {} for m in found})
+            state = {"halving": halving, "cpus": CpuRebalancer(), "_loaded": False}
+        self.__dict__.update(state)
+        self._metric = METRIC
+
     # what tests and the live line read of the rungs
     rungs = property(lambda self: self.halving.results)
     waiting = property(lambda self: self.halving.waiting)
