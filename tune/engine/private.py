@@ -45,12 +45,6 @@ def storage_id(trial) -> int:
     return trial._trial_id
 
 
-def study_storage(study: optuna.Study):
-    """A loaded study's storage, to note how a trial ended after it ended (Trial.set_user_attr
-    refuses a finished trial)."""
-    return study._storage
-
-
 def optuna_trial(study: optuna.Study, trial_id: int) -> optuna.Trial:
     """A running Optuna trial again, by its storage id: what OptunaSearch keeps per Ray trial,
     rebuilt when a searcher is unpickled (its pickle holds ids, not storages)."""
