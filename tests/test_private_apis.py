@@ -4,6 +4,7 @@ one, and fails by name, in a second, when an upgrade of the pinned versions (pyp
 moves or reshapes one. And no module outside it reaches for another."""
 
 import ast
+import functools
 import importlib
 import inspect
 import re
@@ -25,13 +26,19 @@ def parameters(function) -> list[str]:
     return list(inspect.signature(function).parameters)
 
 
+@functools.cache
+def ray_and_optuna_sources() -> list[str]:
+    """Read once for every name checked."""
+    return [
+        path.read_text(errors="ignore")
+        for package in (ray, optuna)
+        for path in Path(package.__file__).parent.rglob("*.py")
+    ]
+
+
 def defined_in_ray_or_optuna(name: str) -> bool:
     pattern = re.compile(rf"(def {name}\b|class {name}\b|\b{name} = |self\.{name}\b)")
-    for package in (ray, optuna):
-        for path in Path(package.__file__).parent.rglob("*.py"):
-            if pattern.search(path.read_text(errors="ignore")):
-                return True
-    return False
+    return any(pattern.search(text) for text in ray_and_optuna_sources())
 
 
 REACHED = sorted(

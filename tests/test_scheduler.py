@@ -247,8 +247,8 @@ def test_an_asha_trial_with_offline_rotations_stopped_at_a_rung_is_stopped_not_c
     """Under the old ASHA the budget is epochs; an epoch of offline rotations is three passes."""
     import json
 
-    from tune import ended_status
-    from tune.experiment import budget_unit, settings
+    from tune import budget_unit, ended_status
+    from tune.experiment import settings
 
     stopped_at_its_rung = {"epoch": 3, "passes": 9}  # of a 9-epoch budget
     assert ended_status(stopped_at_its_rung, 9, budget_unit({"scheduler": "asha"})) == "STOPPED"

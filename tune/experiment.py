@@ -11,7 +11,7 @@ import torch
 from data_utils.layout import SMOKING_CLASSES
 from data_utils.prepare import load_splits
 from models import imagenet_state, weights
-from tune import METRIC, MODE, ended_status, is_baseline, lock, passes_of
+from tune import METRIC, MODE, budget_unit, ended_status, is_baseline, lock, passes_of
 from tune.errors import UsageError
 
 
@@ -199,12 +199,6 @@ def readable_epochs(epoch) -> int | float:
     """An epoch count as people read it: 3, or 3.333 for a trial stopped between passes of an
     epoch."""
     return int(epoch) if float(epoch).is_integer() else round(float(epoch), 3)
-
-
-def budget_unit(exp: dict) -> str:
-    """What a trial's budget (`max_epochs`) counts: passes under successive halving, epochs under
-    Ray's ASHA (every experiment from before `scheduler` was recorded)."""
-    return "passes" if exp["scheduler"] == "halving" else "epochs"
 
 
 def local_errors(trial) -> str | None:

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tune import budget_unit
 from tune.engine.rungs import REDUCTION_FACTOR
 
 
@@ -31,7 +32,7 @@ class RunContext:
     # what the scheduler has to tell a person (a rung closed), said by tune/engine/progress.py
     notices: list = field(default_factory=list)
     log_every: float = 60.0  # off a terminal, seconds between status lines (--log-every)
-    budget_unit: str = "passes"  # or "epochs" under Ray's ASHA (tune.experiment.budget_unit)
+    budget_unit: str = "passes"  # or "epochs" under Ray's ASHA (tune.budget_unit)
 
     @classmethod
     def for_experiment(
@@ -53,7 +54,7 @@ class RunContext:
             grace_period=exp["grace_period"],
             deadline=time.time() + 60 * minutes if minutes else None,
             log_every=log_every,
-            budget_unit="passes" if exp["scheduler"] == "halving" else "epochs",
+            budget_unit=budget_unit(exp),
         )
 
     @property
