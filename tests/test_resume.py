@@ -20,6 +20,7 @@ from conftest import (
 
 import search_spaces
 from training.loop import train_epochs
+from tune import experiment
 
 TRIALS = 4
 
@@ -210,9 +211,13 @@ def test_kill_9_while_a_trial_waits_at_a_rung_then_resume(tmp_path):
             waiting = json.loads(state.read_text())["waiting"] if state.exists() else {}
         except json.JSONDecodeError:
             continue
-    time.sleep(1)  # Ray saves the paused trial's checkpoint and its experiment state
+    # at once: Ray saves its state a second or so after the rungs' file, so it may not have
+    # saved the pause yet, nor the end of a trial that has ended; a trial it had not saved paused
+    # runs again from its last checkpoint (tests/test_scheduler.py, test_a_driver_killed_...)
     os.killpg(driver.pid, signal.SIGKILL)
     driver.wait()
+    saved = experiment.analysis(results / "paused")
+    paused = [t.trial_id for t in saved.trials if t.trial_id in waiting and t.status == "PAUSED"]
 
     resumed = run_cli(
         "tune.run", "--resume", "--name", "paused", "--results-dir", str(results), timeout=300
@@ -222,7 +227,7 @@ def test_kill_9_while_a_trial_waits_at_a_rung_then_resume(tmp_path):
     assert len(trials) == 4 and trials.trial_id.is_unique
     assert set(trials.status) <= {"COMPLETED", "STOPPED"}
     # it went on from its checkpoint, or was stopped: never trained pass 1 again
-    for trial_id in waiting:
+    for trial_id in paused:
         passes = [
             json.loads(line)["passes"]
             for line in (results / "paused" / "ray" / trial_id / "result.json").open()

@@ -26,6 +26,7 @@ class FakeTrial:
     def __init__(self, name: str, config: dict | None = None):
         self.trial_id, self.config = name, config or {"lr": 0.01, "dropout": 0.1}
         self.status = Trial.RUNNING
+        self.run_metadata = SimpleNamespace(last_result={})  # what Ray saved it had reported
         self.placement_group_factory = SimpleNamespace(required_resources={"CPU": 1})
 
     def set_status(self, status):
@@ -78,6 +79,15 @@ def made(tmp_path):
 def add(scheduler, controller, name, config=None, status=Trial.RUNNING):
     trial = FakeTrial(name, config)
     trial.status = status
+    controller.trials.append(trial)
+    scheduler.on_trial_add(controller, trial)
+    return trial
+
+
+def restore(scheduler, controller, name, last_result: dict):
+    """A trial as Ray brings it back on --resume: PENDING, with the last result Ray saved."""
+    trial = FakeTrial(name)
+    trial.status, trial.run_metadata.last_result = Trial.PENDING, last_result
     controller.trials.append(trial)
     scheduler.on_trial_add(controller, trial)
     return trial
@@ -150,11 +160,58 @@ def test_the_rungs_and_the_waiting_survive_a_new_driver(made):
     assert report(scheduler, controller, first, 1, 0.3) == PAUSE
     # a new driver (--resume): Ray brings the trial back PENDING; it still waits at its rung
     restarted, controller = made()
-    again = add(restarted, controller, "first", status=Trial.PENDING)
+    again = restore(restarted, controller, "first", {"passes": 1, "val_loss": 0.3})
     assert again.status == Trial.PAUSED and restarted.waiting == {"first": 1}
     late = add(restarted, controller, "late")
     assert report(restarted, controller, late, 1, 0.9) == PAUSE
     assert restarted.rungs[1] == {"first": 0.3, "late": 0.9}
+
+
+def test_a_driver_killed_before_ray_saved_a_trials_pause_resumes_it_from_what_ray_saved(made):
+    """The rungs' file is written at each decision, Ray's experiment state a second or so later:
+    a trial that waited at a rung in the file but not in Ray's state runs again from Ray's last
+    checkpoint and is judged on its new result."""
+    scheduler, controller = made()
+    ahead, *others = (add(scheduler, controller, n) for n in ("ahead", "b", "c"))
+    for trial, loss in zip([ahead, *others], (0.3, 0.5, 0.9), strict=True):
+        assert report(scheduler, controller, trial, 1, loss) == PAUSE
+    assert scheduler.choose_trial_to_run(controller) is ahead
+    assert report(scheduler, controller, ahead, 2, 0.3) == CONTINUE
+    assert report(scheduler, controller, ahead, 3, 0.2) == PAUSE
+    # Ray had saved "ahead" after 2 passes
+    restarted, controller = made()
+    again = restore(restarted, controller, "ahead", {"passes": 2, "val_loss": 0.3})
+    assert again.status == Trial.PENDING and "ahead" not in restarted.waiting
+    assert restarted.rungs[3] == {} and restarted.rungs[1]["ahead"] == 0.3
+    assert restarted.choose_trial_to_run(controller) is again
+    assert report(restarted, controller, again, 3, 0.25) == PAUSE
+    assert restarted.rungs[3] == {"ahead": 0.25}
+
+
+def test_a_trial_ray_had_not_saved_when_the_driver_was_killed_is_forgotten_by_the_rungs(made):
+    """Ray starts another trial in its place; the lost one's result must not judge the rest."""
+    scheduler, controller = made(num_samples=3)
+    lost = add(scheduler, controller, "lost")
+    assert report(scheduler, controller, lost, 1, 0.1) == PAUSE
+    restarted, controller = made(num_samples=3)
+    kept = restore(restarted, controller, "kept", {})
+    restarted.choose_trial_to_run(controller)
+    assert restarted.rungs[1] == {} and "lost" not in restarted.waiting
+    assert restarted.halving.seen == {"kept"}  # two more to suggest, not one
+    assert report(restarted, controller, kept, 1, 0.5) == PAUSE
+
+
+def test_a_trial_stopped_at_a_closed_rung_but_saved_paused_by_ray_stops_on_resume(made):
+    scheduler, controller = made(num_samples=2)
+    best, worst = add(scheduler, controller, "best"), add(scheduler, controller, "worst")
+    report(scheduler, controller, best, 1, 0.3), report(scheduler, controller, worst, 1, 0.4)
+    assert scheduler.choose_trial_to_run(controller) is best and worst.status == Trial.TERMINATED
+    restarted, controller = made(num_samples=2)
+    restore(restarted, controller, "best", {"passes": 1, "val_loss": 0.3})
+    paused = restore(restarted, controller, "worst", {"passes": 1, "val_loss": 0.4})
+    paused.status = Trial.PAUSED  # what Ray saved before the rung closed
+    restarted.choose_trial_to_run(controller)
+    assert paused.status == Trial.TERMINATED
 
 
 def test_the_last_trial_running_gets_the_idle_cpus(made):
@@ -274,7 +331,6 @@ def test_a_scheduler_pickled_before_the_rungs_were_their_own_object_resumes(made
     restored = SuccessiveHalving.__new__(SuccessiveHalving)
     restored.__setstate__(old)
     restored.bind(scheduler.run)
-    controller = FakeController()
-    again = add(restored, controller, "first", status=Trial.PENDING)
+    again = restore(restored, FakeController(), "first", {"passes": 1, "val_loss": 0.3})
     assert again.status == Trial.PAUSED and restored.waiting == {"first": 1}
     assert restored.rungs[1] == {"first": 0.3} and restored.halving.milestones == [1, 3]

@@ -586,7 +586,7 @@ def resume_held(args, exp_dir: Path) -> int:
 
 def fit_and_write(tuner, run: RunContext, exp: dict, time_budget: float | None) -> int:
     """Run the search; write results whatever happened; the exit code says what did."""
-    from tune.engine import write_guard
+    from tune.engine import search, write_guard
 
     exp_dir = run.exp_dir
     guard = write_guard.guard(tuner)  # Ray's state written whole; the search ends at a failed write
@@ -610,6 +610,7 @@ def fit_and_write(tuner, run: RunContext, exp: dict, time_budget: float | None) 
         write_what_can_be_written(exp_dir, exp)
         raise WriteFailed(disk.failure_line(failed, exp_dir, run.ray_path, exp))
     exp["wall_time_s"] = exp.get("wall_time_s", 0.0) + time.time() - started
+    search.drop_what_ended_trials_no_longer_need(experiment.analysis(exp_dir).trials)
     table = experiment.trials_table(exp_dir, searching=False)
     # a plain bool: numpy's would be written as "False"
     exp["finished"] = bool(

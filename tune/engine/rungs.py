@@ -93,6 +93,27 @@ class Rungs:
             return PAUSE
         return CONTINUE
 
+    def rewind(self, trial_id: str, passes: int) -> None:
+        """A trial brought back with only `passes` passes trained (a driver killed before Ray
+        saved its later results): what it reported after them is forgotten, at rungs still open,
+        so it is judged on the results it will report again."""
+        if self.progress.get(trial_id, 0) <= passes:
+            return
+        self.progress[trial_id] = passes
+        for milestone in self.milestones:
+            if milestone > passes and milestone not in self.closed:
+                self.results[milestone].pop(trial_id, None)
+        if self.waiting.get(trial_id, 0) > passes:
+            del self.waiting[trial_id]
+
+    def forget(self, trial_id: str) -> None:
+        """A trial Ray did not bring back (a driver killed before Ray saved that it had begun): it
+        never reports again, and Ray starts another in its place."""
+        self.rewind(trial_id, 0)
+        for collection in (self.seen, self.ended):
+            collection.discard(trial_id)
+        self.progress.pop(trial_id, None)
+
     def end(self, trial_id: str) -> None:
         self.ended.add(trial_id)
         self.waiting.pop(trial_id, None)
@@ -101,16 +122,20 @@ class Rungs:
         values = self.results[milestone]
         return sorted(values, key=values.get)  # lower is better (validation loss)
 
+    def top_share(self, milestone: int) -> list[str]:
+        """The best 1/factor of the results at this rung so far, best first."""
+        return self.ranked(milestone)[: len(self.results[milestone]) // self.factor]
+
     def promotable(self, trial_id: str, milestone: int) -> bool:
-        """Among the best 1/factor of the results at this rung so far."""
-        return trial_id in self.ranked(milestone)[: len(self.results[milestone]) // self.factor]
+        return trial_id in self.top_share(milestone)
 
     def promote(self) -> str | None:
         """A waiting trial that later results put in its rung's top share (the highest rung
-        first), no longer waiting; None if there is none."""
+        first), no longer waiting; None if there is none. One sort per rung: with thousands of
+        trials, ranking the rung again for each waiting trial cost seconds per decision."""
         for milestone in reversed(self.milestones):
-            for trial_id in self.ranked(milestone):
-                if self.waiting.get(trial_id) == milestone and self.promotable(trial_id, milestone):
+            for trial_id in self.top_share(milestone):
+                if self.waiting.get(trial_id) == milestone:
                     del self.waiting[trial_id]
                     return trial_id
         return None

@@ -75,6 +75,8 @@ class CpuRebalancer:
 
 
 class SuccessiveHalving(Bound, FIFOScheduler):
+    _lost_forgotten = False
+
     def __init__(self, max_t: int, grace_period: int, reduction_factor: int):
         super().__init__()
         self._metric = METRIC  # what Ray's schedulers keep theirs in
@@ -97,6 +99,10 @@ class SuccessiveHalving(Bound, FIFOScheduler):
     rungs = property(lambda self: self.halving.results)
     waiting = property(lambda self: self.halving.waiting)
     closed = property(lambda self: self.halving.closed)
+
+    def bind(self, run):
+        self._lost_forgotten = False  # once per run, when Ray has brought back what it saved
+        return super().bind(run)
 
     def set_search_properties(self, metric, mode, **spec) -> bool:
         return True  # the metric is the project's (tune.METRIC)
@@ -123,6 +129,8 @@ class SuccessiveHalving(Bound, FIFOScheduler):
     def on_trial_add(self, tune_controller, trial):
         self._load_once()
         self.halving.add(trial.trial_id, baseline=is_baseline(trial.config, self.run_baseline()))
+        # restored by --resume: Ray's saved state may lag this file by a result or two
+        self.halving.rewind(trial.trial_id, passes_of(trial.run_metadata.last_result))
         if trial.trial_id in self.halving.waiting and trial.status == Trial.PENDING:
             trial.set_status(Trial.PAUSED)  # restored by --resume: it still waits at its rung
         self._save()
@@ -166,6 +174,7 @@ class SuccessiveHalving(Bound, FIFOScheduler):
         if self.run and self.run.spent():
             return None
         trials = {t.trial_id: t for t in tune_controller.get_trials()}
+        self._agree_with_ray(tune_controller, trials)
         self._close_rungs(tune_controller, trials)
         resized = self.cpus.resumed(trials)
         if resized is not None:
@@ -179,6 +188,18 @@ class SuccessiveHalving(Bound, FIFOScheduler):
                 if trial.status == status and trial.trial_id not in self.halving.waiting:
                     return trial
         return None
+
+    def _agree_with_ray(self, tune_controller, trials: dict) -> None:
+        """After a kill, Ray brings back what it last saved, a second or so behind the rungs'
+        file: a trial it had not saved is forgotten (Ray starts another in its place), one it
+        saved paused that was stopped here is stopped (one behind in passes: `on_trial_add`)."""
+        if not self._lost_forgotten:
+            self._lost_forgotten = True
+            for trial_id in self.halving.seen - set(trials):
+                self.halving.forget(trial_id)
+        for trial in trials.values():
+            if trial.status == Trial.PAUSED and trial.trial_id in self.halving.ended:
+                stop_paused(tune_controller, trial)  # stopped here, but Ray had saved it paused
 
     def _close_rungs(self, tune_controller, trials: dict) -> None:
         """Once every trial has been suggested, close each rung that nothing can reach any more:

@@ -1,6 +1,7 @@
 """Build the Ray Tune search for a space: Optuna TPE proposes, successive halving pauses and
 stops (tune/engine/scheduler.py), Ray runs and saves."""
 
+import contextlib
 from pathlib import Path
 
 import optuna
@@ -56,20 +57,28 @@ class DefineByRun:
 
 
 class DropLatestCheckpointOfFinishedTrials(ray.tune.Callback):
-    """Ray keeps a trial's best checkpoint and, besides it, its latest, so that the trial can go
-    on. A finished trial never goes on, so that second copy (~200 MB for the report's CNN with
-    its Adam state) is waste: removed when the trial ends, which halves a search's disk use. And
-    what the checkpoint it keeps holds to go on (Adam's two moments, the random generators) is
-    dropped with it: after the search only its weights and passes are read (tune.promote,
-    tune/refit.py, tune/cv_choice.py), about a third of the file for Adam."""
+    """Did `drop_what_ended_trials_no_longer_need`'s work as each trial ended, before Ray had
+    saved that it ended: a driver killed then resumed the trial from a checkpoint without its
+    optimizer. Kept, doing nothing, so that experiments that pickled it still resume."""
 
-    def on_trial_complete(self, iteration, trials, trial, **info):
+
+def drop_what_ended_trials_no_longer_need(trials) -> None:
+    """Ray keeps a trial's best checkpoint and, besides it, its latest, so that the trial can go
+    on. An ended trial never goes on, so that second copy (~200 MB for the report's CNN with its
+    Adam state) is waste, and so is what the best one holds to go on (Adam's two moments, the
+    random generators): after the search only its weights and passes are read (tune.promote,
+    tune/refit.py, tune/cv_choice.py). `trials`: as Ray saved them when the search ended, so
+    that none of them is one Ray would resume from its latest checkpoint after a kill."""
+    for trial in trials:
+        if trial.status != "TERMINATED":
+            continue
         manager = trial.run_metadata.checkpoint_manager
         latest = manager.latest_checkpoint_result
         kept = {best.checkpoint.path for best in manager.best_checkpoint_results}
         # by path: a trial paused at a rung hands Ray its last checkpoint again, as another result
         if latest is not None and latest.checkpoint.path not in kept:
-            latest.checkpoint.filesystem.delete_dir(latest.checkpoint.path)
+            with contextlib.suppress(FileNotFoundError):  # dropped when an earlier run ended
+                latest.checkpoint.filesystem.delete_dir(latest.checkpoint.path)
         for best in manager.best_checkpoint_results:
             if best.checkpoint.filesystem.type_name == "local":  # --storage elsewhere: kept whole
                 keep_only_weights(Path(best.checkpoint.path) / CHECKPOINT_FILE)
@@ -238,7 +247,7 @@ def make_tuner(
             name=ray_path.rstrip("/").rsplit("/", 1)[1],
             storage_path=ray_path.rstrip("/").rsplit("/", 1)[0],
             verbose=ray_verbosity(verbose),
-            callbacks=[EndWhenSpent(), DropLatestCheckpointOfFinishedTrials(), Progress()],
+            callbacks=[EndWhenSpent(), Progress()],
             checkpoint_config=ray.tune.CheckpointConfig(
                 num_to_keep=1, checkpoint_score_attribute=METRIC, checkpoint_score_order=MODE
             ),
