@@ -96,7 +96,7 @@ def run_in_process(capsys, main, *argv) -> tuple[int, str, str]:
 
 
 def assert_study_matches_the_trial_table(exp_dir: Path) -> list:
-    """The experiment's Optuna study (results/EXP/optuna.db) says what its trials.csv says: one
+    """The experiment's Optuna study (results/EXP/optuna.journal) says what its trials.csv says: one
     Optuna trial per Ray trial and none twice, each ended as the table says, valued at its last
     validation loss, with one intermediate value per pass. Returns the study's trials."""
     from optuna.trial import TrialState

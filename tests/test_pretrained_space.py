@@ -121,7 +121,7 @@ def test_the_space_lists_every_backbone_it_may_build():
 def test_an_experiment_from_before_models_were_searched_still_reads(tmp_path):
     """Its trial settings named one image size and one tensors file: they become its one model's
     inputs, so --resume, promote and report keep working on it."""
-    from tune import experiment
+    from tune import experiment, trial_inputs
 
     old = {
         "model": "efficientnet_lite0",
@@ -141,5 +141,5 @@ def test_an_experiment_from_before_models_were_searched_still_reads(tmp_path):
             "precision": {},  # none recorded then: fp32
         }
     }
-    for_trial = experiment.for_trial({"lr": 1e-3}, trial_settings)
+    for_trial = trial_inputs.for_trial({"lr": 1e-3}, trial_settings)
     assert (for_trial["model"], for_trial["image_size"]) == ("efficientnet_lite0", 224)

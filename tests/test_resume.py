@@ -197,7 +197,9 @@ def test_kill_9_while_a_trial_waits_at_a_rung_then_resume(tmp_path):
     results = tmp_path / "results"
     state = results / "paused" / "scheduler_state.json"
     driver = start_cli(
-        *one_at_a_time("paused", results, 4),
+        # six trials: the first after the baseline always waits at the rung (it cannot be the
+        # best third of two yet, and is at worst second of six: not hopeless)
+        *one_at_a_time("paused", results, 6),
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -224,7 +226,7 @@ def test_kill_9_while_a_trial_waits_at_a_rung_then_resume(tmp_path):
     )
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     trials = pd.read_csv(results / "paused" / "trials.csv")
-    assert len(trials) == 4 and trials.trial_id.is_unique
+    assert len(trials) == 6 and trials.trial_id.is_unique
     assert set(trials.status) <= {"COMPLETED", "STOPPED"}
     # it went on from its checkpoint, or was stopped: never trained pass 1 again
     for trial_id in paused:

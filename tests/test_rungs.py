@@ -23,6 +23,7 @@ class Search:
     def __init__(self, config: dict, curves: list[list[float]], seed: int):
         self.config, self.rng = config, random.Random(seed)
         self.system = Rungs.create(config["grace"], config["factor"], config["max_t"])
+        self.system.total = len(curves) if config.get("total_known") else None
         self.curve = {f"t{i}": c for i, c in enumerate(curves)}
         self.pending = list(self.curve)
         self.baseline = "t0" if config["baseline"] else None
@@ -55,6 +56,9 @@ class Search:
         return True
 
     def fill(self) -> None:
+        for trial_id in self.system.hopeless_waiting():  # as the adapter, before it promotes
+            self.system.end(trial_id)
+            self.log.append(("hopeless", trial_id))
         while len(self.running) < self.config["workers"]:
             promoted = self.system.promote()
             if promoted is not None:
@@ -97,6 +101,7 @@ class Search:
                 again = Rungs.create(
                     self.config["grace"], self.config["factor"], self.config["max_t"]
                 )
+                again.total = self.system.total  # the search's, not the saved state's
                 again.restore(json.loads(json.dumps(self.system.state())))
                 self.system = again
             if self.close():
@@ -146,6 +151,22 @@ def test_a_system_restored_from_its_saved_state_decides_the_same(drawn):
     config, curves, seed = drawn
     uninterrupted = Search(config, curves, seed).run().log
     assert Search(config, curves, seed).run(restore_every_step=True).log == uninterrupted
+
+
+@settings(max_examples=200, deadline=None)
+@given(searches())
+def test_stopping_the_hopeless_at_once_lets_on_the_same_trials(drawn):
+    """Knowing how many trials will come, a trial that can no longer go on stops instead of
+    waiting: no trial's fate changes, only how long the losers wait."""
+    config, curves, seed = drawn
+    waits = Search(config, curves, seed).run()
+    stops = Search({**config, "total_known": True}, curves, seed).run()
+    assert stops.system.progress == waits.system.progress
+    assert [e for e in stops.log if e[0] == "promote"] == [
+        e for e in waits.log if e[0] == "promote"
+    ]
+    waited = sum(1 for e in waits.log if e[0] == "report" and e[3] == PAUSE)
+    assert sum(1 for e in stops.log if e[0] == "report" and e[3] == PAUSE) <= waited
 
 
 def test_the_baseline_is_the_trial_added_as_such_not_one_with_its_values():

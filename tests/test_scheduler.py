@@ -144,14 +144,31 @@ def test_the_baseline_fills_the_rungs_but_is_never_paused_or_stopped(made):
 def test_a_closed_rung_stops_its_losers_and_lets_at_least_one_on(made):
     scheduler, controller = made(num_samples=2)  # two trials in all: the rung will never have three
     best, worst = add(scheduler, controller, "best"), add(scheduler, controller, "worst")
-    assert report(scheduler, controller, best, 1, 0.3) == PAUSE
     assert report(scheduler, controller, worst, 1, 0.4) == PAUSE
+    assert report(scheduler, controller, best, 1, 0.3) == PAUSE
     # Ray still saving its pause: stopping it now would drop its checkpoint
     worst.status = Trial.RUNNING
     assert scheduler.choose_trial_to_run(controller) is None and 1 not in scheduler.closed
     worst.status = Trial.PAUSED
     chosen = scheduler.choose_trial_to_run(controller)  # every trial suggested, none below: closed
     assert chosen is best and worst.status == Trial.TERMINATED and 1 in scheduler.closed
+
+
+def test_a_trial_that_can_no_longer_go_on_stops_at_once_instead_of_waiting(made):
+    """Five trials in all: one goes on from the first rung (5 // 3). Once two results are in, a
+    third trial worse than both can never be the best: it stops; and the waiting trials that a
+    later result puts out of reach stop too, before the rung can close (a trial is to come)."""
+    scheduler, controller = made(num_samples=5)
+    first, second, third = (add(scheduler, controller, n) for n in ("first", "second", "third"))
+    assert report(scheduler, controller, first, 1, 0.5) == PAUSE
+    assert report(scheduler, controller, second, 1, 0.4) == PAUSE  # the best yet
+    # two results, two trials to come: at best third of five, and only one goes on
+    assert report(scheduler, controller, third, 1, 0.6) == STOP
+    fourth = add(scheduler, controller, "fourth")
+    assert report(scheduler, controller, fourth, 1, 0.3) == CONTINUE  # the best third of 4
+    scheduler.choose_trial_to_run(controller)
+    assert first.status == second.status == Trial.TERMINATED and scheduler.waiting == {}
+    assert 1 not in scheduler.closed
 
 
 def test_the_rungs_and_the_waiting_survive_a_new_driver(made):
@@ -204,7 +221,7 @@ def test_a_trial_ray_had_not_saved_when_the_driver_was_killed_is_forgotten_by_th
 def test_a_trial_stopped_at_a_closed_rung_but_saved_paused_by_ray_stops_on_resume(made):
     scheduler, controller = made(num_samples=2)
     best, worst = add(scheduler, controller, "best"), add(scheduler, controller, "worst")
-    report(scheduler, controller, best, 1, 0.3), report(scheduler, controller, worst, 1, 0.4)
+    report(scheduler, controller, worst, 1, 0.4), report(scheduler, controller, best, 1, 0.3)
     assert scheduler.choose_trial_to_run(controller) is best and worst.status == Trial.TERMINATED
     restarted, controller = made(num_samples=2)
     restore(restarted, controller, "best", {"passes": 1, "val_loss": 0.3})

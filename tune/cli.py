@@ -45,32 +45,39 @@ def positive(unit: str):
     return parse
 
 
+FIXABLE = {  # module -> the errors of it a user can fix
+    "data_utils": ("DataError",),
+    "search_spaces": ("SpaceError",),
+    "models": ("MissingPackageError", "MissingWeightsError"),
+}
+
+
+def fixable_errors() -> tuple:
+    """The errors a user can fix, each module's only if it was imported: models and search_spaces
+    import torch, which tune.trials does without, and a module never imported raised nothing."""
+    found = [UsageError]
+    for module, names in FIXABLE.items():
+        if module in sys.modules:
+            found += [getattr(sys.modules[module], name) for name in names]
+    return tuple(found)
+
+
 def run_main(main, argv=None) -> None:
     """Run a command's main; the errors a user can fix become one line and exit code 2."""
-    from data_utils import DataError
-    from models import MissingPackageError, MissingWeightsError
-    from search_spaces import SpaceError
-
     try:
         sys.exit(main(argv))
     except BrokenPipeError:  # `python -m tune.trials EXP | head`: the reader has all it wanted
         # Python flushes stdout again at exit: send that flush nowhere (the Python docs' recipe)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
-    except (
-        UsageError,
-        DataError,
-        MissingPackageError,
-        MissingWeightsError,
-        SpaceError,
-    ) as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
     except WriteFailed as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
-    except Exception as error:  # any command's write that failed (a full disk): one line too
-        failed = failed_write(error)
+    except Exception as error:
+        if isinstance(error, fixable_errors()):
+            print(f"error: {error}", file=sys.stderr)
+            sys.exit(2)
+        failed = failed_write(error)  # any command's write that failed (a full disk): one line
         if failed is None:
             raise
         where = Path(failed.path).parent if failed.path else Path.cwd()

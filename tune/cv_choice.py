@@ -21,13 +21,13 @@ import torch
 
 from training import crossval
 from training.loop import uses_cached_activations, uses_cached_features
-from tune import experiment
+from tune import trial_inputs
 
 
 def trial_cv(exp_dir: Path, exp: dict, config: dict, checkpoint, say=print) -> dict | None:
     """A promoted trial's cross-validation at the passes of its promoted checkpoint; None where
     the trial does not train on cached activations or the search built none for its model."""
-    settings = experiment.for_trial(config, exp["trial_settings"])
+    settings = trial_inputs.for_trial(config, exp["trial_settings"])
     cache_file = exp_dir / (settings.get("features_file") or "none")
     if not config.get("freeze_backbone") or not cache_file.is_file():
         return None
@@ -37,7 +37,7 @@ def trial_cv(exp_dir: Path, exp: dict, config: dict, checkpoint, say=print) -> d
         or uses_cached_activations(config, {"features": cache})
     ):
         return None
-    data = experiment.model_data(exp_dir, exp["trial_settings"], settings["model"], False)
+    data = trial_inputs.model_data(exp_dir, exp["trial_settings"], settings["model"], False)
     labels = torch.cat([data["train"][1], data["val"][1]])
     with checkpoint.as_directory() as folder:
         passes = torch.load(Path(folder) / "checkpoint.pt", weights_only=True)["passes"]

@@ -1,5 +1,5 @@
 """Watch a search in a browser: `python -m tune.dashboard EXP` serves the experiment's Optuna
-study (results/EXP/optuna.db) with optuna-dashboard, live while the search runs and after it.
+study (results/EXP/optuna.journal) with optuna-dashboard, live while the search runs and after it.
 
 The server listens on 127.0.0.1 only: optuna-dashboard can also change a study (tell trials, write
 notes), so it must never be reachable from the network. `--all` serves every experiment under
@@ -43,9 +43,9 @@ def parse_args(argv):
 
 
 def with_study(exp_dir: Path) -> Path:
-    if not (exp_dir / study.STUDY_FILE).is_file():
+    if not study.study_file(exp_dir).is_file():
         raise UsageError(
-            f"experiment {exp_dir.name} has no Optuna study ({exp_dir / study.STUDY_FILE}): it was "
+            f"experiment {exp_dir.name} has no Optuna study ({study.study_file(exp_dir)}): it was "
             f"made before searches kept one, or Ray had not started it yet"
         )
     return exp_dir
@@ -70,7 +70,11 @@ def serve(exp_dir: Path, port: int):
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.all:
-        exp_dirs = sorted(p.parent for p in Path(args.results_dir).glob(f"*/{study.STUDY_FILE}"))
+        exp_dirs = sorted(
+            p.parent
+            for p in Path(args.results_dir).glob("*/experiment.json")
+            if study.study_file(p.parent).is_file()
+        )
         if not exp_dirs:
             raise UsageError(f"no experiment in {args.results_dir}/ has an Optuna study yet")
     else:

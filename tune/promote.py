@@ -23,7 +23,7 @@ from training.loop import CHECKPOINT_FILE, predict_logits, train_epochs
 from training.metrics import mcnemar, test_metrics
 from training.metrics import scores as scores_of
 from training.precision import usable
-from tune import METRIC, cv_choice, experiment, lock, model_file, refit, study
+from tune import METRIC, cv_choice, experiment, lock, model_file, refit, study, trial_inputs
 from tune import probe as tune_probe
 from tune.cli import ArgumentParser, int_at_least, run_main
 from tune.errors import UsageError, results_dir_flag
@@ -160,7 +160,7 @@ def refusal(exp: dict, reason: str, results_dir: str) -> UsageError:
 
 def load_checkpoint_model(exp: dict, config: dict, checkpoint):
     """The model saved in a ray.tune.Checkpoint (local or in remote storage)."""
-    settings = experiment.for_trial(config, exp["trial_settings"])
+    settings = trial_inputs.for_trial(config, exp["trial_settings"])
     config, size = {**config, "weights": "none"}, settings["image_size"]
     model = build_model(settings["model"], config, size, num_classes=len(experiment.classes(exp)))
     with checkpoint.as_directory() as folder:
@@ -173,7 +173,7 @@ def load_checkpoint_model(exp: dict, config: dict, checkpoint):
 def retrain_scores(exp_dir: Path, exp: dict, candidates: pd.DataFrame, seeds: int) -> pd.DataFrame:
     """Each candidate config trained from scratch with `seeds` seeds, in the search's precision;
     its best val loss per seed."""
-    data = experiment.trial_data(exp_dir)
+    data = trial_inputs.trial_data(exp_dir)
     rows = []
     configs = {
         row["trial_id"]: experiment.best_checkpoint(exp_dir, row["trial_id"])[0]
@@ -184,7 +184,7 @@ def retrain_scores(exp_dir: Path, exp: dict, candidates: pd.DataFrame, seeds: in
     with tqdm(total=len(runs), desc="retraining", unit="run", file=sys.stdout, disable=None) as bar:
         for row, seed in runs:
             config = configs[row["trial_id"]]
-            settings = experiment.for_trial(
+            settings = trial_inputs.for_trial(
                 config, {**exp["trial_settings"], "seed": exp["seed"] + 1000 * seed}
             )
             history = [
@@ -449,7 +449,7 @@ def save_promotion(
     write_json(exp_dir / "test_scores.json", scores)
     saved = []  # (model name, config, weights, input size) of each model promoted
     for _, member_config, _, model in members[: chosen["members"]]:
-        trial = experiment.for_trial(member_config, exp["trial_settings"])
+        trial = trial_inputs.for_trial(member_config, exp["trial_settings"])
         saved.append((trial["model"], member_config, model.state_dict(), trial["image_size"]))
     weights = [1.0] * len(saved)
     if chosen["probe"]:

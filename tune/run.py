@@ -27,7 +27,7 @@ from models import (
     efficientnet,
 )
 from training import features, precision
-from tune import disk, experiment, lock
+from tune import disk, experiment, lock, trial_inputs
 from tune.cli import ArgumentParser, int_at_least, positive, run_main
 from tune.engine.cluster import check_cluster, start_ray
 from tune.engine.context import RunContext
@@ -361,7 +361,7 @@ def main(argv=None) -> int:
         tuner = make_tuner(
             space,
             exp["trial_settings"],
-            experiment.trial_data(exp_dir, features=False),
+            trial_inputs.trial_data(exp_dir, features=False),
             run,
             args.seed,
             args.verbose,
@@ -579,7 +579,7 @@ def resume_held(args, exp_dir: Path) -> int:
         exp_dir, experiment.ray_path(exp_dir), exp, args.time_budget, args.log_every
     )
     tuner = restore_tuner(
-        run, exp["trial_settings"], experiment.trial_data(exp_dir, features=False), args.verbose
+        run, exp["trial_settings"], trial_inputs.trial_data(exp_dir, features=False), args.verbose
     )
     return fit_and_write(tuner, run, exp, args.time_budget)
 

@@ -9,6 +9,8 @@ Budget: passes over the training split. Rungs at grace_period x factor^k passes,
   at a higher rung go first.
 - A rung is closed once no live trial can still reach it: its best max(1, n // factor) go on,
   the other trials waiting there stop. So at least one trial goes on from every rung.
+- A trial that can no longer go on from its rung, whatever the trials still to come report,
+  stops at once instead of waiting (when the number of trials in all is known: `total`).
 - The baseline (the report's recipe) fills the rungs but is never paused or stopped.
 
 The whole state is a dict of JSON types (`state`, `from_state`), so a new driver resumes with
@@ -63,6 +65,7 @@ class Rungs:
     ended: set[str] = field(default_factory=set)
     closed: set[int] = field(default_factory=set)
     baseline: str | None = None  # the baseline's trial id, once added
+    total: int | None = None  # trials the search will have in all (None: none is hopeless)
 
     @classmethod
     def create(cls, grace_period: int, reduction_factor: int, max_t: int) -> "Rungs":
@@ -89,9 +92,38 @@ class Rungs:
         if passes >= self.max_t:
             return STOP
         if reached is not None and not self.promotable(trial_id, reached):
+            if self.hopeless(trial_id, reached):
+                return STOP
             self.waiting[trial_id] = reached
             return PAUSE
         return CONTINUE
+
+    def hopeless(self, trial_id: str, milestone: int) -> bool:
+        """Whether a trial at this rung can no longer go on from it: later results only push it
+        down, and even if every trial that can still reach the rung came in below it, it would
+        not be in the best share the rung lets on, then or when it closes. Stopped at once, it
+        does not wait (with its checkpoint) until the rung closes: with 1,000 trials, hundreds."""
+        if self.total is None or trial_id == self.baseline:
+            return False
+        return self.ranked(milestone).index(trial_id) >= self.most_let_on(milestone)
+
+    def most_let_on(self, milestone: int) -> int:
+        """The most trials this rung can ever let on: a share of the most results it can hold,
+        those it has and one for each trial that can still reach it (started or to come)."""
+        below = sum(1 for t in self.seen - self.ended if self.progress.get(t, 0) < milestone)
+        most = len(self.results[milestone]) + below + max(0, self.total - len(self.seen))
+        return max(1, most // self.factor)
+
+    def hopeless_waiting(self) -> list[str]:
+        """The waiting trials that can no longer go on from their rung (one ranking per rung)."""
+        found = []
+        for milestone in self.milestones if self.total is not None else []:
+            here = [t for t, m in self.waiting.items() if m == milestone]
+            if here:
+                rank = {t: i for i, t in enumerate(self.ranked(milestone))}
+                limit = self.most_let_on(milestone)
+                found += [t for t in here if rank[t] >= limit]
+        return found
 
     def rewind(self, trial_id: str, passes: int) -> None:
         """A trial brought back with only `passes` passes trained (a driver killed before Ray

@@ -102,6 +102,7 @@ class SuccessiveHalving(Bound, FIFOScheduler):
 
     def bind(self, run):
         self._lost_forgotten = False  # once per run, when Ray has brought back what it saved
+        self.halving.total = run.num_samples
         return super().bind(run)
 
     def set_search_properties(self, metric, mode, **spec) -> bool:
@@ -175,6 +176,7 @@ class SuccessiveHalving(Bound, FIFOScheduler):
             return None
         trials = {t.trial_id: t for t in tune_controller.get_trials()}
         self._agree_with_ray(tune_controller, trials)
+        self._stop_hopeless(tune_controller, trials)
         self._close_rungs(tune_controller, trials)
         resized = self.cpus.resumed(trials)
         if resized is not None:
@@ -200,6 +202,15 @@ class SuccessiveHalving(Bound, FIFOScheduler):
         for trial in trials.values():
             if trial.status == Trial.PAUSED and trial.trial_id in self.halving.ended:
                 stop_paused(tune_controller, trial)  # stopped here, but Ray had saved it paused
+
+    def _stop_hopeless(self, tune_controller, trials: dict) -> None:
+        """Waiting trials that later results have left no chance of going on stop now (once
+        paused: one still saving its pause would lose the checkpoint tune.promote may read)."""
+        for trial_id in self.halving.hopeless_waiting():
+            if trial_id in trials and trials[trial_id].status == Trial.PAUSED:
+                self.halving.end(trial_id)
+                stop_paused(tune_controller, trials[trial_id])
+                self._save()
 
     def _close_rungs(self, tune_controller, trials: dict) -> None:
         """Once every trial has been suggested, close each rung that nothing can reach any more:

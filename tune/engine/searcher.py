@@ -1,6 +1,6 @@
 """Ray's OptunaSearch with its study in the experiment folder (tune/study.py), for optuna-dashboard.
 
-`StudySearch` keeps the study in results/EXP/optuna.db instead of in memory, so that a dashboard
+`StudySearch` keeps the study in the experiment folder instead of in memory, so that a dashboard
 can read it while the search runs, and labels each Optuna trial with what Ray knows: its trial
 id, whether it is the report's baseline, and how it ended. Ray tells Optuna that a trial the
 scheduler stopped is COMPLETE with its partial value; here it is PRUNED, which is what Optuna calls

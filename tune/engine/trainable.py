@@ -22,7 +22,7 @@ import torch
 from training import features
 from training.loop import CHECKPOINT_FILE, train_epochs
 from training.precision import Precision
-from tune.experiment import for_trial
+from tune.trial_inputs import for_trial
 
 
 def as_numpy(tree):
