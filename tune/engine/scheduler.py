@@ -206,11 +206,16 @@ class SuccessiveHalving(Bound, FIFOScheduler):
     def _stop_hopeless(self, tune_controller, trials: dict) -> None:
         """Waiting trials that later results have left no chance of going on stop now (once
         paused: one still saving its pause would lose the checkpoint tune.promote may read)."""
-        for trial_id in self.halving.hopeless_waiting():
-            if trial_id in trials and trials[trial_id].status == Trial.PAUSED:
-                self.halving.end(trial_id)
-                stop_paused(tune_controller, trials[trial_id])
-                self._save()
+        stopped = [
+            trial_id
+            for trial_id in self.halving.hopeless_waiting()
+            if trial_id in trials and trials[trial_id].status == Trial.PAUSED
+        ]
+        for trial_id in stopped:
+            self.halving.end(trial_id)
+            stop_paused(tune_controller, trials[trial_id])
+        if stopped:
+            self._save()
 
     def _close_rungs(self, tune_controller, trials: dict) -> None:
         """Once every trial has been suggested, close each rung that nothing can reach any more:
