@@ -11,7 +11,7 @@ from ray.tune.search import ConcurrencyLimiter, Searcher, SearchGenerator
 
 import search_spaces
 from training.loop import CHECKPOINT_FILE, FINISHED_KEYS
-from tune import METRIC, MODE
+from tune import METRIC, MODE, trial_folder_name
 from tune.engine import private, rungs
 from tune.engine.budget import EndWhenSpent
 from tune.engine.context import Bound, RunContext
@@ -149,10 +149,6 @@ def optuna_searcher(space, seed: int, max_epochs: int, run: RunContext) -> Study
             "max_epochs": max_epochs,
         },
     )
-
-
-def trial_folder_name(trial) -> str:
-    return trial.trial_id  # short, and what the trial table shows
 
 
 def make_trainable(settings: dict, data: dict):
