@@ -610,8 +610,9 @@ def fit_and_write(tuner, run: RunContext, exp: dict, time_budget: float | None) 
         write_what_can_be_written(exp_dir, exp)
         raise WriteFailed(disk.failure_line(failed, exp_dir, run.ray_path, exp))
     exp["wall_time_s"] = exp.get("wall_time_s", 0.0) + time.time() - started
-    search.drop_what_ended_trials_no_longer_need(experiment.analysis(exp_dir).trials)
-    table = experiment.trials_table(exp_dir, searching=False)
+    found = experiment.analysis(exp_dir)  # read once: Ray's state as the search ended
+    search.drop_what_ended_trials_no_longer_need(found.trials)
+    table = experiment.trials_table(exp_dir, searching=False, found=found)
     # a plain bool: numpy's would be written as "False"
     exp["finished"] = bool(
         len(table) >= exp["num_samples"]
