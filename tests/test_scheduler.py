@@ -225,8 +225,8 @@ def test_a_trial_stopped_at_a_closed_rung_but_saved_paused_by_ray_stops_on_resum
     assert scheduler.choose_trial_to_run(controller) is best and worst.status == Trial.TERMINATED
     restarted, controller = made(num_samples=2)
     restore(restarted, controller, "best", {"passes": 1, "val_loss": 0.3})
-    # Ray saved it paused before the rung closed, and brings it back PENDING, as any unfinished
     paused = restore(restarted, controller, "worst", {"passes": 1, "val_loss": 0.4})
+    paused.status = Trial.PAUSED  # what Ray saved before the rung closed
     restarted.choose_trial_to_run(controller)
     assert paused.status == Trial.TERMINATED
 

@@ -132,11 +132,8 @@ class SuccessiveHalving(Bound, FIFOScheduler):
         self.halving.add(trial.trial_id, baseline=is_baseline(trial.config, self.run_baseline()))
         # restored by --resume: Ray's saved state may lag this file by a result or two
         self.halving.rewind(trial.trial_id, passes_of(trial.run_metadata.last_result))
-        ended_here = trial.trial_id in self.halving.ended | self.halving.waiting.keys()
-        if ended_here and trial.status == Trial.PENDING:
-            # restored by --resume: it still waits at its rung, or the rungs stopped it after
-            # Ray last saved it (`_agree_with_ray` stops it)
-            trial.set_status(Trial.PAUSED)
+        if trial.trial_id in self.halving.waiting and trial.status == Trial.PENDING:
+            trial.set_status(Trial.PAUSED)  # restored by --resume: it still waits at its rung
         self._save()
 
     def run_baseline(self) -> dict | None:
@@ -198,11 +195,10 @@ class SuccessiveHalving(Bound, FIFOScheduler):
         """After a kill, Ray brings back what it last saved, a second or so behind the rungs'
         file: a trial it had not saved is forgotten (Ray starts another in its place), one it
         saved paused that was stopped here is stopped (one behind in passes: `on_trial_add`)."""
-        if self._lost_forgotten:
-            return  # once per run: during one, the rungs and Ray stop trials together
-        self._lost_forgotten = True
-        for trial_id in self.halving.seen - set(trials):
-            self.halving.forget(trial_id)
+        if not self._lost_forgotten:
+            self._lost_forgotten = True
+            for trial_id in self.halving.seen - set(trials):
+                self.halving.forget(trial_id)
         for trial in trials.values():
             if trial.status == Trial.PAUSED and trial.trial_id in self.halving.ended:
                 stop_paused(tune_controller, trial)  # stopped here, but Ray had saved it paused
