@@ -39,3 +39,13 @@ def test_a_search_of_100_trials_keeps_each_trial_once_in_the_table_the_study_and
     went_on = set(table.trial_id[table.passes > 1])
     assert set(sorted(first, key=first.get)[: TRIALS // 3]) <= went_on
     assert (table.passes[table.status == "STOPPED"] == 1).all()
+    # after the search only the best 5 trials (--keep-checkpoints' default) and the baseline keep
+    # a checkpoint, one each: what promotion may load
+    kept = {path.parent.name for path in (exp_dir / "ray").glob("*/checkpoint_*")}
+    assert len(list((exp_dir / "ray").glob("*/checkpoint_*"))) == len(kept)
+    assert kept == set(table.trial_id.head(5)) | set(table.trial_id[table.baseline])
+    refused = run_cli(
+        *("tune.promote", "many", "--results-dir", str(tmp_path / "results"), "--ensemble", "6")
+    )
+    assert refused.returncode == 2 and "--keep-checkpoints 5" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr

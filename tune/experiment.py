@@ -31,6 +31,7 @@ def settings(exp_dir: Path) -> dict:
     exp = json.loads((exp_dir / "experiment.json").read_text())
     exp.setdefault("scheduler", "asha")  # before it was recorded: Ray's ASHA, per epoch
     exp.setdefault("grace_period", 1)
+    exp.setdefault("keep_checkpoints", None)  # before the rule: every trial kept its checkpoint
     exp["classes"] = list(exp.get("classes") or SMOKING_CLASSES)  # before other data sets
     trial_settings = exp.get("trial_settings", {})
     trial_settings.setdefault("budget", "epochs")  # before passes
@@ -227,6 +228,31 @@ def trial_row(trial, history, exp: dict, searching: bool) -> dict:
     restarted = trial.num_failures and not error
     row["restarted_after"] = failure_words(trial.get_error()) if restarted else ""
     return row
+
+
+KEEP_CHECKPOINTS = 5  # tune.run's default --keep-checkpoints
+
+
+def keeping_checkpoints(table: pd.DataFrame, keep: int | None) -> set[str]:
+    """The trials whose best checkpoint promotion may load: the `keep` best by the search metric
+    (tune.promote's --ensemble K and --top-k K take the top K rows of this table) and the
+    baseline (its test scores are reported beside the winner's). `keep` None: every trial
+    (experiments from before the rule). A trial outside stays out: later ones only push it down."""
+    trained = table[table["epochs"] > 0] if len(table) else table
+    if keep is None or trained.empty:
+        return set(trained.get("trial_id", []))
+    return set(trained["trial_id"].head(keep)) | set(trained["trial_id"][trained["baseline"]])
+
+
+def kept_too_few(exp: dict, wanted: int, flag: str) -> str | None:
+    """Why promotion cannot take the top `wanted` trials: the search kept fewer checkpoints."""
+    keep = exp.get("keep_checkpoints")
+    if keep is None or wanted <= keep:
+        return None
+    return (
+        f"{flag} {wanted}: experiment {exp['name']} kept the checkpoints of its {keep} best trials "
+        f"only (tune.run --keep-checkpoints {keep}): use {flag} {keep} or fewer"
+    )
 
 
 def best_checkpoint(exp_dir: Path, trial_id: str):

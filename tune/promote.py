@@ -513,6 +513,13 @@ def refit_chosen(exp_dir, exp, photos, members, chosen, probe) -> list:
     return refitted + members[chosen["members"] :]
 
 
+def refuse_what_was_not_kept(exp: dict, args) -> None:
+    """--ensemble K or --top-k K past the checkpoints the search kept: one line, before any work."""
+    for wanted, flag in ((args.ensemble or 1, "--ensemble"), (args.top_k, "--top-k")):
+        if too_few := experiment.kept_too_few(exp, wanted, flag):
+            raise UsageError(too_few)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -521,6 +528,7 @@ def main(argv=None) -> int:
     unfinished = unfinished_because(exp_dir, exp)
     if unfinished and not args.allow_unfinished:
         raise refusal(exp, unfinished, args.results_dir)  # before the test split is read
+    refuse_what_was_not_kept(exp, args)
     table = experiment.trials_table(exp_dir)
     winner_row, selection = choose(exp_dir, exp, table, args.top_k, args.seeds)
 

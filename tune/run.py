@@ -75,6 +75,14 @@ def add_search_flags(p) -> None:
         help="CPUs (and torch threads) per trial",
     )
     p.add_argument(
+        "--keep-checkpoints",
+        type=int_at_least(1),
+        default=experiment.KEEP_CHECKPOINTS,
+        metavar="K",
+        help="after the search, keep the checkpoints of the K best trials and the baseline, the "
+        "most tune.promote --ensemble and --top-k can take (default %(default)s)",
+    )
+    p.add_argument(
         "--max-concurrent",
         type=int_at_least(1),
         help="trials run at once (default: the CPUs Ray has / --cpus-per-trial)",
@@ -429,6 +437,7 @@ def new_settings(args, space, space_name: str, name: str, data) -> dict:
         },
         "baseline": space.baseline,
         "scheduler": args.scheduler,
+        "keep_checkpoints": args.keep_checkpoints,
         "finished": False,
         "wall_time_s": 0.0,
     }
@@ -611,8 +620,9 @@ def fit_and_write(tuner, run: RunContext, exp: dict, time_budget: float | None) 
         raise WriteFailed(disk.failure_line(failed, exp_dir, run.ray_path, exp))
     exp["wall_time_s"] = exp.get("wall_time_s", 0.0) + time.time() - started
     found = experiment.analysis(exp_dir)  # read once: Ray's state as the search ended
-    search.drop_what_ended_trials_no_longer_need(found.trials)
     table = experiment.trials_table(exp_dir, searching=False, found=found)
+    kept = experiment.keeping_checkpoints(table, exp["keep_checkpoints"])
+    search.drop_what_ended_trials_no_longer_need(found.trials, kept)
     # a plain bool: numpy's would be written as "False"
     exp["finished"] = bool(
         len(table) >= exp["num_samples"]

@@ -62,26 +62,32 @@ class DropLatestCheckpointOfFinishedTrials(ray.tune.Callback):
     optimizer. Kept, doing nothing, so that experiments that pickled it still resume."""
 
 
-def drop_what_ended_trials_no_longer_need(trials) -> None:
+def drop_what_ended_trials_no_longer_need(trials, kept: set[str]) -> None:
     """Ray keeps a trial's best checkpoint and, besides it, its latest, so that the trial can go
     on. An ended trial never goes on, so that second copy (~200 MB for the report's CNN with its
     Adam state) is waste, and so is what the best one holds to go on (Adam's two moments, the
     random generators): after the search only its weights and passes are read (tune.promote,
-    tune/refit.py, tune/cv_choice.py). `trials`: as Ray saved them when the search ended, so
-    that none of them is one Ray would resume from its latest checkpoint after a kill."""
+    tune/refit.py, tune/cv_choice.py). An ended trial outside `kept` (none that promotion can
+    load: experiment.keeping_checkpoints) loses its checkpoints altogether. `trials`: as Ray
+    saved them when the search ended, none of them one Ray would resume after a kill."""
     for trial in trials:
         if trial.status != "TERMINATED":
             continue
         manager = trial.run_metadata.checkpoint_manager
         latest = manager.latest_checkpoint_result
-        kept = {best.checkpoint.path for best in manager.best_checkpoint_results}
+        best = [result.checkpoint for result in manager.best_checkpoint_results]
         # by path: a trial paused at a rung hands Ray its last checkpoint again, as another result
-        if latest is not None and latest.checkpoint.path not in kept:
+        dropped = [] if latest is None else [latest.checkpoint]
+        if trial.trial_id in kept:
+            dropped = [c for c in dropped if c.path not in {b.path for b in best}]
+        else:
+            dropped += best
+        for checkpoint in dropped:
             with contextlib.suppress(FileNotFoundError):  # dropped when an earlier run ended
-                latest.checkpoint.filesystem.delete_dir(latest.checkpoint.path)
-        for best in manager.best_checkpoint_results:
-            if best.checkpoint.filesystem.type_name == "local":  # --storage elsewhere: kept whole
-                keep_only_weights(Path(best.checkpoint.path) / CHECKPOINT_FILE)
+                checkpoint.filesystem.delete_dir(checkpoint.path)
+        for checkpoint in best if trial.trial_id in kept else []:
+            if checkpoint.filesystem.type_name == "local":  # --storage elsewhere: kept whole
+                keep_only_weights(Path(checkpoint.path) / CHECKPOINT_FILE)
 
 
 def keep_only_weights(path: Path) -> None:
