@@ -21,7 +21,7 @@ import search_spaces
 from benchmarks import compute
 from models import INPUTS, build_model
 from models.ensemble import average
-from training.loop import predict_logits, train_epochs
+from training.loop import LoopSettings, predict_logits, train_epochs
 from training.metrics import scores
 
 FLIP_COSINE = {"hflip": True, "lr_schedule": "cosine"}
@@ -72,13 +72,9 @@ def main():
         data, config = compute.photos(args.data_root, size), {**report, **changes}
         best_logits = []  # per seed: the validation logits at its best epoch
         for seed in range(args.seeds):
-            settings = {
-                "model": model_name,
-                "image_size": size,
-                "max_epochs": epochs,
-                "seed": seed,
-                "precision": chosen.as_dict(),
-            }
+            settings = LoopSettings(
+                model=model_name, image_size=size, max_epochs=epochs, seed=seed, precision=chosen
+            )
             start, history, best_weights = time.perf_counter(), [], None
             for metrics, state in train_epochs(
                 config, settings, {"train": data["train"], "val": data["val"]}

@@ -40,13 +40,9 @@ def main():
     data = compute.photos(args.data_root, 256)
     splits = {"train": data["train"], "val": data["val"]}
     config = {**CONFIG, "offline_rotations": args.offline_rotations}
-    settings = {
-        "model": "seed_cnn",
-        "image_size": 256,
-        "max_epochs": args.epochs,
-        "seed": 0,
-        "precision": chosen.as_dict(),
-    }
+    settings = loop.LoopSettings(
+        model="seed_cnn", image_size=256, max_epochs=args.epochs, seed=0, precision=chosen
+    )
 
     validate = loop.evaluate
     timings = {"validate": 0.0}

@@ -19,7 +19,7 @@ import torch
 
 from benchmarks import compute
 from training import features, precision
-from training.loop import train_epochs
+from training.loop import LoopSettings, train_epochs
 
 MODEL, SIZE = "efficientnet_lite0", 224
 CONFIG = {
@@ -36,13 +36,9 @@ CONFIG = {
 
 
 def seconds_per_epoch(data, epochs, chosen):
-    settings = {
-        "model": MODEL,
-        "image_size": SIZE,
-        "max_epochs": epochs,
-        "seed": 0,
-        "precision": chosen.as_dict(),
-    }
+    settings = LoopSettings(
+        model=MODEL, image_size=SIZE, max_epochs=epochs, seed=0, precision=chosen
+    )
     start = time.perf_counter()
     for metrics, _ in train_epochs(CONFIG, settings, data):  # noqa: B007  read after the loop
         pass

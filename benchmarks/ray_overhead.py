@@ -47,7 +47,7 @@ def search(results: Path, name: str, trials: int) -> tuple[float, float, float]:
     )
     command = time.perf_counter() - start
     trial_time = pd.read_csv(results / name / "trials.csv")["wall_time_s"].sum()
-    return command, settings(results / name)["wall_time_s"], trial_time
+    return command, settings(results / name).wall_time_s, trial_time
 
 
 def main() -> None:

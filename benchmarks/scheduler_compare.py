@@ -56,14 +56,14 @@ def search(results: Path, scheduler: str, seed: int, args) -> dict:
     exp = settings(results / name)
     # the full schedule: max_epochs epochs of its own data (the baseline's, and every trial's under
     # ASHA) or, for a searched trial under halving, max_epochs passes of the training split
-    full = table["epochs"] >= exp["max_epochs"]
+    full = table["epochs"] >= exp.max_epochs
     if scheduler == "halving":
-        full |= ~table["baseline"] & (table["passes"] >= exp["max_epochs"])
+        full |= ~table["baseline"] & (table["passes"] >= exp.max_epochs)
     return {
         "scheduler": scheduler,
         "seed": seed,
         "wall_min": wall / 60,
-        "search_min": exp["wall_time_s"] / 60,
+        "search_min": exp.wall_time_s / 60,
         "train_images": int(table["train_images"].sum()),
         "full_schedule": int(full.sum()),
         "trials": len(table),

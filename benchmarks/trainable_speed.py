@@ -24,7 +24,7 @@ from benchmarks import compute
 from data_utils.transforms import NORMALIZATIONS
 from models import INPUTS, build_model
 from training import precision
-from training.loop import evaluate, train_epochs
+from training.loop import LoopSettings, evaluate, train_epochs
 
 CONFIG = {
     "lr": 1e-3,
@@ -97,13 +97,9 @@ def report_loop(model_name, size, files, val, epochs, seed):
 
 
 def project_loop(model_name, size, data, epochs, seed, chosen):
-    settings = {
-        "model": model_name,
-        "image_size": size,
-        "max_epochs": epochs,
-        "seed": seed,
-        "precision": chosen.as_dict(),
-    }
+    settings = LoopSettings(
+        model=model_name, image_size=size, max_epochs=epochs, seed=seed, precision=chosen
+    )
     start = time.perf_counter()
     for metrics, _ in train_epochs(CONFIG, settings, data):  # noqa: B007  read after the loop
         pass

@@ -23,7 +23,7 @@ import torch
 from benchmarks import compute
 from models import INPUTS, imagenet_state
 from training import precision
-from training.loop import train_epochs
+from training.loop import LoopSettings, train_epochs
 from tune.engine.trainable import malloc_trim  # what every trial calls after each epoch
 
 
@@ -47,13 +47,13 @@ def one_run(args, trim: bool) -> None:
         "hflip": True,
         "color_jitter": 0.2,
     }
-    settings = {
-        "model": args.model,
-        "image_size": size,
-        "max_epochs": args.epochs,
-        "seed": 0,
-        "precision": precision.choose(args.precision).as_dict(),
-    }
+    settings = LoopSettings(
+        model=args.model,
+        image_size=size,
+        max_epochs=args.epochs,
+        seed=0,
+        precision=precision.choose(args.precision),
+    )
     label = "(b) malloc_trim after each epoch" if trim else "(a) as glibc leaves it"
     last = time.perf_counter()
     for metrics, _ in train_epochs(config, settings, data):

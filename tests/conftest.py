@@ -18,6 +18,25 @@ DATA_ROOT = Path(os.environ.get("TUNE_DATA_ROOT") or REPO.parent / "shared" / "d
 SMOKER = DATA_ROOT / "smoker_detection"
 
 
+# experiment.json as the first version wrote it (no trial settings, classes or scheduler): what
+# tune/settings.py must still read
+FIRST_EXPERIMENT_JSON = {
+    "name": "old",
+    "space": "cnn_dataset1",
+    "model": "seed_cnn",
+    "dataset": "smoker_detection",
+    "dataset_dir": "/data/smoker_detection",
+    "image_size": 256,
+    "split_sizes": {"train": 572, "val": 180, "test": 144},
+    "num_samples": 20,
+    "max_epochs": 9,
+    "seed": 0,
+    "cpus_per_trial": 1,
+    "max_concurrent": 2,
+    "baseline": {"lr": 0.001},
+}
+
+
 def real_photos(label: str, count: int, split: str = "Training") -> list[Path]:
     """The first `count` real photos of a class ('smoking' or 'notsmoking')."""
     photos = sorted((SMOKER / split / split).glob(f"{label}_*.jpg"))[:count]

@@ -63,7 +63,7 @@ def assert_onnx_predicts_as_pytorch(exp_dir: Path, onnx_file: Path, count: int =
     promoted.precision = FP32
     manifest = pd.read_csv(exp_dir / "manifest.csv")
     test = manifest[(manifest["split"] == "test") & (manifest["status"] == "ok")].head(count)
-    paths = [Path(experiment.settings(exp_dir)["dataset_dir"]) / p for p in test["path"]]
+    paths = [Path(experiment.settings(exp_dir).dataset_dir) / p for p in test["path"]]
     at = {s: torch.stack([load_image(p, s) for p in paths]) for s in promoted.image_sizes}
     expected = outputs.probabilities(promoted.logits(at.get)).numpy()
 

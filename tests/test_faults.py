@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pandas as pd
@@ -270,7 +271,7 @@ def test_ray_giving_up_mid_search_says_so_in_one_line_and_leaves_it_resumable(
 
     exp_dir = tmp_path / "e2e"
     shutil.copytree(smoke_search[0], exp_dir)
-    exp = {**experiment.settings(exp_dir), "finished": False, "num_samples": 5}  # 3 of 5 trials ran
+    exp = replace(experiment.settings(exp_dir), finished=False, num_samples=5)  # 3 of 5 trials ran
     run_context = RunContext.for_experiment(exp_dir, experiment.ray_path(exp_dir), exp, None)
     assert run.fit_and_write(RayGivesUp(), run_context, exp, None) == 1
     out = capsys.readouterr().out
@@ -278,7 +279,7 @@ def test_ray_giving_up_mid_search_says_so_in_one_line_and_leaves_it_resumable(
     assert "Memory on the node" not in out and "Traceback" not in out
     assert f"python -m tune.run --resume --name e2e --results-dir {tmp_path}" in out
     saved = experiment.settings(exp_dir)
-    assert not saved["finished"] and saved["ended_by"].startswith(
+    assert not saved.finished and saved.ended_by.startswith(
         "Ray stopping it: Caught unexpected exception"
     )
     assert (exp_dir / "trials.csv").is_file() and "Ray stopping it" in (

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from conftest import tiny_data
 from data_utils.transforms import to_float
 from models import build_model
 from training import crossval, features
-from training.loop import train_epochs, uses_cached_activations
+from training.loop import LoopSettings, train_epochs, uses_cached_activations
 from training.precision import Precision
 from tune import cv_choice
 
@@ -38,7 +39,7 @@ def config(stages: int) -> dict:
     }
 
 
-SETTINGS = {"model": NAME, "image_size": SIZE, "max_epochs": 3, "seed": 0}
+SETTINGS = LoopSettings(model=NAME, image_size=SIZE, max_epochs=3, seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +62,7 @@ def test_a_partial_trials_frozen_layers_stay_bit_identical(data, path):
         data = {split: data[split] for split in ("train", "val")}
     assert uses_cached_activations(config(stages), data) == (path == "cached")
     before = build_model(NAME, config(stages), SIZE).state_dict()
-    *_, (_, state) = train_epochs(config(stages), {**SETTINGS, "max_epochs": 2}, data)
+    *_, (_, state) = train_epochs(config(stages), replace(SETTINGS, max_epochs=2), data)
     after = state["model"]
     first = 7 - stages
     frozen = ("net.conv_stem.", "net.bn1.", *(f"net.blocks.{i}." for i in range(first)))
@@ -119,7 +120,7 @@ def test_a_partial_network_from_its_cached_input_gives_the_whole_networks_logits
 
 def test_a_resumed_partial_trial_trains_exactly_as_an_uninterrupted_one(data):
     whole = list(train_epochs(config(2), SETTINGS, data))
-    settings = {**SETTINGS, "max_passes": 3}
+    settings = replace(SETTINGS, max_passes=3)
     first, state = next(train_epochs(config(2), settings, data))
     saved = io.BytesIO()
     torch.save(state, saved)  # as the trial saves it, when the pass ends
@@ -188,7 +189,7 @@ def test_a_cached_trial_is_cross_validated_on_the_probes_folds_every_photo_held_
     labels = torch.cat([data["train"][1], data["val"][1]])
     cache = crossval.joined(data["features"])
     assert cache["train_cut2"].shape[:2] == (len(labels), len(features.VIEWS))
-    settings = {**SETTINGS, "max_passes": 3}
+    settings = replace(SETTINGS, max_passes=3)
     cv = crossval.cross_validate_trial(config(2), settings, cache, labels, passes=2)
     y = labels.numpy().astype(int)
     assert cv["oof"].shape == (len(y), 2) and (cv["oof"].sum(1) > 0.99).all()

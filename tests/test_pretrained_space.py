@@ -8,7 +8,7 @@ import os
 
 import pandas as pd
 import torch
-from conftest import REPO, copy_photos, real_photos, run_cli
+from conftest import FIRST_EXPERIMENT_JSON, REPO, copy_photos, real_photos, run_cli
 
 import search_spaces
 from models import build_model
@@ -122,6 +122,7 @@ def test_an_experiment_from_before_models_were_searched_still_reads(tmp_path):
     """Its trial settings named one image size and one tensors file: they become its one model's
     inputs, so --resume, promote and report keep working on it."""
     from tune import experiment, trial_inputs
+    from tune.settings import ModelInputs
 
     old = {
         "model": "efficientnet_lite0",
@@ -131,15 +132,16 @@ def test_an_experiment_from_before_models_were_searched_still_reads(tmp_path):
         "max_epochs": 3,
         "seed": 0,
     }
-    (tmp_path / "experiment.json").write_text(json.dumps({"name": "old", "trial_settings": old}))
-    trial_settings = experiment.settings(tmp_path)["trial_settings"]
-    assert trial_settings["inputs"] == {
-        "efficientnet_lite0": {
-            "image_size": 224,
-            "tensors_file": "images_224.pt",
-            "features_file": "features_efficientnet_lite0_224.pt",
-            "precision": {},  # none recorded then: fp32
-        }
+    written = {**FIRST_EXPERIMENT_JSON, "trial_settings": old}
+    (tmp_path / "experiment.json").write_text(json.dumps(written))
+    trial_settings = experiment.settings(tmp_path).trial_settings
+    assert trial_settings.inputs == {
+        "efficientnet_lite0": ModelInputs(
+            image_size=224,
+            tensors_file="images_224.pt",
+            features_file="features_efficientnet_lite0_224.pt",
+            precision={},  # none recorded then: fp32
+        )
     }
     for_trial = trial_inputs.for_trial({"lr": 1e-3}, trial_settings)
-    assert (for_trial["model"], for_trial["image_size"]) == ("efficientnet_lite0", 224)
+    assert (for_trial.model, for_trial.image_size) == ("efficientnet_lite0", 224)

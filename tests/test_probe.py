@@ -87,7 +87,7 @@ def test_promote_fits_the_probe_on_train_and_val_and_compares_the_winner_with_it
     model, _ = model_file.load(exp_dir / "model.pt")
     manifest = pd.read_csv(exp_dir / "manifest.csv")
     test = manifest[(manifest["split"] == "test") & (manifest["status"] == "ok")]
-    paths = [Path(experiment.settings(exp_dir)["dataset_dir"]) / p for p in test["path"]]
+    paths = [Path(experiment.settings(exp_dir).dataset_dir) / p for p in test["path"]]
     at = {size: torch.stack([load_image(p, size) for p in paths]) for size in model.image_sizes}
     right = (outputs.predicted(model.logits(at.get)) == torch.tensor(test["label"].values)).sum()
     assert int(right) == round(scores["winner"]["test"]["accuracy"] * len(paths))
@@ -100,7 +100,7 @@ def test_a_refit_trains_on_train_and_val_only_and_its_model_file_runs_anywhere(
     exp_dir = pretrained_search
     exp = experiment.settings(exp_dir)
     # the refit's photos are the manifest's train and val, in order, and no test photo
-    tensors = exp_dir / exp["trial_settings"]["inputs"]["efficientnet_lite0"]["tensors_file"]
+    tensors = exp_dir / exp.trial_settings.inputs["efficientnet_lite0"].tensors_file
     train_x, val_x, test_x = (load_tensors(tensors, s)[0] for s in ("train", "val", "test"))
     images, labels = refit.train_and_val(exp_dir, exp, "efficientnet_lite0")["train"]
     counts = split_counts(exp_dir)

@@ -12,7 +12,7 @@ from torchvision.transforms.v2 import functional as F
 import search_spaces
 from data_utils.transforms import augment, random_rotation
 from models import INPUTS, build_model
-from training.loop import evaluate, make_optimizer, make_schedule, train_epochs
+from training.loop import LoopSettings, evaluate, make_optimizer, make_schedule, train_epochs
 from tune.engine.search import DefineByRun
 
 NEW_AUGMENTATIONS = ("backbone_lr_ratio", "hflip", "color_jitter", "crop_scale")
@@ -133,7 +133,7 @@ def test_a_resumed_trial_with_every_lever_trains_exactly_as_an_uninterrupted_one
         "crop_scale": 0.7,
         "label_smoothing": 0.1,
     }
-    settings = {"model": "seed_cnn", "image_size": 64, "max_epochs": 3, "seed": 0}
+    settings = LoopSettings(model="seed_cnn", image_size=64, max_epochs=3, seed=0)
     straight = [metrics for metrics, _ in train_epochs(config, settings, data)]
     # the same schedule (it spans max_epochs), stopped after 2
     interrupted = train_epochs(config, settings, data)

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import time
+from dataclasses import replace
 
 import pandas as pd
 from conftest import (
@@ -19,7 +20,7 @@ from conftest import (
 )
 
 import search_spaces
-from training.loop import train_epochs
+from training.loop import LoopSettings, train_epochs
 from tune import experiment
 
 TRIALS = 4
@@ -153,9 +154,9 @@ def test_a_resumed_trial_trains_exactly_as_an_uninterrupted_one():
         "offline_rotations": True,
         "batch_size": 4,
     }
-    settings = {"model": "seed_cnn", "image_size": 64, "max_epochs": 3, "seed": 0}
+    settings = LoopSettings(model="seed_cnn", image_size=64, max_epochs=3, seed=0)
     straight = [metrics for metrics, _ in train_epochs(config, settings, data)]
-    first_two = list(train_epochs(config, {**settings, "max_epochs": 2}, data))
+    first_two = list(train_epochs(config, replace(settings, max_epochs=2), data))
     continued = [
         metrics for metrics, _ in train_epochs(config, settings, data, state=first_two[-1][1])
     ]
@@ -174,7 +175,7 @@ def test_a_trial_with_offline_rotations_meets_the_first_rung_after_as_many_image
     """The budget is training images: a 3x epoch is reported as three passes of the split's size."""
     data = tiny_data(count=6)
     config = {"lr": 1e-3, "dropout_placement": "none", "rotation": 0.0, "batch_size": 4}
-    settings = {"model": "seed_cnn", "image_size": 64, "max_epochs": 1, "seed": 0}
+    settings = LoopSettings(model="seed_cnn", image_size=64, max_epochs=1, seed=0)
     plain = [m for m, _ in train_epochs({**config, "offline_rotations": False}, settings, data)]
     rotated = [m for m, _ in train_epochs({**config, "offline_rotations": True}, settings, data)]
     assert [m["passes"] for m in plain] == [1] and [m["passes"] for m in rotated] == [1, 2, 3]
@@ -182,7 +183,7 @@ def test_a_trial_with_offline_rotations_meets_the_first_rung_after_as_many_image
     capped = [
         m
         for m, _ in train_epochs(
-            {**config, "offline_rotations": True}, {**settings, "max_passes": 1}, data
+            {**config, "offline_rotations": True}, replace(settings, max_passes=1), data
         )
     ]
     assert [m["passes"] for m in capped] == [

@@ -321,16 +321,20 @@ def test_an_asha_trial_with_offline_rotations_stopped_at_a_rung_is_stopped_not_c
     """Under the old ASHA the budget is epochs; an epoch of offline rotations is three passes."""
     import json
 
-    from tune import budget_unit, ended_status
-    from tune.experiment import settings
+    from conftest import FIRST_EXPERIMENT_JSON
+
+    from tune import ended_status
+    from tune.settings import from_json, read
+
+    def unit(scheduler):
+        return from_json({**FIRST_EXPERIMENT_JSON, "scheduler": scheduler}).budget_unit
 
     stopped_at_its_rung = {"epoch": 3, "passes": 9}  # of a 9-epoch budget
-    assert ended_status(stopped_at_its_rung, 9, budget_unit({"scheduler": "asha"})) == "STOPPED"
-    (tmp_path / "experiment.json").write_text(json.dumps({"name": "old"}))  # before "scheduler"
-    assert ended_status(stopped_at_its_rung, 9, budget_unit(settings(tmp_path))) == "STOPPED"
-    assert ended_status(stopped_at_its_rung, 9, budget_unit({"scheduler": "halving"})) == (
-        "COMPLETED"
-    )
+    assert ended_status(stopped_at_its_rung, 9, unit("asha")) == "STOPPED"
+    # before "scheduler" was recorded
+    (tmp_path / "experiment.json").write_text(json.dumps(FIRST_EXPERIMENT_JSON))
+    assert ended_status(stopped_at_its_rung, 9, read(tmp_path).budget_unit) == "STOPPED"
+    assert ended_status(stopped_at_its_rung, 9, unit("halving")) == ("COMPLETED")
 
 
 def test_a_scheduler_pickled_before_the_rungs_were_their_own_object_resumes(made):

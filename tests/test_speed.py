@@ -11,7 +11,7 @@ import torch
 from conftest import assert_study_matches_the_trial_table, hooks_env, run_cli, tiny_data
 
 from training import features, precision
-from training.loop import train_epochs
+from training.loop import LoopSettings, train_epochs
 from training.precision import Precision
 
 # ---- precision -------------------------------------------------------------------------------
@@ -69,13 +69,13 @@ def test_bf16_training_keeps_fp32_weights_and_learns_like_fp32():
     config = {"lr": 1e-3, "dropout_placement": "none", "rotation": 0.0, "batch_size": 8}
     runs = {}
     for dtype in ("fp32", "bf16"):
-        settings = {
-            "model": "seed_cnn",
-            "image_size": 64,
-            "max_epochs": 3,
-            "seed": 0,
-            "precision": {"dtype": dtype, "channels_last": dtype == "bf16"},
-        }
+        settings = LoopSettings(
+            model="seed_cnn",
+            image_size=64,
+            max_epochs=3,
+            seed=0,
+            precision=Precision(dtype=dtype, channels_last=dtype == "bf16"),
+        )
         runs[dtype] = list(train_epochs(config, settings, data))
     state = runs["bf16"][-1][1]
     assert all(t.dtype == torch.float32 for t in state["model"].values())  # saved weights stay fp32
@@ -102,7 +102,7 @@ def test_a_frozen_backbone_trains_the_same_head_on_cached_features():
         "batch_size": 4,
         "weights": "imagenet",
     }
-    settings = {"model": "efficientnet_lite0", "image_size": 224, "max_epochs": 1, "seed": 0}
+    settings = LoopSettings(model="efficientnet_lite0", image_size=224, max_epochs=1, seed=0)
     cache = features.extract(
         "efficientnet_lite0",
         224,

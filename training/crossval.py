@@ -21,7 +21,7 @@ from sklearn.model_selection import StratifiedKFold
 from models import build_model
 from models.outputs import probabilities
 from training.features import VIEWS, cut_key, pooled
-from training.loop import train_epochs
+from training.loop import LoopSettings, train_epochs
 from training.precision import Precision
 
 FOLDS = 5
@@ -215,7 +215,7 @@ def fold_data(cache: dict, labels: torch.Tensor, train, held, images=None) -> di
 
 def cross_validate_trial(
     config: dict,
-    settings: dict,
+    settings: LoopSettings,
     cache: dict,
     labels: torch.Tensor,
     passes: int,

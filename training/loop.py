@@ -9,12 +9,12 @@ the head, on those features, in a fraction of the time.
 """
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch.optim import lr_scheduler
 
-from data_utils.layout import SMOKING_CLASSES
 from data_utils.transforms import add_rotated_copies, augment, to_float
 from models import CACHED_FEATURES, HEADS, INPUTS, PARTIAL, build_model, outputs
 from training import features as cached
@@ -28,6 +28,20 @@ CHECKPOINT_FILE = "checkpoint.pt"
 FINISHED_KEYS = ("model", "epoch", "passes")
 # the default precision: plain fp32 (Precision is frozen, so one shared default is safe)
 FP32 = Precision()
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    """What one trial's training needs besides its config (tune/trial_inputs.py `for_trial`
+    builds it from an experiment's settings)."""
+
+    model: str
+    image_size: int
+    max_epochs: int  # the learning-rate schedule's length, and the budget unless max_passes
+    seed: int = 0
+    classes: int = 2  # the head's classes
+    precision: Precision = FP32
+    max_passes: int | None = None  # caps the passes (successive halving's equal images)
 
 
 def uses_cached_features(config: dict, data: dict) -> bool:
@@ -44,29 +58,25 @@ def uses_cached_activations(config: dict, data: dict) -> bool:
     return 0 < stages <= int(cache.get("cut_stages", 0))
 
 
-def train_epochs(config: dict, settings: dict, data: dict, state: dict | None = None):
+def train_epochs(config: dict, settings: LoopSettings, data: dict, state: dict | None = None):
     """Train, validate; yield (metrics, state) after each pass over the training split (an epoch,
     or a third of one with the offline rotated copies), where state (model, optimiser, random
-    generators, passes done) is enough to continue exactly where it stopped.
+    generators, passes done) is enough to continue exactly where it stopped."""
+    torch.manual_seed(settings.seed)
+    normalization = INPUTS[settings.model][1]
+    precision = settings.precision
+    generator = torch.Generator().manual_seed(settings.seed)
 
-    settings["max_passes"] caps the passes (default: `max_epochs` whole epochs)."""
-    seed = settings["seed"]
-    torch.manual_seed(seed)
-    normalization = INPUTS[settings["model"]][1]
-    precision = Precision(**settings.get("precision", {}))
-    generator = torch.Generator().manual_seed(seed)
-
-    classes = len(settings.get("classes") or SMOKING_CLASSES)
     model = build_model(
-        settings["model"], config, settings["image_size"], data.get("imagenet"), classes
+        settings.model, config, settings.image_size, data.get("imagenet"), settings.classes
     )
     model = precision.model(model)
-    optimizer = make_optimizer(model, config, settings["model"])
+    optimizer = make_optimizer(model, config, settings.model)
     smoothing = config.get("label_smoothing", 0.0)
 
     if uses_cached_features(config, data) or uses_cached_activations(config, data):
         train_set, batches, forward, validate = cached_inputs(
-            model, config, settings["model"], data, generator, precision
+            model, config, settings.model, data, generator, precision
         )
     else:
         train_set, batches, forward, validate = photo_inputs(
@@ -78,7 +88,7 @@ def train_epochs(config: dict, settings: dict, data: dict, state: dict | None = 
     # reported on its own, so the scheduler can compare it with 1x trials after equal compute.
     pass_size = len(data["train"][1])
     copies = max(1, round(len(train_set) / pass_size))
-    max_passes = settings.get("max_passes") or settings["max_epochs"] * copies
+    max_passes = settings.max_passes or settings.max_epochs * copies
     steps_per_epoch = math.ceil(len(train_set) / config["batch_size"])
     schedule = make_schedule(optimizer, config, steps_per_epoch, max_passes / copies)
     # after the training set is built: its offline copies are drawn from the fresh generator

@@ -37,12 +37,6 @@ def passes_of(result) -> int:
     return int(result.get("passes", result.get("epoch", 0)) or 0)
 
 
-def budget_unit(exp: dict) -> str:
-    """What a trial's budget (`max_epochs`) counts: passes under successive halving, epochs under
-    Ray's ASHA (every experiment from before `scheduler` was recorded)."""
-    return "passes" if exp["scheduler"] == "halving" else "epochs"
-
-
 def ended_status(result, budget: int, unit: str = "passes") -> str:
     """What a TERMINATED trial is to a person, from its last result: Ray ends a trial that trained
     its whole budget and one that the scheduler stopped early the same way, and nothing else ends

@@ -22,13 +22,14 @@ import torch
 from training import crossval
 from training.loop import uses_cached_activations, uses_cached_features
 from tune import trial_inputs
+from tune.settings import Settings
 
 
-def trial_cv(exp_dir: Path, exp: dict, config: dict, checkpoint, say=print) -> dict | None:
+def trial_cv(exp_dir: Path, exp: Settings, config: dict, checkpoint, say=print) -> dict | None:
     """A promoted trial's cross-validation at the passes of its promoted checkpoint; None where
     the trial does not train on cached activations or the search built none for its model."""
-    settings = trial_inputs.for_trial(config, exp["trial_settings"])
-    cache_file = exp_dir / (settings.get("features_file") or "none")
+    settings = trial_inputs.for_trial(config, exp.trial_settings)
+    cache_file = exp_dir / (exp.trial_settings.inputs[settings.model].features_file or "none")
     if not config.get("freeze_backbone") or not cache_file.is_file():
         return None
     cache = torch.load(cache_file, weights_only=True, mmap=True)
@@ -37,12 +38,12 @@ def trial_cv(exp_dir: Path, exp: dict, config: dict, checkpoint, say=print) -> d
         or uses_cached_activations(config, {"features": cache})
     ):
         return None
-    data = trial_inputs.model_data(exp_dir, exp["trial_settings"], settings["model"], False)
+    data = trial_inputs.model_data(exp_dir, exp.trial_settings, settings.model, False)
     labels = torch.cat([data["train"][1], data["val"][1]])
     with checkpoint.as_directory() as folder:
         passes = torch.load(Path(folder) / "checkpoint.pt", weights_only=True)["passes"]
     say(
-        f"Cross-validating {settings['model']} (unfrozen stages: "
+        f"Cross-validating {settings.model} (unfrozen stages: "
         f"{config.get('unfrozen_stages', 0)}) over train + val: {crossval.FOLDS} folds x "
         f"{passes} passes"
     )

@@ -139,7 +139,7 @@ def used_by(folders) -> int:
     return total
 
 
-def failure_line(failure: WriteFailure, exp_dir: Path, ray_path: str, exp: dict) -> str:
+def failure_line(failure: WriteFailure, exp_dir: Path, ray_path: str, exp) -> str:
     """The one line a search that could not write ends with: where, why, how much space is
     free and needed, and how to continue it."""
     folders = [Path(exp_dir)]
@@ -148,7 +148,7 @@ def failure_line(failure: WriteFailure, exp_dir: Path, ray_path: str, exp: dict)
     folder = folders[0]
     if failure.path and len(folders) > 1 and Path(failure.path).is_relative_to(folders[1]):
         folder = folders[1]
-    more = exp.get("space_needed", 0) - used_by(folders)
+    more = exp.space_needed - used_by(folders)
     needs = f", the search needs about {megabytes(more)} more" if more > MIB else ""
     results = Path(exp_dir).parent
     where = results_dir_flag(results)
@@ -156,5 +156,5 @@ def failure_line(failure: WriteFailure, exp_dir: Path, ray_path: str, exp: dict)
     return (
         f"the search could not write to {folder} ({failure.reason}; {free} free there{needs}): "
         f"finished trials are kept; free space, then continue it with "
-        f"python -m tune.run --resume --name {exp['name']}{where}"
+        f"python -m tune.run --resume --name {exp.name}{where}"
     )

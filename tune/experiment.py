@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from data_utils.layout import SMOKING_CLASSES
-from tune import METRIC, MODE, budget_unit, ended_status, is_baseline, lock, passes_of
+from tune import METRIC, MODE, ended_status, is_baseline, lock, passes_of
 from tune.errors import UsageError
+from tune.settings import Settings, read
 
 
 def find(results_dir: str | Path, name: str) -> Path:
@@ -25,42 +25,22 @@ def find(results_dir: str | Path, name: str) -> Path:
     return exp_dir
 
 
-def settings(exp_dir: Path) -> dict:
-    """experiment.json as this version writes it, from any older one: the one place where what
-    older versions wrote differently (or did not write) is read."""
-    exp = json.loads((exp_dir / "experiment.json").read_text())
-    exp.setdefault("scheduler", "asha")  # before it was recorded: Ray's ASHA, per epoch
-    exp.setdefault("grace_period", 1)
-    exp.setdefault("keep_checkpoints", None)  # before the rule: every trial kept its checkpoint
-    exp["classes"] = list(exp.get("classes") or SMOKING_CLASSES)  # before other data sets
-    trial_settings = exp.get("trial_settings", {})
-    trial_settings.setdefault("budget", "epochs")  # before passes
-    # written before a search could choose its model: its one model's
-    if "tensors_file" in trial_settings:
-        trial_settings["inputs"] = {
-            trial_settings["model"]: {
-                name: trial_settings.pop(name)
-                for name in ("image_size", "tensors_file", "features_file")
-                if name in trial_settings
-            }
-        }
-    for inputs in trial_settings.get("inputs", {}).values():
-        # per model since 2026-12: the search's one precision before (none: fp32)
-        inputs.setdefault("precision", trial_settings.get("precision", {}))
-    return exp
+def settings(exp_dir: Path) -> Settings:
+    """experiment.json as this version reads it, from any older one (tune/settings.py)."""
+    return read(exp_dir)
 
 
-def classes(exp: dict) -> list[str]:
+def classes(exp: Settings) -> list[str]:
     """The experiment's class names, label = index."""
-    return list(exp["classes"])
+    return list(exp.classes)
 
 
 def ray_path(exp_dir: Path) -> str:
     """Where Ray keeps the experiment's state and checkpoints: `ray/` inside the experiment
     folder, or EXP under --storage (a shared folder or a URI such as s3://bucket/path)."""
     exp = settings(exp_dir)
-    if exp.get("storage"):
-        return f"{exp['storage'].rstrip('/')}/{exp['name']}"
+    if exp.storage:
+        return f"{exp.storage.rstrip('/')}/{exp.name}"
     return str((exp_dir / "ray").resolve())
 
 
@@ -114,7 +94,7 @@ def analysis(exp_dir: Path):
         return None
     damaged = damaged_ray_state(exp_dir)
     if damaged:  # one line instead of Ray's JSONDecodeError traceback
-        name = settings(exp_dir)["name"]
+        name = settings(exp_dir).name
         raise UsageError(
             f"Ray's experiment state {damaged} is damaged (half-written, on a full "
             f"disk?): python -m tune.run --resume --name {name} sets it aside"
@@ -179,12 +159,12 @@ def trials_table(exp_dir: Path, searching: bool | None = None, found=None) -> pd
     return table.reset_index(drop=True)
 
 
-def trial_row(trial, history, exp: dict, searching: bool) -> dict:
+def trial_row(trial, history, exp: Settings, searching: bool) -> dict:
     """One trial's row of the table, from Ray's record of it and its results."""
     row = {
         "trial": trial_number(trial),
         "trial_id": trial.trial_id,
-        "baseline": is_baseline(trial.config, exp["baseline"]),
+        "baseline": is_baseline(trial.config, exp.baseline),
     }
     row.update({f"param_{k}": v for k, v in trial.config.items()})
     reported = history is not None and not history.empty and METRIC in history
@@ -192,7 +172,7 @@ def trial_row(trial, history, exp: dict, searching: bool) -> dict:
     passes = passes_of(last) if reported else 0
     status = trial.status
     if status == "TERMINATED":
-        status = ended_status(last, exp["max_epochs"], budget_unit(exp))
+        status = ended_status(last, exp.max_epochs, exp.budget_unit)
     elif status in ("PENDING", "RUNNING") and passes:
         # the saved state lags a running trial's own results; Ray saves one whose worker was
         # still starting when the loop ended (a --time-budget, a kill) as PENDING
@@ -202,7 +182,7 @@ def trial_row(trial, history, exp: dict, searching: bool) -> dict:
             "status": status,
             "epochs": readable_epochs(last["epoch"]) if reported else 0,
             "passes": passes,
-            "train_images": int(last.get("train_images", passes * exp["split_sizes"]["train"]))
+            "train_images": int(last.get("train_images", passes * exp.split_sizes["train"]))
             if reported
             else 0,
         }
@@ -244,13 +224,13 @@ def keeping_checkpoints(table: pd.DataFrame, keep: int | None) -> set[str]:
     return set(trained["trial_id"].head(keep)) | set(trained["trial_id"][trained["baseline"]])
 
 
-def kept_too_few(exp: dict, wanted: int, flag: str) -> str | None:
+def kept_too_few(exp: Settings, wanted: int, flag: str) -> str | None:
     """Why promotion cannot take the top `wanted` trials: the search kept fewer checkpoints."""
-    keep = exp.get("keep_checkpoints")
+    keep = exp.keep_checkpoints
     if keep is None or wanted <= keep:
         return None
     return (
-        f"{flag} {wanted}: experiment {exp['name']} kept the checkpoints of its {keep} best trials "
+        f"{flag} {wanted}: experiment {exp.name} kept the checkpoints of its {keep} best trials "
         f"only (tune.run --keep-checkpoints {keep}): use {flag} {keep} or fewer"
     )
 

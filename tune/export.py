@@ -133,7 +133,7 @@ def promoted_model(exp_dir: Path, experiment_name: str) -> tuple[model_file.Prom
 
 def load_test_photos(exp_dir: Path, sizes: list[int]) -> dict[int, torch.Tensor]:
     """{size: the experiment's test photos decoded at that size}, as tune.promote tested them."""
-    dataset_dir = Path(experiment.settings(exp_dir)["dataset_dir"])
+    dataset_dir = Path(experiment.settings(exp_dir).dataset_dir)
     manifest = pd.read_csv(exp_dir / "manifest.csv")
     test = manifest[(manifest["split"] == "test") & (manifest["status"] == "ok")]
     paths = [dataset_dir / p for p in test["path"]]

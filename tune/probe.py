@@ -22,10 +22,10 @@ DEFAULT = Recipe(
 )
 
 
-def applies(exp: dict) -> bool:
+def applies(exp) -> bool:
     """A probe needs a frozen backbone whose features it can read: the search's models must
     include one (an EfficientNet-Lite)."""
-    return any(name in CACHED_FEATURES for name in exp["trial_settings"]["inputs"])
+    return any(name in CACHED_FEATURES for name in exp.trial_settings.inputs)
 
 
 def networks(recipe: Recipe, fitted: list) -> list[tuple]:

@@ -29,6 +29,7 @@ from tune.cli import ArgumentParser, int_at_least, run_main
 from tune.errors import UsageError, results_dir_flag
 from tune.report import write_report
 from tune.results import alternatives_table, percent, summary_markdown, write_atomic, write_json
+from tune.settings import Settings
 
 
 def parse_args(argv):
@@ -124,25 +125,25 @@ def add_check_flags(p) -> None:
     )
 
 
-def unfinished_because(exp_dir: Path, exp: dict) -> str | None:
+def unfinished_because(exp_dir: Path, exp: Settings) -> str | None:
     """Why the search is not over yet; None when it is: every trial ended, or its time budget
     ended it (experiment.json: `finished`, else `ended_by` "the time budget ...")."""
     holder = lock.live_holder(exp_dir)
     if holder:
         return f"it is running ({lock.describe(holder, exp_dir)})"
-    if exp.get("finished"):
+    if exp.finished:
         return None
     stale = lock.read(exp_dir)  # its driver died (kill -9, a crash) before writing its results
     if stale:
         return f"its driver (pid {stale.get('pid')} on {stale.get('host')}) died before it ended"
-    if str(exp.get("ended_by", "")).startswith("the time budget"):
+    if str(exp.ended_by or "").startswith("the time budget"):
         return None
-    return f"it was ended by {exp.get('ended_by') or 'an interruption'} before every trial ended"
+    return f"it was ended by {exp.ended_by or 'an interruption'} before every trial ended"
 
 
-def refusal(exp: dict, reason: str, results_dir: str) -> UsageError:
+def refusal(exp: Settings, reason: str, results_dir: str) -> UsageError:
     """The one line that refuses an unfinished search, and says how to finish it."""
-    name = exp["name"]
+    name = exp.name
     anyway = (
         "or promote it as it is with --allow-unfinished (the test split is meant to be read "
         "once, when the search has ended)"
@@ -158,11 +159,11 @@ def refusal(exp: dict, reason: str, results_dir: str) -> UsageError:
     )
 
 
-def load_checkpoint_model(exp: dict, config: dict, checkpoint):
+def load_checkpoint_model(exp: Settings, config: dict, checkpoint):
     """The model saved in a ray.tune.Checkpoint (local or in remote storage)."""
-    settings = trial_inputs.for_trial(config, exp["trial_settings"])
-    config, size = {**config, "weights": "none"}, settings["image_size"]
-    model = build_model(settings["model"], config, size, num_classes=len(experiment.classes(exp)))
+    settings = trial_inputs.for_trial(config, exp.trial_settings)
+    config, size = {**config, "weights": "none"}, settings.image_size
+    model = build_model(settings.model, config, size, num_classes=settings.classes)
     with checkpoint.as_directory() as folder:
         model.load_state_dict(
             torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=True)["model"]
@@ -170,7 +171,9 @@ def load_checkpoint_model(exp: dict, config: dict, checkpoint):
     return model.eval()
 
 
-def retrain_scores(exp_dir: Path, exp: dict, candidates: pd.DataFrame, seeds: int) -> pd.DataFrame:
+def retrain_scores(
+    exp_dir: Path, exp: Settings, candidates: pd.DataFrame, seeds: int
+) -> pd.DataFrame:
     """Each candidate config trained from scratch with `seeds` seeds, in the search's precision;
     its best val loss per seed."""
     data = trial_inputs.trial_data(exp_dir)
@@ -185,23 +188,23 @@ def retrain_scores(exp_dir: Path, exp: dict, candidates: pd.DataFrame, seeds: in
         for row, seed in runs:
             config = configs[row["trial_id"]]
             settings = trial_inputs.for_trial(
-                config, {**exp["trial_settings"], "seed": exp["seed"] + 1000 * seed}
+                config, exp.trial_settings, seed=exp.seed + 1000 * seed
             )
             history = [
-                metrics for metrics, _ in train_epochs(config, settings, data[settings["model"]])
+                metrics for metrics, _ in train_epochs(config, settings, data[settings.model])
             ]
             best = experiment.best_row(pd.DataFrame(history))
             rows.append(
                 {
                     "trial": row["trial"],
                     "trial_id": row["trial_id"],
-                    "seed": settings["seed"],
+                    "seed": settings.seed,
                     "val_loss": best["val_loss"],
                     "val_acc": best["val_acc"],
                 }
             )
             tqdm.write(
-                f"  retrained trial {row['trial']} with seed {settings['seed']}: val loss "
+                f"  retrained trial {row['trial']} with seed {settings.seed}: val loss "
                 f"{best['val_loss']:.4f}, val accuracy {percent(best['val_acc'])}",
                 file=sys.stdout,
             )
@@ -210,12 +213,12 @@ def retrain_scores(exp_dir: Path, exp: dict, candidates: pd.DataFrame, seeds: in
 
 
 def choose(
-    exp_dir: Path, exp: dict, table: pd.DataFrame, top_k: int, seeds: int
+    exp_dir: Path, exp: Settings, table: pd.DataFrame, top_k: int, seeds: int
 ) -> tuple[pd.Series, dict]:
     finished = table[table["epochs"] > 0] if len(table) else table
     if finished.empty:
         raise UsageError(
-            f"experiment {exp['name']} has no trial with a finished epoch yet: nothing to promote"
+            f"experiment {exp.name} has no trial with a finished epoch yet: nothing to promote"
         )
     if top_k == 1:
         return finished.iloc[0], {"method": f"best {METRIC} of any trial's epoch during the search"}
@@ -236,7 +239,7 @@ def choose(
     }
 
 
-def load_trial(exp_dir: Path, exp: dict, trial_id: str):
+def load_trial(exp_dir: Path, exp: Settings, trial_id: str):
     """A trial's config, the checkpoint Ray kept for it (its best epoch), and the model saved
     there."""
     config, checkpoint = experiment.best_checkpoint(exp_dir, trial_id)
@@ -259,16 +262,16 @@ class Photos:
     size, decoded from the manifest once otherwise), and a model's logits on them in the
     precision this CPU computes."""
 
-    def __init__(self, exp_dir: Path, exp: dict):
-        self.dataset_dir = Path(exp["dataset_dir"])
-        self.trial_settings = exp["trial_settings"]
+    def __init__(self, exp_dir: Path, exp: Settings):
+        self.dataset_dir = Path(exp.dataset_dir)
+        self.trial_settings = exp.trial_settings
         self.classes = experiment.classes(exp)
-        self.precision, note = usable(self.trial_settings.get("precision"))
+        self.precision, note = usable(self.trial_settings.precision)
         if note:
             print(f"Note: {note}")
         self.files = {
-            inputs["image_size"]: exp_dir / inputs["tensors_file"]
-            for inputs in self.trial_settings["inputs"].values()
+            inputs.image_size: exp_dir / inputs.tensors_file
+            for inputs in self.trial_settings.inputs.values()
         }
         self.manifest = pd.read_csv(exp_dir / "manifest.csv")
         self.decoded = {}  # (size, split) -> images, for sizes the search did not decode
@@ -295,8 +298,8 @@ class Photos:
     ) -> dict:
         """{split: [logits on the photos, and on their mirror images if `views`]}, each photo at
         the model's input size (its trials', unless `size` says)."""
-        name = config.get("model", self.trial_settings["model"])
-        size = size or self.trial_settings["inputs"][name]["image_size"]
+        name = config.get("model", self.trial_settings.model)
+        size = size or self.trial_settings.inputs[name].image_size
         normalization = INPUTS[name][1]
         return {
             split: [
@@ -307,7 +310,7 @@ class Photos:
         }
 
 
-def load_members(exp_dir: Path, exp: dict, table: pd.DataFrame, winner: pd.Series, count: int):
+def load_members(exp_dir: Path, exp: Settings, table: pd.DataFrame, winner: pd.Series, count: int):
     """The winner and the next best trials, up to `count`: (row, config, checkpoint, model)."""
     others = table[(table["epochs"] > 0) & (table["trial_id"] != winner["trial_id"])]
     rows = [winner] + [row for _, row in others.head(count - 1).iterrows()]
@@ -378,8 +381,8 @@ def winner_scores(exp_dir, exp, photos, members, chosen, selection, unfinished) 
     chosen, its test. A winner that is the probe alone names no trial."""
     row, config, checkpoint, _ = members[0]
     scores = {
-        "experiment": exp["name"],
-        "space": exp["space"],
+        "experiment": exp.name,
+        "space": exp.space,
         "test_images": len(photos.test_y),
         "selection": selection,
         "unfinished": bool(unfinished),
@@ -449,14 +452,14 @@ def save_promotion(
     write_json(exp_dir / "test_scores.json", scores)
     saved = []  # (model name, config, weights, input size) of each model promoted
     for _, member_config, _, model in members[: chosen["members"]]:
-        trial = trial_inputs.for_trial(member_config, exp["trial_settings"])
-        saved.append((trial["model"], member_config, model.state_dict(), trial["image_size"]))
+        trial = trial_inputs.for_trial(member_config, exp.trial_settings)
+        saved.append((trial.model, member_config, model.state_dict(), trial.image_size))
     weights = [1.0] * len(saved)
     if chosen["probe"]:
         saved += [(name, c, net.state_dict(), size) for name, c, net, size in probe["networks"]]
         weights += [probe_weight(probe)] * len(probe["networks"])
     winner = scores["winner"]
-    about = {"experiment": exp["name"], "trial_id": winner["trial_id"]}
+    about = {"experiment": exp.name, "trial_id": winner["trial_id"]}
     about["checkpoint"] = winner["checkpoint"]
     if "ensemble" in winner:
         about["ensemble"] = winner["ensemble"]
@@ -477,13 +480,13 @@ def save_promotion(
     write_report(exp_dir)
 
 
-def weights_sources(exp: dict, saved: list) -> dict:
+def weights_sources(exp: Settings, saved: list) -> dict:
     """Where each saved member's ImageNet weights came from: as the search recorded it, or (the
     probe's backbones, and searches from before it was recorded) where they are found now."""
-    inputs = exp["trial_settings"]["inputs"]
+    inputs = exp.trial_settings.inputs
     found = {}
     for name, config, _, _ in saved:
-        recorded = inputs.get(name, {}).get("weights")
+        recorded = inputs[name].weights if name in inputs else None
         if recorded or (name in SHIPPED and config.get("weights", "imagenet") == "imagenet"):
             found[name] = recorded or weights.resolve(name)
     return found
@@ -513,7 +516,7 @@ def refit_chosen(exp_dir, exp, photos, members, chosen, probe) -> list:
     return refitted + members[chosen["members"] :]
 
 
-def refuse_what_was_not_kept(exp: dict, args) -> None:
+def refuse_what_was_not_kept(exp: Settings, args) -> None:
     """--ensemble K or --top-k K past the checkpoints the search kept: one line, before any work."""
     for wanted, flag in ((args.ensemble or 1, "--ensemble"), (args.top_k, "--top-k")):
         if too_few := experiment.kept_too_few(exp, wanted, flag):

@@ -17,35 +17,36 @@ import torch
 from models import build_model
 from training.loop import CHECKPOINT_FILE, train_epochs
 from tune import experiment, trial_inputs
+from tune.settings import Settings
 
 
-def train_and_val(exp_dir: Path, exp: dict, model_name: str) -> dict:
+def train_and_val(exp_dir: Path, exp: Settings, model_name: str) -> dict:
     """The training loop's data for a refit: train + val as its training photos (no cached
     features: those hold no rotated views of val). Its "val" is the val split again, so its
     validation figures are on photos it trained on: not a score."""
-    data = trial_inputs.model_data(exp_dir, exp["trial_settings"], model_name, features=False)
+    data = trial_inputs.model_data(exp_dir, exp.trial_settings, model_name, features=False)
     (train_x, train_y), (val_x, val_y) = data["train"], data["val"]  # never the test split
     data["train"] = (torch.cat([train_x, val_x]), torch.cat([train_y, val_y]))
     return data
 
 
-def refit(exp_dir: Path, exp: dict, config: dict, checkpoint, say=print):
+def refit(exp_dir: Path, exp: Settings, config: dict, checkpoint, say=print):
     """The config retrained on train + val for its best checkpoint's passes: (network, passes).
     A frozen backbone's head trains through the backbone here (no cached features of val's
     rotated views), which is slower, not different."""
-    settings = trial_inputs.for_trial(config, exp["trial_settings"])
+    settings = trial_inputs.for_trial(config, exp.trial_settings)
     with checkpoint.as_directory() as folder:
         passes = torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=True)["passes"]
-    data = train_and_val(exp_dir, exp, settings["model"])
+    data = train_and_val(exp_dir, exp, settings.model)
     say(
-        f"Refit: {settings['model']} for {passes} pass(es) over {len(data['train'][1])} "
+        f"Refit: {settings.model} for {passes} pass(es) over {len(data['train'][1])} "
         "train + val photos ..."
     )
     _, state = deque(islice(train_epochs(config, settings, data), passes), maxlen=1)[0]
     model = build_model(
-        settings["model"],
+        settings.model,
         {**config, "weights": "none"},
-        settings["image_size"],
+        settings.image_size,
         num_classes=len(experiment.classes(exp)),
     )
     model.load_state_dict(state["model"])

@@ -26,6 +26,7 @@ from tune.results import (  # noqa: E402
     three_places,
     write_atomic,
 )
+from tune.settings import Settings  # noqa: E402
 
 CURVES = [
     ("train_acc", "train accuracy"),
@@ -126,13 +127,15 @@ def importance_figure(scores: dict):
     return fig
 
 
-def report_markdown(exp: dict, table: pd.DataFrame, scores: dict, test_scores: dict | None) -> str:
+def report_markdown(
+    exp: Settings, table: pd.DataFrame, scores: dict, test_scores: dict | None
+) -> str:
     """report.md: the question, the data, the search, its figures, then the final test."""
     lines = search_lines(exp, table) + importance_lines(scores) + final_test_lines(exp, test_scores)
     return "\n".join(lines)
 
 
-def search_lines(exp: dict, table: pd.DataFrame) -> list[str]:
+def search_lines(exp: Settings, table: pd.DataFrame) -> list[str]:
     top = table.head(10)
     columns = [
         "trial",
@@ -144,19 +147,19 @@ def search_lines(exp: dict, table: pd.DataFrame) -> list[str]:
         "best_val_acc",
     ] + [c for c in table if c.startswith("param_")]
     return [
-        f"# Report: experiment {exp['name']}",
+        f"# Report: experiment {exp.name}",
         "",
         f"**Question.** Which training settings let the model tell {question(exp)} best, and do "
         "they beat the seed report's hand-tuned settings?",
         "",
-        f"**Data.** `{exp['dataset']}` ({exp['dataset_dir']}); split sizes: "
-        + ", ".join(f"{k} {v}" for k, v in exp["split_sizes"].items())
+        f"**Data.** `{exp.dataset}` ({exp.dataset_dir}); split sizes: "
+        + ", ".join(f"{k} {v}" for k, v in exp.split_sizes.items())
         + "; the test split is untouched until promotion.",
         "",
-        f"**Search.** Space `{exp['space']}` ({models_words(exp)}); {len(table)} trials "
-        f"of {exp['num_samples']} asked, {budget_words(exp)}; Optuna TPE "
-        f"with {scheduler_words(exp)} on {METRIC}; seed {exp['seed']}; wall "
-        f"time {exp.get('wall_time_s', 0) / 60:.1f} min.",
+        f"**Search.** Space `{exp.space}` ({models_words(exp)}); {len(table)} trials "
+        f"of {exp.num_samples} asked, {budget_words(exp)}; Optuna TPE "
+        f"with {scheduler_words(exp)} on {METRIC}; seed {exp.seed}; wall "
+        f"time {exp.wall_time_s / 60:.1f} min.",
         "",
         "## Top trials",
         "",
@@ -186,9 +189,9 @@ def importance_lines(scores: dict) -> list[str]:
     ]
 
 
-def final_test_lines(exp: dict, test_scores: dict | None) -> list[str]:
+def final_test_lines(exp: Settings, test_scores: dict | None) -> list[str]:
     if not test_scores:
-        return ["No final test yet: run `python -m tune.promote " + exp["name"] + "`.", ""]
+        return ["No final test yet: run `python -m tune.promote " + exp.name + "`.", ""]
     w = test_scores["winner"]["test"]
     lines = [
         "## Final test",
@@ -219,7 +222,7 @@ def final_test_lines(exp: dict, test_scores: dict | None) -> list[str]:
     return lines + [""]
 
 
-def question(exp: dict) -> str:
+def question(exp: Settings) -> str:
     """What the model tells apart, in the data set's own words."""
     classes = experiment.classes(exp)
     if classes == ["not smoking", "smoking"]:
@@ -232,11 +235,11 @@ def write_report(exp_dir: Path) -> None:
     exp = experiment.settings(exp_dir)
     table = experiment.trials_table(exp_dir)
     if table.empty or "best_val_loss" not in table:
-        print(f"No trial of {exp['name']} has reported yet: no report.")
+        print(f"No trial of {exp.name} has reported yet: no report.")
         return
     # the distributions the search drew from, as its study recorded them: the space file may have
     # changed since
-    space = str(exp_dir / exp["space_file"]) if exp.get("space_file") else exp["space"]
+    space = str(exp_dir / exp.space_file) if exp.space_file else exp.space
     searched = study.distributions(exp_dir) or search_spaces.load(space).params
     found = experiment.analysis(exp_dir)
     histories = {

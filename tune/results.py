@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from tune import METRIC, MODE
+from tune.settings import Settings
 
 
 def save_atomic(path: Path, save) -> None:
@@ -46,8 +47,8 @@ def three_places(x) -> str:
     return "n/a" if _missing(x) else f"{x:.3f}"
 
 
-def precision_line(exp: dict) -> str:
-    chosen = exp.get("precision")
+def precision_line(exp: Settings) -> str:
+    chosen = exp.precision
     if not chosen:
         return "- Precision: fp32, NCHW (recorded before the choice existed)"
     return (
@@ -57,31 +58,31 @@ def precision_line(exp: dict) -> str:
     )
 
 
-def models_words(exp: dict) -> str:
+def models_words(exp: Settings) -> str:
     """ "model `seed_cnn` 256x256", or every model a search chose among, each at its input size."""
-    inputs = exp["trial_settings"]["inputs"]
+    inputs = exp.trial_settings.inputs
     return f"model{'s' * (len(inputs) > 1)} " + ", ".join(
-        f"`{m}` {i['image_size']}x{i['image_size']}" for m, i in inputs.items()
+        f"`{m}` {i.image_size}x{i.image_size}" for m, i in inputs.items()
     )
 
 
-def budget_words(exp: dict) -> str:
-    if exp["scheduler"] == "halving":
+def budget_words(exp: Settings) -> str:
+    if exp.scheduler == "halving":
         return (
-            f"up to {exp['max_epochs']} passes over the training split each "
-            f"(the baseline: its full {exp['max_epochs']} epochs)"
+            f"up to {exp.max_epochs} passes over the training split each "
+            f"(the baseline: its full {exp.max_epochs} epochs)"
         )
-    return f"up to {exp['max_epochs']} epochs each"
+    return f"up to {exp.max_epochs} epochs each"
 
 
-def scheduler_words(exp: dict) -> str:
-    if exp["scheduler"] == "halving":
+def scheduler_words(exp: Settings) -> str:
+    if exp.scheduler == "halving":
         return "successive halving on equal training images (factor 3)"
     return "Ray's async ASHA per epoch"
 
 
 def summary_markdown(
-    exp: dict, table: pd.DataFrame, best: dict | None, test_scores: dict | None = None
+    exp: Settings, table: pd.DataFrame, best: dict | None, test_scores: dict | None = None
 ) -> str:
     """summary.md: the experiment in words, section by section."""
     sections = [
@@ -95,21 +96,21 @@ def summary_markdown(
     return "\n".join(line for section in sections for line in section)
 
 
-def settings_section(exp: dict, table: pd.DataFrame) -> list[str]:
+def settings_section(exp: Settings, table: pd.DataFrame) -> list[str]:
     return [
-        f"# Experiment {exp['name']}",
+        f"# Experiment {exp.name}",
         "",
-        f"- Space: `{exp['space']}` ({models_words(exp)}, data set `{exp['dataset']}` "
-        f"in {exp['dataset_dir']})",
+        f"- Space: `{exp.space}` ({models_words(exp)}, data set `{exp.dataset}` "
+        f"in {exp.dataset_dir})",
         "- Split sizes: "
-        + ", ".join(f"{k} {v}" for k, v in exp["split_sizes"].items())
+        + ", ".join(f"{k} {v}" for k, v in exp.split_sizes.items())
         + " (test untouched by the search); classes: "
-        + ", ".join(exp["classes"]),
-        f"- Trials: {len(table)} of {exp['num_samples']} asked, {budget_words(exp)}, "
-        f"seed {exp['seed']}; searched by Optuna TPE, stopped early by {scheduler_words(exp)} "
+        + ", ".join(exp.classes),
+        f"- Trials: {len(table)} of {exp.num_samples} asked, {budget_words(exp)}, "
+        f"seed {exp.seed}; searched by Optuna TPE, stopped early by {scheduler_words(exp)} "
         f"on {METRIC} ({MODE})",
-        f"- Wall time: {exp.get('wall_time_s', 0):.0f} s"
-        + (f"; ended by {exp['ended_by']}" if exp.get("ended_by") else ""),
+        f"- Wall time: {exp.wall_time_s:.0f} s"
+        + (f"; ended by {exp.ended_by}" if exp.ended_by else ""),
         precision_line(exp),
         "",
     ]

@@ -34,6 +34,7 @@ from tune.engine.context import RunContext
 from tune.errors import UsageError, WriteFailed, results_dir_flag
 from tune.report import write_report
 from tune.results import percent, summary_markdown, write_atomic, write_json
+from tune.settings import ModelInputs, Settings, TrialSettings
 
 
 def parse_args(argv):
@@ -341,14 +342,18 @@ def main(argv=None) -> int:
     can_run = connect(
         args.address, args.cpus_per_trial, storage, Path(args.results_dir), args.verbose
     )
-    exp = new_settings(args, space, space_name, name, data)
-    exp.update(
+    exp = new_settings(
+        args,
+        space,
+        space_name,
+        name,
+        data,
         num_samples=num_samples,
         space_needed=needed,
         storage=storage,
         max_concurrent=args.max_concurrent or can_run,
+        trial_settings=trial_settings(args, space, data, sizes, sources),
     )
-    exp["trial_settings"] = trial_settings(args, space, data, sizes, sources)
     say_precision(exp)
     staging = exp_dir.with_name(f".{name}.partial")
     held = stage_whole(staging, space, data, exp, args.results_dir)
@@ -356,8 +361,8 @@ def main(argv=None) -> int:
     staging.rename(exp_dir)
     with held.moved_to(exp_dir):  # released however the search ends
         print(
-            f"Experiment {name}: {exp['split_sizes']} images (train/val/test) of "
-            f"{len(exp['classes'])} classes ({', '.join(exp['classes'])}), manifest "
+            f"Experiment {name}: {exp.split_sizes} images (train/val/test) of "
+            f"{len(exp.classes)} classes ({', '.join(exp.classes)}), manifest "
             f"in {exp_dir / 'manifest.csv'}"
         )
 
@@ -368,12 +373,12 @@ def main(argv=None) -> int:
         )
         tuner = make_tuner(
             space,
-            exp["trial_settings"],
+            exp.trial_settings,
             trial_inputs.trial_data(exp_dir, features=False),
             run,
             args.seed,
             args.verbose,
-            exp["scheduler"],
+            exp.scheduler,
         )
         return fit_and_write(tuner, run, exp, args.time_budget)
 
@@ -391,19 +396,19 @@ def photos_for(args, space, size: int):
     return data
 
 
-def say_precision(exp: dict) -> None:
+def say_precision(exp: Settings) -> None:
     print(
-        f"Trials compute in {precision.Precision(**exp['trial_settings']['precision']).describe()}"
-        f" ({exp['precision']['isa']} CPU, native bf16: "
+        f"Trials compute in {precision.Precision(**exp.trial_settings.precision).describe()}"
+        f" ({exp.precision['isa']} CPU, native bf16: "
         f"{'yes' if precision.native_bf16() else 'no'}; "
-        f"--precision {exp['precision']['requested']}); {exp['max_concurrent']} at a time"
+        f"--precision {exp.precision['requested']}); {exp.max_concurrent} at a time"
     )
 
 
 def refuse_existing(exp_dir: Path, name: str, results_dir: str) -> None:
     """A new search never writes into an experiment that exists, running or not."""
     lock.refuse_if_running(exp_dir, name)  # a live driver's experiment is running, not interrupted
-    if (exp_dir / "experiment.json").is_file() and not experiment.settings(exp_dir).get("finished"):
+    if (exp_dir / "experiment.json").is_file() and not experiment.settings(exp_dir).finished:
         raise UsageError(
             f"experiment {name} in {results_dir}/ was interrupted: continue it with "
             f"python -m tune.run --resume --name {name}"
@@ -412,72 +417,79 @@ def refuse_existing(exp_dir: Path, name: str, results_dir: str) -> None:
         raise UsageError(f"experiment {exp_dir} already exists: pick another --name")
 
 
-def new_settings(args, space, space_name: str, name: str, data) -> dict:
-    """experiment.json's settings of a new search (the run's own are added by main)."""
+def new_settings(args, space, space_name: str, name: str, data, **run) -> Settings:
+    """experiment.json's settings of a new search; `run`: what main found out about this run."""
     max_epochs = args.max_epochs or space.max_epochs
-    return {
-        "name": name,
-        "space": space_name,
+    return Settings(
+        name=name,
+        space=space_name,
         # a space file is copied into the experiment: --resume, promote and report read the copy
-        **({"space_file": SPACE_COPY} if search_spaces.is_file(args.space) else {}),
-        "model": space.model,
-        "dataset": args.dataset or space.dataset,
-        "dataset_dir": str(data.dataset_dir.resolve()),
-        "classes": data.classes,  # label = index
-        "split_sizes": data.sizes(),
-        "max_epochs": max_epochs,
-        "grace_period": search_spaces.grace_period(space, max_epochs),
-        "seed": args.seed,
-        "cpus_per_trial": args.cpus_per_trial,
-        "address": args.address,
-        "precision": {
+        space_file=SPACE_COPY if search_spaces.is_file(args.space) else None,
+        model=space.model,
+        dataset=args.dataset or space.dataset,
+        dataset_dir=str(data.dataset_dir.resolve()),
+        classes=data.classes,  # label = index
+        split_sizes=data.sizes(),
+        max_epochs=max_epochs,
+        grace_period=search_spaces.grace_period(space, max_epochs),
+        seed=args.seed,
+        cpus_per_trial=args.cpus_per_trial,
+        address=args.address,
+        precision={
             **precision.choose(args.precision or "auto", space.model).as_dict(),  # the baseline's
             "requested": args.precision or "auto",
             **precision.cpu_capabilities(),
         },
-        "baseline": space.baseline,
-        "scheduler": args.scheduler,
-        "keep_checkpoints": args.keep_checkpoints,
-        "finished": False,
-        "wall_time_s": 0.0,
-    }
+        baseline=space.baseline,
+        scheduler=args.scheduler,
+        keep_checkpoints=args.keep_checkpoints,
+        **run,
+    )
 
 
-def trial_settings(args, space, data, sizes: dict, sources: dict) -> dict:
+def trial_settings(args, space, data, sizes: dict, sources: dict) -> TrialSettings:
     """What every trial shares; saved so that --resume rebuilds the same trainable."""
     requested = args.precision or "auto"
-    return {
-        "model": space.model,
-        "classes": data.classes,
-        "max_epochs": args.max_epochs or space.max_epochs,
-        "seed": args.seed,
+    return TrialSettings(
+        model=space.model,
+        classes=data.classes,
+        max_epochs=args.max_epochs or space.max_epochs,
+        seed=args.seed,
         # halving: a trial's budget is max_epochs passes over the training split; the baseline,
         # its schedule
-        "budget": "passes" if args.scheduler == "halving" else "epochs",
-        "baseline": space.baseline,
-        "cpus_per_trial": args.cpus_per_trial,
-        "precision": precision.choose(requested, space.model).as_dict(),
-        "imagenet": "imagenet" in values_of(space, "weights"),
-        # per model a trial may build: its input size and its files, relative to the
-        # experiment folder
-        "inputs": {
-            model: {
-                "image_size": size,
-                "tensors_file": f"images_{size}.pt",
-                # what its trials compute in, the fastest measured for it on this CPU
-                "precision": precision.choose(requested, model).as_dict(),
-                # where its ImageNet weights come from: file, sha256, origin
-                **({"weights": sources[model]} if model in sources else {}),
-            }
+        budget="passes" if args.scheduler == "halving" else "epochs",
+        baseline=space.baseline,
+        cpus_per_trial=args.cpus_per_trial,
+        precision=precision.choose(requested, space.model).as_dict(),
+        imagenet="imagenet" in values_of(space, "weights"),
+        # per model a trial may build
+        inputs={
+            model: model_inputs(space, model, size, requested, sources.get(model))
             for model, size in sizes.items()
         },
-    }
+    )
 
 
-def stage_whole(staging: Path, space, data, exp: dict, results_dir: str):
+def model_inputs(space, model: str, size: int, requested: str, source: dict | None):
+    """One model's inputs: its decoded images, the fastest precision measured for it on this
+    CPU, where its ImageNet weights come from, and the cache of its activations that the first
+    trial drawing it frozen builds (training/features.py load_or_build) while others train."""
+    cached = needs_feature_cache(space, model)
+    return ModelInputs(
+        image_size=size,
+        tensors_file=f"images_{size}.pt",
+        precision=precision.choose(requested, model).as_dict(),
+        weights=source,
+        # a timm model's "timm/NAME" as "timm-NAME": one file, not a folder
+        features_file=f"features_{model.replace('/', '-')}_{size}.pt" if cached else None,
+        cut_stages=cut_stages(space, model) if cached else 0,
+    )
+
+
+def stage_whole(staging: Path, space, data, exp: Settings, results_dir: str):
     """The new experiment's files written into its staging folder, locked; returns the lock.
     A failed write (a full disk) leaves no half experiment, and nothing to resume."""
-    name = exp["name"]
+    name = exp.name
     lock.refuse_if_running(staging, name)  # another driver still preparing this name
     shutil.rmtree(staging, ignore_errors=True)
     held = None
@@ -498,34 +510,21 @@ def stage_whole(staging: Path, space, data, exp: dict, results_dir: str):
         raise WriteFailed(
             f"could not write experiment {name} into {results_dir} "
             f"({failed.reason}; {disk.megabytes(disk.free_space(results_dir))} "
-            f"free there, the search needs about {disk.megabytes(exp['space_needed'])}): "
+            f"free there, the search needs about {disk.megabytes(exp.space_needed)}): "
             f"nothing was kept; free space there and run it again"
         ) from None
 
 
-def stage(staging: Path, space, data, exp: dict) -> None:
+def stage(staging: Path, space, data, exp: Settings) -> None:
     """Write a new experiment's files into its staging folder (renamed into place once whole):
-    the manifest, the decoded images per input size, experiment.json (which names the caches
-    the trials will build)."""
+    the manifest, the decoded images per input size, experiment.json."""
     write_atomic(staging / "manifest.csv", data.manifest.to_csv(index=False))
-    if exp.get("space_file"):
-        shutil.copyfile(space.__file__, staging / exp["space_file"])
-    for model, inputs in exp["trial_settings"][
-        "inputs"
-    ].items():  # one model's images at a time in memory
-        tensors = data.at_size(inputs["image_size"])
-        if not (staging / inputs["tensors_file"]).exists():
-            save_tensors(tensors, staging / inputs["tensors_file"])
-        if needs_feature_cache(space, model):
-            # built by the first trial that draws a frozen `model`, while others train
-            # (training/features.py load_or_build)
-            # a timm model's "timm/NAME" as "timm-NAME": one file, not a folder
-            inputs["features_file"] = (
-                f"features_{model.replace('/', '-')}_{inputs['image_size']}.pt"
-            )
-            inputs["cut_stages"] = cut_stages(space, model)
-        del tensors
-    write_json(staging / "experiment.json", exp)
+    if exp.space_file:
+        shutil.copyfile(space.__file__, staging / exp.space_file)
+    for inputs in exp.trial_settings.inputs.values():  # one size's images at a time in memory
+        if not (staging / inputs.tensors_file).exists():
+            save_tensors(data.at_size(inputs.image_size), staging / inputs.tensors_file)
+    write_json(staging / "experiment.json", exp.as_json())
 
 
 def resume(args) -> int:
@@ -547,29 +546,29 @@ def resume_held(args, exp_dir: Path) -> int:
         "seed": args.seed if args.seed_given else None,
     }
     differences = [
-        f"--{k.replace('_', '-')} {v} (it ran with {exp[k]})"
+        f"--{k.replace('_', '-')} {v} (it ran with {getattr(exp, k)})"
         for k, v in asked.items()
-        if v is not None and v != exp[k]
+        if v is not None and v != getattr(exp, k)
     ]
-    recorded = exp.get("precision", {}).get("requested", "auto")
+    recorded = exp.precision.get("requested", "auto")
     if args.precision and args.precision != recorded:
         differences.append(f"--precision {args.precision} (it ran with {recorded})")
-    if args.storage and storage_of(args) != exp.get("storage"):
+    if args.storage and storage_of(args) != exp.storage:
         differences.append(
-            f"--storage {args.storage} (it ran with {exp.get('storage') or 'its own ray/ folder'})"
+            f"--storage {args.storage} (it ran with {exp.storage or 'its own ray/ folder'})"
         )
     if differences:
         raise UsageError(
             f"experiment {args.name} cannot resume with other settings: {'; '.join(differences)}; "
             f"leave them out, or start a new experiment"
         )
-    if exp.get("finished"):
+    if exp.finished:
         print(
             f"Experiment {args.name} already finished ({len(experiment.trials_table(exp_dir))} "
             f"trials); nothing to resume. Its results: {exp_dir}/summary.md"
         )
         return 0
-    connect(args.address, exp["cpus_per_trial"], exp.get("storage"), exp_dir.parent, args.verbose)
+    connect(args.address, exp.cpus_per_trial, exp.storage, exp_dir.parent, args.verbose)
     if not experiment.has_ray_state(exp_dir):
         raise UsageError(
             f"experiment {args.name} stopped before Ray saved any state "
@@ -588,12 +587,12 @@ def resume_held(args, exp_dir: Path) -> int:
         exp_dir, experiment.ray_path(exp_dir), exp, args.time_budget, args.log_every
     )
     tuner = restore_tuner(
-        run, exp["trial_settings"], trial_inputs.trial_data(exp_dir, features=False), args.verbose
+        run, exp.trial_settings, trial_inputs.trial_data(exp_dir, features=False), args.verbose
     )
     return fit_and_write(tuner, run, exp, args.time_budget)
 
 
-def fit_and_write(tuner, run: RunContext, exp: dict, time_budget: float | None) -> int:
+def fit_and_write(tuner, run: RunContext, exp: Settings, time_budget: float | None) -> int:
     """Run the search; write results whatever happened; the exit code says what did."""
     from tune.engine import search, write_guard
 
@@ -615,22 +614,22 @@ def fit_and_write(tuner, run: RunContext, exp: dict, time_budget: float | None) 
     failed = failed or guard.found()
     if failed:
         write_guard.quiet_trial_errors()
-        exp["wall_time_s"] = exp.get("wall_time_s", 0.0) + time.time() - started
+        exp.wall_time_s += time.time() - started
         write_what_can_be_written(exp_dir, exp)
         raise WriteFailed(disk.failure_line(failed, exp_dir, run.ray_path, exp))
-    exp["wall_time_s"] = exp.get("wall_time_s", 0.0) + time.time() - started
+    exp.wall_time_s += time.time() - started
     found = experiment.analysis(exp_dir)  # read once: Ray's state as the search ended
     table = experiment.trials_table(exp_dir, searching=False, found=found)
-    kept = experiment.keeping_checkpoints(table, exp["keep_checkpoints"])
+    kept = experiment.keeping_checkpoints(table, exp.keep_checkpoints)
     search.drop_what_ended_trials_no_longer_need(found.trials, kept)
     # a plain bool: numpy's would be written as "False"
-    exp["finished"] = bool(
-        len(table) >= exp["num_samples"]
+    exp.finished = bool(
+        len(table) >= exp.num_samples
         and table["status"].isin(["COMPLETED", "STOPPED", "ERROR"]).all()
     )
-    exp["ended_by"] = (
+    exp.ended_by = (
         "all trials"
-        if exp["finished"]
+        if exp.finished
         else f"Ray stopping it: {failure}"
         if failure
         else f"the time budget ({time_budget:g} min)"
@@ -641,12 +640,12 @@ def fit_and_write(tuner, run: RunContext, exp: dict, time_budget: float | None) 
     return closing_words(exp_dir, exp, table, run.ended_search, failure, time_budget)
 
 
-def write_all(exp_dir: Path, exp: dict, table, ended_search: bool) -> None:
+def write_all(exp_dir: Path, exp: Settings, table, ended_search: bool) -> None:
     """The search's results and report; a full disk as one line that says what to do."""
     from tune import study
 
     try:
-        if not exp["finished"]:
+        if not exp.finished:
             study.label_unfinished(
                 exp_dir, "paused by the time budget" if ended_search else "interrupted"
             )
@@ -667,19 +666,19 @@ def write_all(exp_dir: Path, exp: dict, table, ended_search: bool) -> None:
         where = results_dir_flag(exp_dir.parent)
         free = disk.megabytes(disk.free_space(exp_dir))
         raise WriteFailed(
-            f"the results of {exp['name']} are written, but not its report: could "
+            f"the results of {exp.name} are written, but not its report: could "
             f"not write to {exp_dir} ({failed.reason}; {free} free there): free "
-            f"space, then python -m tune.report {exp['name']}{where}"
+            f"space, then python -m tune.report {exp.name}{where}"
         ) from None
 
 
 def closing_words(exp_dir, exp, table, ended_search, failure, time_budget) -> int:
     """What the search's end says, and its exit code."""
-    resume_command = f"python -m tune.run --resume --name {exp['name']}" + results_dir_flag(
+    resume_command = f"python -m tune.run --resume --name {exp.name}" + results_dir_flag(
         exp_dir.parent
     )
     no_pass = table.empty or (table["passes"] == 0).all()
-    if exp["finished"] and (no_pass or (table["status"] == "ERROR").all()):
+    if exp.finished and (no_pass or (table["status"] == "ERROR").all()):
         errors = table["error"][table["error"] != ""] if "error" in table else []
         print(
             f"\n{'No trial finished an epoch: every' if no_pass else 'Every'} trial failed. "
@@ -700,7 +699,7 @@ def closing_words(exp_dir, exp, table, ended_search, failure, time_budget) -> in
             f"with:\n  {resume_command}"
         )
         return 1
-    if not exp["finished"]:
+    if not exp.finished:
         print(
             "\nThe search was interrupted; finished trials are kept. Continue it "
             f"with:\n  {resume_command}"
@@ -709,13 +708,13 @@ def closing_words(exp_dir, exp, table, ended_search, failure, time_budget) -> in
     return 0
 
 
-def write_what_can_be_written(exp_dir: Path, exp: dict) -> None:
+def write_what_can_be_written(exp_dir: Path, exp: Settings) -> None:
     """After a failed write (a full disk): the results, as far as they can still be written, each
     file whole or not at all, quietly (the search ends with one line); the experiment stays
     unfinished, so that --resume continues it."""
     from tune import study
 
-    exp.update(finished=False, ended_by="a failed write (a full disk?)")
+    exp.finished, exp.ended_by = False, "a failed write (a full disk?)"
     steps = [
         lambda: study.label_unfinished(exp_dir, "interrupted"),
         lambda: write_results(exp_dir, exp, experiment.trials_table(exp_dir, searching=False)),
@@ -729,13 +728,13 @@ def write_what_can_be_written(exp_dir: Path, exp: dict) -> None:
             pass
 
 
-def write_results(exp_dir: Path, exp: dict, table) -> None:
+def write_results(exp_dir: Path, exp: Settings, table) -> None:
     best = experiment.best_trial(exp_dir, table)
     write_atomic(exp_dir / "trials.csv", table.to_csv(index=False))
     if best:
         write_json(exp_dir / "best_config.json", best)
     write_atomic(exp_dir / "summary.md", summary_markdown(exp, table, best))
-    write_json(exp_dir / "experiment.json", exp)
+    write_json(exp_dir / "experiment.json", exp.as_json())
     print(f"\nResults in {exp_dir}/ (summary.md, trials.csv, best_config.json)")
     if best:
         print(

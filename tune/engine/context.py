@@ -11,8 +11,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tune import budget_unit
 from tune.engine.rungs import REDUCTION_FACTOR
+from tune.settings import Settings
 
 
 @dataclass
@@ -39,22 +39,22 @@ class RunContext:
         cls,
         exp_dir: Path,
         ray_path: str,
-        exp: dict,
+        exp: Settings,
         minutes: float | None,
         log_every: float = 60.0,
     ):
         return cls(
             exp_dir=Path(exp_dir),
             ray_path=ray_path,
-            num_samples=exp["num_samples"],
-            max_epochs=exp["max_epochs"],
-            at_once=max(1, exp["max_concurrent"]),
-            cpus_per_trial=exp["cpus_per_trial"],
-            baseline=exp["baseline"],
-            grace_period=exp["grace_period"],
+            num_samples=exp.num_samples,
+            max_epochs=exp.max_epochs,
+            at_once=max(1, exp.max_concurrent),
+            cpus_per_trial=exp.cpus_per_trial,
+            baseline=exp.baseline,
+            grace_period=exp.grace_period,
             deadline=time.time() + 60 * minutes if minutes else None,
             log_every=log_every,
-            budget_unit=budget_unit(exp),
+            budget_unit=exp.budget_unit,
         )
 
     @property

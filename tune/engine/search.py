@@ -20,6 +20,7 @@ from tune.engine.scheduler import SearchSpaceASHA, SuccessiveHalving
 from tune.engine.searcher import StudySearch
 from tune.engine.trainable import as_numpy, train_trial
 from tune.results import save_atomic
+from tune.settings import TrialSettings
 
 
 def suggest(trial, name: str, distribution):
@@ -157,20 +158,22 @@ def optuna_searcher(space, seed: int, max_epochs: int, run: RunContext) -> Study
     )
 
 
-def make_trainable(settings: dict, data: dict):
+def make_trainable(settings: TrialSettings, data: dict, run: RunContext):
     """The trial function with the shared settings and the data (put in Ray's object store once)."""
-    return ray.tune.with_resources(
-        ray.tune.with_parameters(train_trial, settings=settings, data=as_numpy(data)),
-        {"cpu": settings["cpus_per_trial"]},
+    trial = ray.tune.with_parameters(
+        train_trial, settings=settings, data=as_numpy(data), cache_dir=str(run.exp_dir.resolve())
     )
+    return ray.tune.with_resources(trial, {"cpu": settings.cpus_per_trial})
 
 
-def restore_tuner(run: RunContext, settings: dict, data: dict, verbose: bool) -> ray.tune.Tuner:
+def restore_tuner(
+    run: RunContext, settings: TrialSettings, data: dict, verbose: bool
+) -> ray.tune.Tuner:
     """Continue an interrupted search: finished trials stay, unfinished ones go on from their
     last checkpoint, errored ones are retried; the searcher's history comes back with it."""
     tuner = ray.tune.Tuner.restore(
         run.ray_path,
-        trainable=make_trainable({**settings, "cache_dir": str(run.exp_dir.resolve())}, data),
+        trainable=make_trainable(settings, data, run),
         resume_unfinished=True,
         resume_errored=True,
     )
@@ -217,7 +220,7 @@ def make_scheduler(kind: str, space, max_epochs: int):
 
 def make_tuner(
     space,
-    settings: dict,
+    settings: TrialSettings,
     data: dict,
     run: RunContext,
     seed: int,
@@ -230,17 +233,17 @@ def make_tuner(
     # built here because the generator is our MovableSearch and the limiter ours.
     searcher = MovableSearch(
         RunningLimiter(
-            optuna_searcher(space, seed, settings["max_epochs"], run), max_concurrent=run.at_once
+            optuna_searcher(space, seed, settings.max_epochs, run), max_concurrent=run.at_once
         )
     )
     ray_path, num_samples = run.ray_path, run.num_samples
     tuner = ray.tune.Tuner(
-        make_trainable({**settings, "cache_dir": str(run.exp_dir.resolve())}, data),
+        make_trainable(settings, data, run),
         tune_config=ray.tune.TuneConfig(
             metric=METRIC,
             mode=MODE,
             search_alg=searcher,
-            scheduler=make_scheduler(scheduler, space, settings["max_epochs"]),
+            scheduler=make_scheduler(scheduler, space, settings.max_epochs),
             num_samples=num_samples,
             reuse_actors=True,
             trial_dirname_creator=trial_folder_name,

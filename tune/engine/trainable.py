@@ -20,8 +20,8 @@ import ray.tune
 import torch
 
 from training import features
-from training.loop import CHECKPOINT_FILE, train_epochs
-from training.precision import Precision
+from training.loop import CHECKPOINT_FILE, LoopSettings, train_epochs
+from tune.settings import ModelInputs, TrialSettings
 from tune.trial_inputs import for_trial
 
 
@@ -55,49 +55,49 @@ def _libc_malloc_trim():
 malloc_trim = _libc_malloc_trim()
 
 
-def cache(settings: dict, data: dict) -> dict:
+def cache(folder: Path, inputs: ModelInputs, loop: LoopSettings, data: dict) -> dict:
     """The frozen part's activations for this trial's model: built by the first trial that needs
     them, in the experiment folder (or, on a node that cannot see it, in a folder of the node's
     own), then shared (training/features.py)."""
-    folder = Path(settings["cache_dir"])
     if not folder.is_dir():
         folder = Path(tempfile.gettempdir()) / "smoker-tune-caches" / folder.name
         folder.mkdir(parents=True, exist_ok=True)
     return features.load_or_build(
-        folder / settings["features_file"],
+        folder / inputs.features_file,
         lambda: features.extract(
-            settings["model"],
-            settings["image_size"],
+            loop.model,
+            loop.image_size,
             data["train"][0],
             data["val"][0],
-            Precision(**settings["precision"]),
+            loop.precision,
             data.get("imagenet"),
-            cut_stages=settings["cut_stages"],
+            cut_stages=inputs.cut_stages,
         ),
     )
 
 
-def train_trial(config: dict, settings: dict, data: dict) -> None:
+def train_trial(config: dict, settings: TrialSettings, data: dict, cache_dir: str) -> None:
     """config: the searched hyperparameters. settings: what every trial of the search shares
-    (model, inputs per model, epochs, seed, precision, CPUs per trial, weights file). data: per
-    model, the train and val splits (and cached features) as numpy arrays from the object store."""
+    (tune/settings.py). data: per model, the train and val splits as numpy arrays from the object
+    store. cache_dir: the experiment folder, where cached activations are built and shared."""
     # Ray starts workers with 1 thread; a trial may hold more CPUs than it started with
     # (tune/engine/scheduler.py)
     cpus = ray.tune.get_context().get_trial_resources().required_resources.get("CPU")
-    torch.set_num_threads(int(cpus or settings["cpus_per_trial"]))
-    settings = for_trial(config, settings)
+    torch.set_num_threads(int(cpus or settings.cpus_per_trial))
+    loop = for_trial(config, settings)
+    inputs = settings.inputs[loop.model]
     state = None
     checkpoint = ray.tune.get_checkpoint()
     if checkpoint:
         with checkpoint.as_directory() as folder:
             state = torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=True)
-    data, waited = as_tensors(data[settings["model"]]), time.perf_counter()
-    if config.get("freeze_backbone") and settings.get("features_file"):
-        data["features"] = cache(settings, data)
+    data, waited = as_tensors(data[loop.model]), time.perf_counter()
+    if config.get("freeze_backbone") and inputs.features_file:
+        data["features"] = cache(Path(cache_dir), inputs, loop, data)
     # cache_s: the seconds the first pass spent building or waiting for the cache, which the
     # time-left estimate does not count as training (tune/engine/progress.py)
     extra = {"cache_s": round(time.perf_counter() - waited, 1)}
-    for metrics, saved in train_epochs(config, settings, data, state):
+    for metrics, saved in train_epochs(config, loop, data, state):
         with tempfile.TemporaryDirectory() as folder:
             torch.save(saved, os.path.join(folder, CHECKPOINT_FILE))
             # threads: what the pass trained with (the CPUs the trial held), for people and tests
