@@ -1,7 +1,7 @@
 """How several models predict as one: the average of their probabilities (and, with flip
 test-time augmentation, of their probabilities on the mirrored photo too), as logits of the
 networks' own kind, so an ensemble is scored and predicts exactly as a single model does.
-tune/promote.py chooses with it and tune/model_file.py predicts with it."""
+tune/promote/ chooses with it and tune/model_file.py predicts with it."""
 
 import torch
 

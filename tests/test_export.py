@@ -21,7 +21,7 @@ from models import build_model, outputs
 from training.crossval import Recipe
 from training.precision import FP32
 from tune import experiment, export, model_file, promote
-from tune import probe as tune_probe
+from tune.promote import probe as tune_probe
 
 SMALL_PROBE = Recipe(members=(("efficientnet_lite1", 256), ("efficientnet_lite2", 288)))
 

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pandas as pd
@@ -22,7 +23,7 @@ from conftest import (
     start_cli,
 )
 
-from tune import lock
+from tune import experiment, lock
 from tune.errors import UsageError
 
 
@@ -180,10 +181,7 @@ def test_promote_refuses_an_unfinished_search_unless_allowed(twin, tmp_path, cap
     assert not {"model.pt", "test_scores.json"} & {p.name for p in exp_dir.iterdir()}
     assert not (results / "leaderboard.csv").exists()  # the test split was not read
     # the time budget ending a search finishes it, unless its driver died later (a --resume killed)
-    budget_ended = {
-        **json.loads((exp_dir / "experiment.json").read_text()),
-        "ended_by": "the time budget (1 min)",
-    }
+    budget_ended = replace(experiment.settings(exp_dir), ended_by="the time budget (1 min)")
     assert promote.unfinished_because(exp_dir, budget_ended) is None
     dead_drivers_lock(exp_dir)
     assert "died before it ended" in promote.unfinished_because(exp_dir, budget_ended)

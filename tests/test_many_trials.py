@@ -49,3 +49,11 @@ def test_a_search_of_100_trials_keeps_each_trial_once_in_the_table_the_study_and
     )
     assert refused.returncode == 2 and "--keep-checkpoints 5" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+
+
+def test_ray_saves_its_state_every_second_in_small_searches_and_less_often_in_large_ones():
+    """Each save writes Ray's whole experiment state (~19 KB a trial): every second at 1,000
+    trials was the driver's main cost per trial (benchmarks/README.md, "Many trials")."""
+    from tune.engine.search import state_save_period
+
+    assert [state_save_period(n) for n in (3, 100, 199, 200, 1000, 2000)] == [1, 1, 1, 2, 10, 20]

@@ -20,7 +20,7 @@ from models import build_model
 from training import crossval, features
 from training.loop import LoopSettings, train_epochs, uses_cached_activations
 from training.precision import Precision
-from tune import cv_choice
+from tune.promote import cv_choice
 
 NAME, SIZE = "efficientnet_lite0", 64  # 64 px: a 2 x 2 last stage, seconds per test
 

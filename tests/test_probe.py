@@ -1,7 +1,8 @@
 """Choices small data can make (training/crossval.py), the probe every pretrained search is
-compared with (tune/probe.py) and the refit on train + val (tune/refit.py): folds that are
-disjoint, stratified, seeded and hold no test photo; a probe's network that is its regression;
-refitted models trained on train + val alone that load in evaluate and predict as any other."""
+compared with (tune/promote/probe.py) and the refit on train + val (tune/promote/refit.py):
+folds that are disjoint, stratified, seeded and hold no test photo; a probe's network that is its
+regression; refitted models trained on train + val alone that load in evaluate and predict as
+any other."""
 
 import json
 from pathlib import Path
@@ -18,7 +19,8 @@ from models.ensemble import average
 from training import crossval
 from training.loop import predict_logits
 from training.precision import Precision
-from tune import experiment, model_file, refit
+from tune import experiment, model_file
+from tune.promote import refit
 
 
 def test_folds_are_disjoint_stratified_and_seeded():

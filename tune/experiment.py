@@ -5,6 +5,7 @@ tune/trial_inputs.py's."""
 
 import json
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -137,13 +138,15 @@ def failure_words(errors: str | None) -> str:
     return latest.splitlines()[-1][:200] if latest else "an unknown error"
 
 
-def trials_table(exp_dir: Path, searching: bool | None = None, found=None) -> pd.DataFrame:
+def trials_table(
+    exp_dir: Path, searching: bool | None = None, found=None, exp: Settings | None = None
+) -> pd.DataFrame:
     """One row per trial: number (0 = first started, the baseline), id, status, params, epochs
     run, best and last validation metrics, wall time, error; best first by the search metric.
     `searching`: whether Ray's loop still runs (default: whether a driver holds the experiment);
-    when it does not, an unfinished trial that has trained is PAUSED until --resume. `found`:
-    Ray's analysis of it, if the caller has read it already (16 s at 1,000 trials)."""
-    exp = settings(exp_dir)
+    when it does not, an unfinished trial that has trained is PAUSED until --resume. `found`,
+    `exp`: Ray's analysis of it and its settings, if the caller has read them already."""
+    exp = exp or settings(exp_dir)
     if searching is None:
         searching = lock.live_holder(exp_dir) is not None
     found = found or analysis(exp_dir)
@@ -235,10 +238,10 @@ def kept_too_few(exp: Settings, wanted: int, flag: str) -> str | None:
     )
 
 
-def best_checkpoint(exp_dir: Path, trial_id: str):
+def best_checkpoint(exp_dir: Path, trial_id: str, found=None):
     """A trial's config and the ray.tune.Checkpoint Ray kept for it: its best epoch by the search
-    metric."""
-    found = analysis(exp_dir)
+    metric. `found`: Ray's analysis, if the caller has read it already."""
+    found = found or analysis(exp_dir)
     trial = next(t for t in found.trials if t.trial_id == trial_id)
     return trial.config, found.get_best_checkpoint(trial, METRIC, MODE)
 
@@ -253,12 +256,12 @@ def checkpoint_label(exp_dir: Path, checkpoint) -> str | None:
     return str(path) if local else f"{checkpoint.filesystem.type_name}://{checkpoint.path}"
 
 
-def best_trial(exp_dir: Path, table: pd.DataFrame) -> dict | None:
+def best_trial(exp_dir: Path, table: pd.DataFrame, found=None) -> dict | None:
     """The best epoch of any trial by the search metric, with the checkpoint saved at it."""
     if table.empty or "best_val_loss" not in table or table["best_val_loss"].isna().all():
         return None
     row = table.iloc[0]
-    config, checkpoint = best_checkpoint(exp_dir, row["trial_id"])
+    config, checkpoint = best_checkpoint(exp_dir, row["trial_id"], found)
     return {
         "trial": int(row["trial"]),
         "trial_id": row["trial_id"],
@@ -269,3 +272,41 @@ def best_trial(exp_dir: Path, table: pd.DataFrame) -> dict | None:
         "val_auc": float(row["best_val_auc"]),
         "checkpoint": checkpoint_label(exp_dir, checkpoint),
     }
+
+
+@dataclass
+class Experiment:
+    """An experiment folder opened once: its settings, and Ray's analysis and the trial table read
+    on first use and kept (each took 16 s at 1,000 trials, and promotion asked for the analysis
+    once per member, per candidate and for the baseline)."""
+
+    folder: Path
+    settings: Settings
+    found: object = field(default=None, repr=False)  # Ray's analysis, once read
+    trials: pd.DataFrame | None = field(default=None, repr=False)  # the trial table, once read
+
+    @classmethod
+    def open(cls, results_dir: str | Path, name: str) -> "Experiment":
+        folder = find(results_dir, name)
+        return cls(folder, settings(folder))
+
+    @property
+    def name(self) -> str:
+        return self.settings.name
+
+    def analysis(self):
+        if self.found is None:
+            self.found = analysis(self.folder)
+        return self.found
+
+    def table(self) -> pd.DataFrame:
+        """The trial table as it is now (read once: the search does not run while it is kept)."""
+        if self.trials is None:
+            self.trials = trials_table(self.folder, found=self.analysis(), exp=self.settings)
+        return self.trials
+
+    def best_checkpoint(self, trial_id: str):
+        return best_checkpoint(self.folder, trial_id, self.analysis())
+
+    def best_trial(self) -> dict | None:
+        return best_trial(self.folder, self.table(), self.analysis())

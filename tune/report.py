@@ -231,9 +231,10 @@ def question(exp: Settings) -> str:
     return f"the classes {', '.join(names[:-1])} and {names[-1]} apart"
 
 
-def write_report(exp_dir: Path) -> None:
-    exp = experiment.settings(exp_dir)
-    table = experiment.trials_table(exp_dir)
+def write_report(exp_dir: Path, opened: experiment.Experiment | None = None) -> None:
+    """report.md and its figures; `opened`: the experiment, if the caller has read it already."""
+    opened = opened or experiment.Experiment(exp_dir, experiment.settings(exp_dir))
+    exp, table = opened.settings, opened.table()
     if table.empty or "best_val_loss" not in table:
         print(f"No trial of {exp.name} has reported yet: no report.")
         return
@@ -241,7 +242,7 @@ def write_report(exp_dir: Path) -> None:
     # changed since
     space = str(exp_dir / exp.space_file) if exp.space_file else exp.space
     searched = study.distributions(exp_dir) or search_spaces.load(space).params
-    found = experiment.analysis(exp_dir)
+    found = opened.analysis()
     histories = {
         t: h
         for t, h in found.trial_dataframes.items()

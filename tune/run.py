@@ -365,22 +365,19 @@ def main(argv=None) -> int:
             f"{len(exp.classes)} classes ({', '.join(exp.classes)}), manifest "
             f"in {exp_dir / 'manifest.csv'}"
         )
+        return search(exp_dir, exp, space, args)
 
-        from tune.engine.search import make_tuner  # imports Ray: only after start_ray has set it up
 
-        run = RunContext.for_experiment(
-            exp_dir, experiment.ray_path(exp_dir), exp, args.time_budget, args.log_every
-        )
-        tuner = make_tuner(
-            space,
-            exp.trial_settings,
-            trial_inputs.trial_data(exp_dir, features=False),
-            run,
-            args.seed,
-            args.verbose,
-            exp.scheduler,
-        )
-        return fit_and_write(tuner, run, exp, args.time_budget)
+def search(exp_dir: Path, exp: Settings, space, args) -> int:
+    """A new experiment's search, run and its results written."""
+    from tune.engine.search import make_tuner  # imports Ray: only after start_ray has set it up
+
+    run = RunContext.for_experiment(
+        exp_dir, experiment.ray_path(exp_dir), exp, args.time_budget, args.log_every
+    )
+    data = trial_inputs.trial_data(exp_dir, features=False)
+    tuner = make_tuner(space, exp.trial_settings, data, run, args.seed, args.verbose, exp.scheduler)
+    return fit_and_write(tuner, run, exp, args.time_budget)
 
 
 def photos_for(args, space, size: int):
@@ -636,20 +633,21 @@ def fit_and_write(tuner, run: RunContext, exp: Settings, time_budget: float | No
         if run.ended_search
         else "an interruption"
     )
-    write_all(exp_dir, exp, table, run.ended_search)
+    write_all(experiment.Experiment(exp_dir, exp, found, table), run.ended_search)
     return closing_words(exp_dir, exp, table, run.ended_search, failure, time_budget)
 
 
-def write_all(exp_dir: Path, exp: Settings, table, ended_search: bool) -> None:
+def write_all(opened: experiment.Experiment, ended_search: bool) -> None:
     """The search's results and report; a full disk as one line that says what to do."""
     from tune import study
 
+    exp_dir, exp = opened.folder, opened.settings
     try:
         if not exp.finished:
             study.label_unfinished(
                 exp_dir, "paused by the time budget" if ended_search else "interrupted"
             )
-        write_results(exp_dir, exp, table)  # experiment.json last: unfinished until all is written
+        write_results(opened)  # experiment.json last: unfinished until all is written
     except Exception as error:  # the disk filled up as the search ended: --resume writes them
         failed = disk.failed_write(error)
         if failed is None:
@@ -658,7 +656,7 @@ def write_all(exp_dir: Path, exp: Settings, table, ended_search: bool) -> None:
             disk.failure_line(failed, exp_dir, experiment.ray_path(exp_dir), exp)
         ) from None
     try:
-        write_report(exp_dir)
+        write_report(exp_dir, opened)
     except Exception as error:
         failed = disk.failed_write(error)
         if failed is None:
@@ -715,10 +713,16 @@ def write_what_can_be_written(exp_dir: Path, exp: Settings) -> None:
     from tune import study
 
     exp.finished, exp.ended_by = False, "a failed write (a full disk?)"
+    opened = experiment.Experiment(exp_dir, exp)
+
+    def results():  # no loop runs now: an unfinished trial that has trained is PAUSED
+        opened.trials = experiment.trials_table(exp_dir, searching=False, exp=exp)
+        write_results(opened)
+
     steps = [
         lambda: study.label_unfinished(exp_dir, "interrupted"),
-        lambda: write_results(exp_dir, exp, experiment.trials_table(exp_dir, searching=False)),
-        lambda: write_report(exp_dir),
+        results,
+        lambda: write_report(exp_dir, opened),
     ]
     for step in steps:
         try:
@@ -728,8 +732,8 @@ def write_what_can_be_written(exp_dir: Path, exp: Settings) -> None:
             pass
 
 
-def write_results(exp_dir: Path, exp: Settings, table) -> None:
-    best = experiment.best_trial(exp_dir, table)
+def write_results(opened: experiment.Experiment) -> None:
+    exp_dir, exp, table, best = opened.folder, opened.settings, opened.table(), opened.best_trial()
     write_atomic(exp_dir / "trials.csv", table.to_csv(index=False))
     if best:
         write_json(exp_dir / "best_config.json", best)

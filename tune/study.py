@@ -1,6 +1,6 @@
 """Every search's Optuna study, kept in results/EXP/optuna.journal (Optuna's journal file): written
 by the searcher (tune/engine/searcher.py) as the search runs, read by optuna-dashboard
-(tune/dashboard.py), told the final test by tune/promote.py. No Ray here, so the dashboard starts
+(tune/dashboard.py), told the final test by tune/promote/. No Ray here, so the dashboard starts
 fast.
 
 Why a journal, not SQLite (optuna.db, which experiments from before 2026-12-04 keep and are still

@@ -21,8 +21,6 @@ PROBE_TIMEOUT_S = 120
 def start_ray(address: str | None, num_cpus: int, verbose: bool = False):
     """verbose: Ray's own logs and its workers' lines (e.g. every checkpoint saved) on the
     console; without it, tune/engine/progress.py says what happens and Ray only its errors."""
-    # save experiment state often: a crash loses ~nothing
-    os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "1")
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     if not address or address.rsplit(":", 1)[0] in LOOPBACK:
         # Ray binds its servers to the node IP; this switch (read when ray is imported) makes

@@ -5,7 +5,7 @@ accuracy is ~90%, its validation accuracy 94-95%) and once ranked a fine-tuned t
 probe that made three fewer errors on photos no part of the project had seen. So the options
 are ranked on every labelled photo instead: each promoted trial's config retrained on each of 5
 folds of train + val (training/crossval.py `cross_validate_trial`, on the search's cached
-activations), the probe on the same folds (tune/probe.py), and an average of several judged by
+activations), the probe on the same folds (probe.py here), and an average of several judged by
 the average of their out-of-fold probabilities, as model_file averages them.
 
 Where that cannot be afforded, validation decides, and test_scores.json says so: a trial that

@@ -9,6 +9,7 @@ never part of it: the photos are the experiment's train and val splits, as its m
 them."""
 
 from collections import deque
+from dataclasses import replace
 from itertools import islice
 from pathlib import Path
 
@@ -16,7 +17,11 @@ import torch
 
 from models import build_model
 from training.loop import CHECKPOINT_FILE, train_epochs
-from tune import experiment, trial_inputs
+from training.metrics import test_metrics
+from tune import trial_inputs
+from tune.experiment import Experiment
+from tune.promote.members import Member
+from tune.promote.options import combine
 from tune.settings import Settings
 
 
@@ -47,7 +52,32 @@ def refit(exp_dir: Path, exp: Settings, config: dict, checkpoint, say=print):
         settings.model,
         {**config, "weights": "none"},
         settings.image_size,
-        num_classes=len(experiment.classes(exp)),
+        num_classes=settings.classes,
     )
     model.load_state_dict(state["model"])
     return model.eval(), passes
+
+
+def refit_chosen(
+    opened: Experiment, photos, members: list[Member], chosen: dict, probe
+) -> list[Member]:
+    """`--refit`: the chosen option's trials retrained on train + val (`refit` above), its test
+    figures now the refitted models' (the first ones kept beside them, for the record); returns
+    the members with their refitted networks."""
+    refitted, record = [], []
+    for member in members[: chosen["members"]]:
+        model, passes = refit(opened.folder, opened.settings, member.config, member.checkpoint)
+        refitted.append(replace(member, model=model))
+        record.append({"trial": member.trial, "passes": passes})
+    logits = [
+        photos.logits(m.config, m.model, chosen["hflip_tta"], ("test",))["test"] for m in refitted
+    ]
+    outputs = [z for member in logits for z in member]
+    chosen["logits"] = combine(outputs, probe if chosen["probe"] else None, "test")
+    chosen["test_without_refit"] = chosen["test"]
+    chosen["test"] = test_metrics(photos.test_y, chosen["logits"], photos.classes)
+    chosen["refit"] = {
+        "members": record,
+        "trained_on": {"train": len(photos.labels("train")), "val": len(photos.val_y)},
+    }
+    return refitted + members[chosen["members"] :]

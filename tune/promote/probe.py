@@ -89,7 +89,7 @@ def fit(photos, recipe: Recipe = DEFAULT, say=print) -> dict:
             },
             "refit_on": {"train": len(labels["train"]), "val": len(labels["val"])},
         },
-        "oof": cv["oof"],  # out-of-fold probabilities over train + val (tune/cv_choice.py)
+        "oof": cv["oof"],  # out-of-fold probabilities over train + val (tune/promote/cv_choice.py)
         "val": logits(on_train, "val"),
         "test": logits(refit, "test"),
         "networks": refit,
