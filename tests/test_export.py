@@ -37,10 +37,10 @@ def promote_as(capsys, monkeypatch, exp_dir: Path, option: str, *flags) -> None:
     """`tune.promote` run in this process, promoting `option` whatever it would choose: what a
     small search's validation prefers varies, and each test needs one kind of model file."""
 
-    def chosen(exp_dir, exp, members, tried, probe, photos, args):
+    def chosen(opened, members, tried, probe, photos, args):
         return next(o for o in tried if o["name"] == option), "the test's choice", [None]
 
-    monkeypatch.setattr(promote, "choose_option", chosen)
+    monkeypatch.setattr(promote.command, "choose_option", chosen)
     code, out, err = run_in_process(
         capsys, promote.main, exp_dir.name, "--results-dir", str(exp_dir.parent), *flags
     )

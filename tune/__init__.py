@@ -4,10 +4,10 @@
 that starts Ray). The commands after a search act on its folder or on a model file and never
 start Ray (they read its saved results with Ray's `ExperimentAnalysis`, tune/experiment.py):
 `tune.trials`, `tune.promote`, `tune.evaluate`, `tune.predict`, `tune.export` (ONNX),
-`tune.report`, `tune.dashboard`. Their shared files: `experiment` (the experiment folder, its
-trial table), `results` (summaries, atomic writes), `study` (the Optuna study), `model_file`,
-`lock`, `disk`; and promotion's `probe` (the probe a pretrained search is compared with) and
-`refit`.
+`tune.report`, `tune.dashboard`; promotion is a package of its steps (`tune/promote/`). Their
+shared files: `settings` (what a search is, as experiment.json records it), `experiment` (the
+experiment folder opened once, its trial table), `trial_inputs` (what a trial trains on),
+`results` (summaries, atomic writes), `study` (the Optuna study), `model_file`, `lock`, `disk`.
 
 Trials are judged by validation loss, not accuracy: with 180 validation images accuracy moves
 in 0.56-point steps and ties often, while the loss is continuous and also punishes confident

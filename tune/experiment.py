@@ -1,5 +1,6 @@
-"""Read an experiment folder (results/<name>/): its settings and its trials, through Ray
-Tune's own ExperimentAnalysis, so it works after a search and while one is still running.
+"""Read an experiment folder (results/<name>/): its settings (tune/settings.py) and its trials,
+through Ray Tune's own ExperimentAnalysis, so it works after a search and while one is still
+running; `Experiment` is a folder opened once, so that a command reads each of them once.
 Nothing here imports torch (tune.trials answers in seconds); what trials train on is
 tune/trial_inputs.py's."""
 

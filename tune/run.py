@@ -467,7 +467,7 @@ def trial_settings(args, space, data, sizes: dict, sources: dict) -> TrialSettin
     )
 
 
-def model_inputs(space, model: str, size: int, requested: str, source: dict | None):
+def model_inputs(space, model: str, size: int, requested: str, source: dict | None) -> ModelInputs:
     """One model's inputs: its decoded images, the fastest precision measured for it on this
     CPU, where its ImageNet weights come from, and the cache of its activations that the first
     trial drawing it frozen builds (training/features.py load_or_build) while others train."""

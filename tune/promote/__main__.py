@@ -1,4 +1,7 @@
+"""`python -m tune.promote EXP` (tune/promote/command.py)."""
+
 from tune.cli import run_main
 from tune.promote.command import main
 
-run_main(main)
+if __name__ == "__main__":
+    run_main(main)
