@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 from conftest import (
     DATA_ROOT,
+    FIRST_EXPERIMENT_JSON,
     assert_study_matches_the_trial_table,
     hooks_env,
     one_at_a_time,
@@ -198,7 +199,7 @@ def test_resume_sets_a_half_written_state_aside(tmp_path):
 
     exp_dir = tmp_path / "old"
     (exp_dir / "ray").mkdir(parents=True)
-    (exp_dir / "experiment.json").write_text(json.dumps({"name": "old", "storage": None}))
+    (exp_dir / "experiment.json").write_text(json.dumps({**FIRST_EXPERIMENT_JSON, "storage": None}))
     whole = exp_dir / "ray" / "experiment_state-2026-12-01_10-00-00.json"
     half = exp_dir / "ray" / "experiment_state-2026-12-02_10-00-00.json"
     whole.write_text(json.dumps({"trial_data": []}))

@@ -37,3 +37,16 @@ def test_a_copied_experiment_can_be_listed_promoted_and_reported(smoke_search, t
         assert (moved / "report.md").is_file() and (moved / "curves.png").is_file()
     finally:
         away.rename(original)
+
+
+def test_an_experiment_json_this_version_cannot_read_is_one_line(tmp_path, capsys):
+    """Settings a command cannot read (a hand-edited or truncated experiment.json): one line
+    naming the file, exit 2, for the table, the report and a promotion alike."""
+    exp_dir = tmp_path / "broken"
+    exp_dir.mkdir()
+    (exp_dir / "experiment.json").write_text(json.dumps({"name": "broken", "storage": None}))
+    for command in (trials.main, report.main, promote.main):
+        code, out, err = run_in_process(capsys, command, "broken", "--results-dir", str(tmp_path))
+        assert code == 2 and len(err.strip().splitlines()) == 1, err
+        assert f"{exp_dir / 'experiment.json'} is not an experiment's settings" in err
+        assert "Traceback" not in out + err

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from data_utils.layout import SMOKING_CLASSES
+from tune.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -125,4 +126,12 @@ def from_json(given: dict) -> Settings:
 
 
 def read(exp_dir: Path) -> Settings:
-    return from_json(json.loads((Path(exp_dir) / "experiment.json").read_text()))
+    """experiment.json's settings; one line (UsageError) for a file this version cannot read."""
+    path = Path(exp_dir) / "experiment.json"
+    try:
+        return from_json(json.loads(path.read_text()))
+    except (ValueError, TypeError, KeyError, AttributeError) as error:
+        raise UsageError(
+            f"{path} is not an experiment's settings this version can read ({error!r}): "
+            f"restore it from a copy, or run the search again"
+        ) from None
