@@ -239,14 +239,6 @@ def kept_too_few(exp: Settings, wanted: int, flag: str) -> str | None:
     )
 
 
-def best_checkpoint(exp_dir: Path, trial_id: str, found=None):
-    """A trial's config and the ray.tune.Checkpoint Ray kept for it: its best epoch by the search
-    metric. `found`: Ray's analysis, if the caller has read it already."""
-    found = found or analysis(exp_dir)
-    trial = next(t for t in found.trials if t.trial_id == trial_id)
-    return trial.config, found.get_best_checkpoint(trial, METRIC, MODE)
-
-
 def checkpoint_label(exp_dir: Path, checkpoint) -> str | None:
     """Where a checkpoint is, for people: relative to the experiment folder when inside it."""
     if checkpoint is None:
@@ -255,24 +247,6 @@ def checkpoint_label(exp_dir: Path, checkpoint) -> str | None:
     if local and path.is_relative_to(exp_dir.resolve()):
         return str(path.relative_to(exp_dir.resolve()))
     return str(path) if local else f"{checkpoint.filesystem.type_name}://{checkpoint.path}"
-
-
-def best_trial(exp_dir: Path, table: pd.DataFrame, found=None) -> dict | None:
-    """The best epoch of any trial by the search metric, with the checkpoint saved at it."""
-    if table.empty or "best_val_loss" not in table or table["best_val_loss"].isna().all():
-        return None
-    row = table.iloc[0]
-    config, checkpoint = best_checkpoint(exp_dir, row["trial_id"], found)
-    return {
-        "trial": int(row["trial"]),
-        "trial_id": row["trial_id"],
-        "config": config,
-        "epoch": readable_epochs(row["best_epoch"]),
-        "val_loss": float(row["best_val_loss"]),
-        "val_acc": float(row["best_val_acc"]),
-        "val_auc": float(row["best_val_auc"]),
-        "checkpoint": checkpoint_label(exp_dir, checkpoint),
-    }
 
 
 @dataclass
@@ -285,6 +259,7 @@ class Experiment:
     settings: Settings
     found: object = field(default=None, repr=False)  # Ray's analysis, once read
     trials: pd.DataFrame | None = field(default=None, repr=False)  # the trial table, once read
+    searching: bool | None = None  # for the table (trials_table); False once a run has ended
 
     @classmethod
     def open(cls, results_dir: str | Path, name: str) -> "Experiment":
@@ -303,11 +278,32 @@ class Experiment:
     def table(self) -> pd.DataFrame:
         """The trial table as it is now (read once: the search does not run while it is kept)."""
         if self.trials is None:
-            self.trials = trials_table(self.folder, found=self.analysis(), exp=self.settings)
+            self.trials = trials_table(
+                self.folder, self.searching, found=self.analysis(), exp=self.settings
+            )
         return self.trials
 
     def best_checkpoint(self, trial_id: str):
-        return best_checkpoint(self.folder, trial_id, self.analysis())
+        """A trial's config and the ray.tune.Checkpoint Ray kept for it: its best epoch by the
+        search metric."""
+        found = self.analysis()
+        trial = next(t for t in found.trials if t.trial_id == trial_id)
+        return trial.config, found.get_best_checkpoint(trial, METRIC, MODE)
 
     def best_trial(self) -> dict | None:
-        return best_trial(self.folder, self.table(), self.analysis())
+        """The best epoch of any trial by the search metric, with the checkpoint saved at it."""
+        table = self.table()
+        if table.empty or "best_val_loss" not in table or table["best_val_loss"].isna().all():
+            return None
+        row = table.iloc[0]
+        config, checkpoint = self.best_checkpoint(row["trial_id"])
+        return {
+            "trial": int(row["trial"]),
+            "trial_id": row["trial_id"],
+            "config": config,
+            "epoch": readable_epochs(row["best_epoch"]),
+            "val_loss": float(row["best_val_loss"]),
+            "val_acc": float(row["best_val_acc"]),
+            "val_auc": float(row["best_val_auc"]),
+            "checkpoint": checkpoint_label(self.folder, checkpoint),
+        }

@@ -615,10 +615,10 @@ def fit_and_write(tuner, run: RunContext, exp: Settings, time_budget: float | No
         write_what_can_be_written(exp_dir, exp)
         raise WriteFailed(disk.failure_line(failed, exp_dir, run.ray_path, exp))
     exp.wall_time_s += time.time() - started
-    found = experiment.analysis(exp_dir)  # read once: Ray's state as the search ended
-    table = experiment.trials_table(exp_dir, searching=False, found=found)
+    opened = experiment.Experiment(exp_dir, exp, searching=False)  # Ray's state as it ended
+    table = opened.table()
     kept = experiment.keeping_checkpoints(table, exp.keep_checkpoints)
-    search.drop_what_ended_trials_no_longer_need(found.trials, kept)
+    search.drop_what_ended_trials_no_longer_need(opened.analysis().trials, kept)
     # a plain bool: numpy's would be written as "False"
     exp.finished = bool(
         len(table) >= exp.num_samples
@@ -633,7 +633,7 @@ def fit_and_write(tuner, run: RunContext, exp: Settings, time_budget: float | No
         if run.ended_search
         else "an interruption"
     )
-    write_all(experiment.Experiment(exp_dir, exp, found, table), run.ended_search)
+    write_all(opened, run.ended_search)
     return closing_words(exp_dir, exp, table, run.ended_search, failure, time_budget)
 
 
@@ -713,15 +713,10 @@ def write_what_can_be_written(exp_dir: Path, exp: Settings) -> None:
     from tune import study
 
     exp.finished, exp.ended_by = False, "a failed write (a full disk?)"
-    opened = experiment.Experiment(exp_dir, exp)
-
-    def results():  # no loop runs now: an unfinished trial that has trained is PAUSED
-        opened.trials = experiment.trials_table(exp_dir, searching=False, exp=exp)
-        write_results(opened)
-
+    opened = experiment.Experiment(exp_dir, exp, searching=False)
     steps = [
         lambda: study.label_unfinished(exp_dir, "interrupted"),
-        results,
+        lambda: write_results(opened),
         lambda: write_report(exp_dir, opened),
     ]
     for step in steps:

@@ -78,16 +78,14 @@ def drop_what_ended_trials_no_longer_need(trials, kept: set[str]) -> None:
         manager = trial.run_metadata.checkpoint_manager
         latest = manager.latest_checkpoint_result
         best = [result.checkpoint for result in manager.best_checkpoint_results]
+        keep = best if trial.trial_id in kept else []
         # by path: a trial paused at a rung hands Ray its last checkpoint again, as another result
-        dropped = [] if latest is None else [latest.checkpoint]
-        if trial.trial_id in kept:
-            dropped = [c for c in dropped if c.path not in {b.path for b in best}]
-        else:
-            dropped += best
-        for checkpoint in dropped:
-            with contextlib.suppress(FileNotFoundError):  # dropped when an earlier run ended
-                checkpoint.filesystem.delete_dir(checkpoint.path)
-        for checkpoint in best if trial.trial_id in kept else []:
+        held = {c.path: c for c in best + ([latest.checkpoint] if latest else [])}
+        for path, checkpoint in held.items():
+            if path not in {c.path for c in keep}:
+                with contextlib.suppress(FileNotFoundError):  # dropped already (an earlier run)
+                    checkpoint.filesystem.delete_dir(checkpoint.path)
+        for checkpoint in keep:
             if checkpoint.filesystem.type_name == "local":  # --storage elsewhere: kept whole
                 keep_only_weights(Path(checkpoint.path) / CHECKPOINT_FILE)
 
