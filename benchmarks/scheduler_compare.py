@@ -3,8 +3,8 @@ project's successive halving on equal training images (tune/engine/scheduler.py)
 
     TUNE_DATA_ROOT=../shared/datasets python benchmarks/scheduler_compare.py
 
-For each seed, one real `tune.run` search per scheduler, one after the other (never at once:
-they would share the 2 cores): `--space cnn_dataset1 --num-samples 10 --max-epochs 4` by
+For each seed, one real search per scheduler (`tune.run`; `benchmarks.old_asha` for ASHA), one
+after the other (never at once: they would share the 2 cores): `--space cnn_dataset1 --num-samples 10 --max-epochs 4` by
 default. Prints per search the wall time, the training images all its trials saw, how many
 trials trained their full schedule, and the best validation loss it found; then the ratios.
 A second seed (--seeds 0 1) shows how much of a difference in the best loss is noise.
@@ -32,7 +32,7 @@ def search(results: Path, scheduler: str, seed: int, args) -> dict:
         [
             sys.executable,
             "-m",
-            "tune.run",
+            "benchmarks.old_asha" if scheduler == "asha" else "tune.run",
             "--space",
             args.space,
             "--name",
@@ -43,8 +43,6 @@ def search(results: Path, scheduler: str, seed: int, args) -> dict:
             str(args.max_epochs),
             "--seed",
             str(seed),
-            "--scheduler",
-            scheduler,
             "--results-dir",
             str(results),
         ],

@@ -15,6 +15,7 @@ trap 'rm -rf "$SCRATCH"' EXIT
 MUTATIONS=$(cat <<'EOF'
 halving-pauses-the-baseline|tune/engine/rungs.py|        if trial_id == self.baseline:|        if False:|tests/test_scheduler.py::test_the_baseline_fills_the_rungs_but_is_never_paused_or_stopped
 first-trials-pass-unjudged|tune/engine/rungs.py|[: len(self.results[milestone]) // self.factor]|[: max(1, len(self.results[milestone]) // self.factor)]|tests/test_scheduler.py::test_a_rung_judges_no_trial_before_it_has_three_results
+old-asha-experiment-resumed|tune/run.py|    if exp.scheduler != "halving":|    if False:|tests/test_old_asha.py::test_the_old_asha_searches_from_the_benchmarks_and_tune_run_refuses_to_resume_it
 halving-forgets-its-rungs|tune/engine/scheduler.py|        if self.run and self.run.state_file.exists():|        if False:|tests/test_scheduler.py::test_the_rungs_and_the_waiting_survive_a_new_driver
 closed-rung-stops-a-saving-trial|tune/engine/scheduler.py|            if any(trials[t].status != Trial.PAUSED for t in here if t in trials):|            if False:|tests/test_scheduler.py::test_a_closed_rung_stops_its_losers_and_lets_at_least_one_on
 rungs-property-pass-unjudged|tune/engine/rungs.py|[: len(self.results[milestone]) // self.factor]|[: max(1, len(self.results[milestone]) // self.factor)]|tests/test_rungs.py::test_no_trial_passes_a_rung_unjudged_and_none_is_left_waiting

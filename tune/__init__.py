@@ -41,7 +41,7 @@ def ended_status(result, budget: int, unit: str = "passes") -> str:
     """What a TERMINATED trial is to a person, from its last result: Ray ends a trial that trained
     its whole budget and one that the scheduler stopped early the same way, and nothing else ends
     a trial early here. The budget is in passes (successive halving) or, under the old ASHA
-    (`--scheduler asha`), in epochs: an epoch of the report's offline rotations is three passes."""
+    (benchmarks/old_asha.py), in epochs: an epoch of the report's offline rotations is 3 passes."""
     done = passes_of(result) if unit == "passes" else float(result.get("epoch", 0) or 0)
     return "COMPLETED" if done >= budget else "STOPPED"
 

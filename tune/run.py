@@ -149,13 +149,6 @@ def add_run_flags(p) -> None:
         "resumable with --resume (which may give a new budget)",
     )
     p.add_argument(
-        "--scheduler",
-        choices=("halving", "asha"),
-        default="halving",
-        help="halving (default): successive halving on equal training images, no trial past a "
-        "rung unjudged; asha: Ray's async ASHA per epoch, as before (for comparison)",
-    )
-    p.add_argument(
         "--log-every",
         type=positive("seconds"),
         default=60.0,
@@ -320,7 +313,10 @@ def connect(
     return check_cluster(cpus_per_trial, local_storage)
 
 
-def main(argv=None) -> int:
+def main(argv=None, epoch_scheduler=None) -> int:
+    """epoch_scheduler(space, max_epochs): a Ray scheduler judging per epoch to search with
+    instead of successive halving; only benchmarks/old_asha.py gives one (Ray's async ASHA, the
+    scheduler before), recorded as scheduler "asha" with a budget of epochs."""
     args = parse_args(argv)
     if args.list_spaces:
         list_spaces()
@@ -352,7 +348,8 @@ def main(argv=None) -> int:
         space_needed=needed,
         storage=storage,
         max_concurrent=args.max_concurrent or can_run,
-        trial_settings=trial_settings(args, space, data, sizes, sources),
+        scheduler="asha" if epoch_scheduler else "halving",
+        trial_settings=trial_settings(args, space, data, sizes, sources, epoch_scheduler),
     )
     say_precision(exp)
     staging = exp_dir.with_name(f".{name}.partial")
@@ -365,10 +362,10 @@ def main(argv=None) -> int:
             f"{len(exp.classes)} classes ({', '.join(exp.classes)}), manifest "
             f"in {exp_dir / 'manifest.csv'}"
         )
-        return search(exp_dir, exp, space, args)
+        return search(exp_dir, exp, space, args, epoch_scheduler)
 
 
-def search(exp_dir: Path, exp: Settings, space, args) -> int:
+def search(exp_dir: Path, exp: Settings, space, args, epoch_scheduler) -> int:
     """A new experiment's search, run and its results written."""
     from tune.engine.search import make_tuner  # imports Ray: only after start_ray has set it up
 
@@ -376,7 +373,9 @@ def search(exp_dir: Path, exp: Settings, space, args) -> int:
         exp_dir, experiment.ray_path(exp_dir), exp, args.time_budget, args.log_every
     )
     data = trial_inputs.trial_data(exp_dir, features=False)
-    tuner = make_tuner(space, exp.trial_settings, data, run, args.seed, args.verbose, exp.scheduler)
+    tuner = make_tuner(
+        space, exp.trial_settings, data, run, args.seed, args.verbose, epoch_scheduler
+    )
     return fit_and_write(tuner, run, exp, args.time_budget)
 
 
@@ -438,13 +437,12 @@ def new_settings(args, space, space_name: str, name: str, data, **run) -> Settin
             **precision.cpu_capabilities(),
         },
         baseline=space.baseline,
-        scheduler=args.scheduler,
         keep_checkpoints=args.keep_checkpoints,
         **run,
     )
 
 
-def trial_settings(args, space, data, sizes: dict, sources: dict) -> TrialSettings:
+def trial_settings(args, space, data, sizes: dict, sources: dict, epoch_scheduler) -> TrialSettings:
     """What every trial shares; saved so that --resume rebuilds the same trainable."""
     requested = args.precision or "auto"
     return TrialSettings(
@@ -454,7 +452,7 @@ def trial_settings(args, space, data, sizes: dict, sources: dict) -> TrialSettin
         seed=args.seed,
         # halving: a trial's budget is max_epochs passes over the training split; the baseline,
         # its schedule
-        budget="passes" if args.scheduler == "halving" else "epochs",
+        budget="epochs" if epoch_scheduler else "passes",
         baseline=space.baseline,
         cpus_per_trial=args.cpus_per_trial,
         precision=precision.choose(requested, space.model).as_dict(),
@@ -565,6 +563,12 @@ def resume_held(args, exp_dir: Path) -> int:
             f"trials); nothing to resume. Its results: {exp_dir}/summary.md"
         )
         return 0
+    if exp.scheduler != "halving":
+        raise UsageError(
+            f"experiment {args.name} was searched by Ray's async ASHA (the scheduler before, now "
+            f"only benchmarks/old_asha.py's), which cannot resume: read it with tune.trials, "
+            f"tune.report or tune.promote, or start a new experiment"
+        )
     connect(args.address, exp.cpus_per_trial, exp.storage, exp_dir.parent, args.verbose)
     if not experiment.has_ray_state(exp_dir):
         raise UsageError(

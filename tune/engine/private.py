@@ -83,10 +83,9 @@ INHERITED = [
     (
         "ray.tune.schedulers",
         "ASHAScheduler",
-        "_trial_info",
-        "tune/engine/scheduler.py SearchSpaceASHA (benchmarks only): a resumed search's trials",
+        "_time_attr",
+        "benchmarks/old_asha.py SearchSpaceASHA: the epoch a stopped baseline reached",
     ),
-    ("ray.tune.schedulers", "ASHAScheduler", "_time_attr", "SearchSpaceASHA: the epoch reached"),
     ("ray.tune.schedulers", "ASHAScheduler", "_max_t", "SearchSpaceASHA: the budget"),
     ("ray.tune.schedulers", "FIFOScheduler", "_metric", "SuccessiveHalving: the project's metric"),
     (

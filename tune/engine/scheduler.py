@@ -1,6 +1,6 @@
 """Successive halving by promotion, on a budget of training images, with Ray's pause and resume.
 
-Why not Ray's async ASHA (`SearchSpaceASHA` below keeps it, for benchmarks/scheduler_compare.py):
+Why not Ray's async ASHA (benchmarks/old_asha.py keeps it, for benchmarks/scheduler_compare.py):
 it judged trials per epoch, so a trial with the report's offline rotated copies (3x the images
 per epoch) was compared with 1x trials after 3x the compute; and an empty rung has no cutoff, so
 with two trials at a time the first trials to reach each rung went on unjudged (Ray issue #4401).
@@ -20,10 +20,9 @@ the experiment folder after every decision and reads it back the first time it i
 """
 
 import json
-import os
 
 from ray.tune.experiment import Trial
-from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+from ray.tune.schedulers import FIFOScheduler
 
 from tune import METRIC, is_baseline, passes_of
 from tune.engine import private, rungs
@@ -245,61 +244,3 @@ class SuccessiveHalving(Bound, FIFOScheduler):
     def debug_string(self) -> str:
         sizes = ", ".join(f"{m}: {len(v)}" for m, v in self.halving.results.items())
         return f"SuccessiveHalving: rungs (passes: results) {sizes}; {len(self.waiting)} waiting"
-
-
-class SearchSpaceASHA(Bound, ASHAScheduler):
-    """The scheduler before SuccessiveHalving, kept for benchmarks/scheduler_compare.py: Ray's
-    async ASHA judging per epoch, the baseline never stopped, the time budget, its rungs saved."""
-
-    def __init__(self, baseline: dict, **asha_args):
-        super().__init__(**asha_args)
-        self._baseline = baseline
-        self._loaded = False
-
-    def _state(self):
-        return self.run.exp_dir / "asha_state.pkl" if self.run else None
-
-    def _load_once(self) -> None:
-        if not self._loaded and self._state() and self._state().exists():
-            baseline, run = self._baseline, self.run
-            self.restore(str(self._state()))
-            self._baseline, self.run = baseline, run
-        self._loaded = True
-
-    def _save(self) -> None:
-        if self._state():
-            tmp = f"{self._state()}.tmp"
-            self.save(tmp)
-            os.replace(tmp, self._state())
-
-    def on_trial_add(self, tune_controller, trial):
-        self._load_once()
-        if trial.trial_id not in self._trial_info:
-            super().on_trial_add(tune_controller, trial)
-
-    def on_trial_result(self, tune_controller, trial, result):
-        self._load_once()
-        action = super().on_trial_result(tune_controller, trial, result)
-        self._save()
-        stopped_early = action == self.STOP and result.get(self._time_attr, 0) < self._max_t
-        if stopped_early and is_baseline(trial.config, self._baseline):
-            action = self.CONTINUE
-        if action == self.CONTINUE and self.run and self.run.spent():
-            return self.PAUSE
-        return action
-
-    def choose_trial_to_run(self, tune_controller):
-        return (
-            None if self.run and self.run.spent() else super().choose_trial_to_run(tune_controller)
-        )
-
-    def on_trial_complete(self, tune_controller, trial, result):
-        self._load_once()
-        if trial.trial_id in self._trial_info:
-            super().on_trial_complete(tune_controller, trial, result)
-        self._save()
-
-    def on_trial_remove(self, tune_controller, trial):
-        self._load_once()
-        self._trial_info.pop(trial.trial_id, None)
-        self._save()

@@ -17,7 +17,7 @@ from tune.engine import private, rungs
 from tune.engine.budget import EndWhenSpent
 from tune.engine.context import Bound, RunContext
 from tune.engine.progress import Progress
-from tune.engine.scheduler import SearchSpaceASHA, SuccessiveHalving
+from tune.engine.scheduler import SuccessiveHalving
 from tune.engine.searcher import StudySearch
 from tune.engine.trainable import as_numpy, train_trial
 from tune.results import save_atomic
@@ -214,18 +214,11 @@ def ray_verbosity(verbose: bool) -> int:
     return 1 if verbose else 0
 
 
-def make_scheduler(kind: str, space, max_epochs: int):
-    grace = search_spaces.grace_period(space, max_epochs)
-    if kind == "asha":
-        return SearchSpaceASHA(
-            space.baseline,
-            time_attr="epoch",
-            max_t=max_epochs,
-            grace_period=grace,
-            reduction_factor=rungs.REDUCTION_FACTOR,
-        )
+def successive_halving(space, max_epochs: int) -> SuccessiveHalving:
     return SuccessiveHalving(
-        max_t=max_epochs, grace_period=grace, reduction_factor=rungs.REDUCTION_FACTOR
+        max_t=max_epochs,
+        grace_period=search_spaces.grace_period(space, max_epochs),
+        reduction_factor=rungs.REDUCTION_FACTOR,
     )
 
 
@@ -236,10 +229,10 @@ def make_tuner(
     run: RunContext,
     seed: int,
     verbose: bool = False,
-    scheduler: str = "halving",
+    epoch_scheduler=None,
 ) -> ray.tune.Tuner:
     """run: this run of the search (where its experiment is, its budget); bound to everything
-    Ray will pickle with the experiment."""
+    Ray will pickle with the experiment. epoch_scheduler: tune.run.main's."""
     # What Tune builds from max_concurrent_trials (SearchGenerator(ConcurrencyLimiter(searcher))),
     # built here because the generator is our MovableSearch and the limiter ours.
     searcher = MovableSearch(
@@ -254,7 +247,7 @@ def make_tuner(
             metric=METRIC,
             mode=MODE,
             search_alg=searcher,
-            scheduler=make_scheduler(scheduler, space, settings.max_epochs),
+            scheduler=(epoch_scheduler or successive_halving)(space, settings.max_epochs),
             num_samples=num_samples,
             reuse_actors=True,
             trial_dirname_creator=trial_folder_name,
