@@ -4,7 +4,8 @@ project's successive halving on equal training images (tune/engine/scheduler.py)
     TUNE_DATA_ROOT=../shared/datasets python benchmarks/scheduler_compare.py
 
 For each seed, one real search per scheduler (`tune.run`; `benchmarks.old_asha` for ASHA), one
-after the other (never at once: they would share the 2 cores): `--space cnn_dataset1 --num-samples 10 --max-epochs 4` by
+after the other (never at once: they would share the 2 cores): `--space cnn_dataset1
+--num-samples 10 --max-epochs 4` by
 default. Prints per search the wall time, the training images all its trials saw, how many
 trials trained their full schedule, and the best validation loss it found; then the ratios.
 A second seed (--seeds 0 1) shows how much of a difference in the best loss is noise.
