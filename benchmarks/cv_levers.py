@@ -63,6 +63,27 @@ def threshold_cv(recipe: Recipe, feats: dict, labels, seed: int) -> dict:
     return {"accuracy": accuracy, "loss": loss}
 
 
+def subsample(index: np.ndarray, labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """A stratified, seeded share of `index` (what training on fewer photos would have had)."""
+    rng = np.random.default_rng(seed)
+    kept = []
+    for c in np.unique(labels[index]):
+        of_class = index[labels[index] == c]
+        kept.append(rng.permutation(of_class)[: round(fraction * len(of_class))])
+    return np.sort(np.concatenate(kept))
+
+
+def fewer_photos_cv(recipe: Recipe, feats: dict, labels, seed: int, fraction: float) -> dict:
+    """crossval.cross_validate with each fold trained on `fraction` of its training photos."""
+    accuracy, loss = [], []
+    for fold, (train, held) in enumerate(crossval.folds(labels, seed=seed)):
+        train = subsample(train, labels, fraction, seed + fold)
+        p = crossval.predict(recipe, crossval.fit(recipe, feats, labels, train), feats, held)
+        accuracy.append(float((p.argmax(1) == labels[held]).mean()))
+        loss.append(crossval.log_loss(p, labels[held]))
+    return {"accuracy": accuracy, "loss": loss}
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeats", type=int, default=1, help="cross-validations with other seeds")
@@ -82,7 +103,9 @@ def main():
         """The row of a recipe with C chosen by its folds (seed 0), then every seed's folds."""
         recipe, _, _ = crossval.choose_C(recipe, feats, labels)
         cvs = [
-            crossval.cross_validate(recipe, feats, labels, seed=s, train_fraction=fraction)
+            crossval.cross_validate(recipe, feats, labels, seed=s)
+            if fraction == 1.0
+            else fewer_photos_cv(recipe, feats, labels, s, fraction)
             for s in seeds
         ]
         print(row(label, cvs, recipe.C), flush=True)

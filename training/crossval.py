@@ -94,34 +94,19 @@ def predict(recipe: Recipe, fitted: list, feats: dict, index) -> np.ndarray:
     return np.mean(outputs(recipe, fitted, feats, index), axis=0)
 
 
-def subsample(index: np.ndarray, labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
-    """A stratified, seeded share of `index` (what training on fewer photos would have had)."""
-    if fraction >= 1.0:
-        return index
-    rng = np.random.default_rng(seed)
-    kept = []
-    for c in np.unique(labels[index]):
-        of_class = index[labels[index] == c]
-        kept.append(rng.permutation(of_class)[: round(fraction * len(of_class))])
-    return np.sort(np.concatenate(kept))
-
-
 def cross_validate(
     recipe: Recipe,
     feats: dict,
     labels,
     k: int = FOLDS,
     seed: int = 0,
-    train_fraction: float = 1.0,
 ) -> dict:
-    """Per fold: accuracy and log loss on the held-out photos of a probe trained on the others
-    (on `train_fraction` of them: what fewer photos would have given). Also the out-of-fold
-    probabilities of every photo."""
+    """Per fold: accuracy and log loss on the held-out photos of a probe trained on the others.
+    Also the out-of-fold probabilities of every photo."""
     labels = np.asarray(labels).astype(int)
     oof = np.zeros((len(labels), len(np.unique(labels))))
     accuracy, loss = [], []
-    for fold, (train, held) in enumerate(folds(labels, k, seed)):
-        train = subsample(train, labels, train_fraction, seed + fold)
+    for train, held in folds(labels, k, seed):
         p = predict(recipe, fit(recipe, feats, labels, train), feats, held)
         oof[held] = p
         accuracy.append(float((p.argmax(1) == labels[held]).mean()))
