@@ -39,12 +39,12 @@ class SearchSpaceASHA(Bound, ASHAScheduler):
         )
 
 
-def old_asha(space, max_epochs: int) -> SearchSpaceASHA:
+def old_asha(space, budget: int) -> SearchSpaceASHA:
     return SearchSpaceASHA(
         space.baseline,
         time_attr="epoch",
-        max_t=max_epochs,
-        grace_period=search_spaces.grace_period(space, max_epochs),
+        max_t=budget,
+        grace_period=search_spaces.grace_period(space, budget),
         reduction_factor=rungs.REDUCTION_FACTOR,
     )
 

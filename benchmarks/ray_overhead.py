@@ -35,7 +35,7 @@ def search(results: Path, name: str, trials: int) -> tuple[float, float, float]:
             name,
             "--num-samples",
             str(trials),
-            "--max-epochs",
+            "--max-passes",
             "1",
             "--max-concurrent",
             "1",

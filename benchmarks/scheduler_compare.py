@@ -5,10 +5,10 @@ project's successive halving on equal training images (tune/engine/scheduler.py)
 
 For each seed, one real search per scheduler (`tune.run`; `benchmarks.old_asha` for ASHA), one
 after the other (never at once: they would share the 2 cores): `--space cnn_dataset1
---num-samples 10 --max-epochs 4` by
-default. Prints per search the wall time, the training images all its trials saw, how many
-trials trained their full schedule, and the best validation loss it found; then the ratios.
-A second seed (--seeds 0 1) shows how much of a difference in the best loss is noise.
+--num-samples 10 --max-passes 4` by default (4 epochs under ASHA, whose budget is epochs).
+Prints per search the wall time, the training images all its trials saw, how many trials trained
+their full schedule, and the best validation loss it found; then the ratios. A second seed
+(--seeds 0 1) shows how much of a difference in the best loss is noise.
 """
 
 import argparse
@@ -40,8 +40,8 @@ def search(results: Path, scheduler: str, seed: int, args) -> dict:
             name,
             "--num-samples",
             str(args.num_samples),
-            "--max-epochs",
-            str(args.max_epochs),
+            "--max-passes",
+            str(args.max_passes),
             "--seed",
             str(seed),
             "--results-dir",
@@ -53,11 +53,11 @@ def search(results: Path, scheduler: str, seed: int, args) -> dict:
     wall = time.perf_counter() - start
     table = pd.read_csv(results / name / "trials.csv")
     exp = settings(results / name)
-    # the full schedule: max_epochs epochs of its own data (the baseline's, and every trial's under
-    # ASHA) or, for a searched trial under halving, max_epochs passes of the training split
-    full = table["epochs"] >= exp.max_epochs
+    # the full schedule: `budget` epochs of its own data (the baseline's, and every trial's under
+    # ASHA) or, for a searched trial under halving, `budget` passes of the training split
+    full = table["epochs"] >= exp.budget
     if scheduler == "halving":
-        full |= ~table["baseline"] & (table["passes"] >= exp.max_epochs)
+        full |= ~table["baseline"] & (table["passes"] >= exp.budget)
     return {
         "scheduler": scheduler,
         "seed": seed,
@@ -75,7 +75,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--space", default="cnn_dataset1")
     parser.add_argument("--num-samples", type=int, default=10)
-    parser.add_argument("--max-epochs", type=int, default=4)
+    parser.add_argument("--max-passes", type=int, default=4)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     args = parser.parse_args()
     print(

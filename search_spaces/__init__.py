@@ -9,8 +9,9 @@ A space module defines:
                    each model its own (models it leaves out keep theirs)
   subset_per_class optional; keep at most this many images per class per split (quick demos)
   num_samples      default number of trials
-  max_epochs       a trial's budget: passes over the training split (an epoch of 1x data; the
-                   baseline trains this many of its own epochs, offline copies and all)
+  max_passes       a trial's budget: passes over the training split (an epoch of 1x data; the
+                   baseline trains this many of its own epochs, offline copies and all);
+                   `max_epochs`, its name before 2026-12-05, is read the same
   grace_period     optional; passes every trial trains before the scheduler first judges it
                    (default 1)
   params           {name: optuna distribution} - what the search varies
@@ -31,7 +32,7 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution
 
 from models import INPUTS
 
-REQUIRED = ("dataset", "model", "num_samples", "max_epochs", "params", "baseline")
+REQUIRED = ("dataset", "model", "num_samples", "max_passes", "params", "baseline")
 
 
 class SpaceError(Exception):
@@ -52,10 +53,10 @@ def image_size(space, model: str) -> int:
     return size or INPUTS[model][0]
 
 
-def grace_period(space, max_epochs: int) -> int:
-    """The first rung, in passes, never past the budget (a search run with --max-epochs 1 is judged
+def grace_period(space, budget: int) -> int:
+    """The first rung, in passes, never past the budget (a search run with --max-passes 1 is judged
     after it)."""
-    return min(getattr(space, "grace_period", 1), max_epochs)
+    return min(getattr(space, "grace_period", 1), budget)
 
 
 def names() -> list[str]:
@@ -95,6 +96,8 @@ def load_file(path: Path) -> ModuleType:
 
 def check(space: ModuleType, where: str) -> ModuleType:
     """One line for what a search would otherwise trip over later, or silently get wrong."""
+    if hasattr(space, "max_epochs") and not hasattr(space, "max_passes"):
+        space.max_passes = space.max_epochs  # its name in space files before 2026-12-05
     missing = [key for key in REQUIRED if not hasattr(space, key)]
     if missing:
         raise SpaceError(f"{where} lacks {', '.join(missing)}")
@@ -104,7 +107,7 @@ def check(space: ModuleType, where: str) -> ModuleType:
 
 
 def setting_problems(space: ModuleType):
-    for name in ("num_samples", "max_epochs", "grace_period"):
+    for name in ("num_samples", "max_passes", "grace_period"):
         value = getattr(space, name, 1)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             yield f"{name} = {value!r}; it must be a whole number >= 1"

@@ -7,7 +7,7 @@ dataset = "smoker_detection"
 model = "seed_cnn"
 image_size = 256
 num_samples = 20
-max_epochs = 10
+max_passes = 10
 
 params = {
     "lr": Float(1e-4, 1e-2, log=True),

@@ -12,4 +12,4 @@ dataset = "digits"
 model = "seed_cnn"
 image_size = 32
 num_samples = 20
-max_epochs = 10
+max_passes = 10

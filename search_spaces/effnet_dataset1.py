@@ -10,7 +10,7 @@ dataset = "smoker_detection"
 model = "efficientnet_lite0"
 image_size = 224
 num_samples = 20
-max_epochs = 10
+max_passes = 10
 
 params = {
     "lr": Float(1e-4, 1e-2, log=True),

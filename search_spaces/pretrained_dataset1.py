@@ -24,7 +24,7 @@ num_samples = 30
 # frozen features (benchmarks/input_size.py, validation) lost 0.204 at 240, 0.195 at 280, 0.156
 # at 320, 0.143 at 360. Lite0 and Lite2 gained little at larger sizes: they keep their own.
 image_size = {"efficientnet_lite1": 320}
-max_epochs = 10
+max_passes = 10
 # The scheduler first compares trials after 2 passes, not 1: the baseline (a whole network at the
 # report's rate) trails after one pass and catches up after that
 grace_period = 2

@@ -11,7 +11,7 @@ from search_spaces.pretrained_dataset1 import (
     fixed,  # noqa: F401
     grace_period,  # noqa: F401
     image_size,  # noqa: F401
-    max_epochs,  # noqa: F401
+    max_passes,  # noqa: F401
     model,  # noqa: F401
     num_samples,  # noqa: F401
     params,  # noqa: F401

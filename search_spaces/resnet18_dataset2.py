@@ -10,7 +10,7 @@ from search_spaces.resnet18_dataset1 import (
     conditions,  # noqa: F401
     fixed,  # noqa: F401
     image_size,  # noqa: F401
-    max_epochs,  # noqa: F401
+    max_passes,  # noqa: F401
     model,  # noqa: F401
     num_samples,  # noqa: F401
     params,  # noqa: F401

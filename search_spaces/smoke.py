@@ -11,7 +11,7 @@ model = "seed_cnn"
 image_size = 64
 subset_per_class = 24
 num_samples = 3
-max_epochs = 2
+max_passes = 2
 
 params = {
     "lr": Float(1e-4, 1e-2, log=True),

@@ -10,4 +10,4 @@ model = "seed_cnn"
 image_size = 16
 subset_per_class = 10
 num_samples = 100
-max_epochs = 3
+max_passes = 3

@@ -79,7 +79,7 @@ def one_at_a_time(name: str, results, samples: int = 3) -> list[str]:
     fault tests start in the background, watch, stop or kill."""
     return [
         *("tune.run", "--space", "smoke", "--name", name, "--num-samples", str(samples)),
-        *("--max-epochs", "2", "--max-concurrent", "1", "--results-dir", str(results)),
+        *("--max-passes", "2", "--max-concurrent", "1", "--results-dir", str(results)),
     ]
 
 
@@ -171,7 +171,7 @@ def smoke_search(tmp_path_factory):
         "e2e",
         "--num-samples",
         "3",
-        "--max-epochs",
+        "--max-passes",
         "2",
         "--results-dir",
         str(results),
@@ -193,7 +193,7 @@ def pretrained_search(tmp_path_factory):
     done = run_cli(
         "tune.run",
         *("--space", "effnet_dataset1", "--dataset", "small", "--data-root", str(root / "data")),
-        *("--num-samples", "2", "--max-epochs", "1", "--results-dir", str(results)),
+        *("--num-samples", "2", "--max-passes", "1", "--results-dir", str(results)),
         *("--name", "probe"),
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

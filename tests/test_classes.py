@@ -23,7 +23,7 @@ def search(tmp_path, root: Path, dataset: str, *more) -> Path:
     results = tmp_path / "results"
     done = run_cli(
         *("tune.run", "--space", "smoke", "--dataset", dataset, "--data-root", str(root)),
-        *("--name", dataset, "--num-samples", "2", "--max-epochs", "1", *more),
+        *("--name", dataset, "--num-samples", "2", "--max-passes", "1", *more),
         *("--results-dir", str(results)),
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

@@ -17,7 +17,8 @@ def run_main(capsys, *argv):
     [
         (["--space", "nope"], "unknown search space 'nope'; known spaces: cnn_dataset1"),
         (["--space", "smoke", "--num-samples", "0"], "--num-samples: must be at least 1"),
-        (["--space", "smoke", "--max-epochs", "-3"], "--max-epochs: must be at least 1"),
+        (["--space", "smoke", "--max-passes", "-3"], "--max-passes/--max-epochs: must be at least"),
+        (["--space", "smoke", "--max-epochs", "-3"], "--max-passes/--max-epochs: must be at least"),
         (["--space", "smoke", "--max-epochs", "two"], "expected a whole number, got 'two'"),
         (["--space", "smoke", "--cpus-per-trial", "0"], "--cpus-per-trial: must be at least 1"),
         (

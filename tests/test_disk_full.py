@@ -76,7 +76,7 @@ def test_a_search_that_clearly_cannot_fit_is_refused_before_anything_is_written(
             "tiny",
             "--num-samples",
             "3",
-            "--max-epochs",
+            "--max-passes",
             "2",
             "--results-dir",
             str(disk),

@@ -38,7 +38,7 @@ def promote_as(capsys, monkeypatch, exp_dir: Path, option: str, *flags) -> None:
     small search's validation prefers varies, and each test needs one kind of model file."""
 
     def chosen(opened, members, tried, probe, photos, args):
-        return next(o for o in tried if o["name"] == option), "the test's choice", [None]
+        return next(o for o in tried if o.name == option), "the test's choice", [None]
 
     monkeypatch.setattr(promote.command, "choose_option", chosen)
     code, out, err = run_in_process(

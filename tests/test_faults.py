@@ -190,7 +190,7 @@ def test_same_seed_gives_the_same_split_and_the_same_trial_0(smoke_search, tmp_p
     """A second run with the shared smoke search's seed (0) and schedule, alone this time, and
     with --verbose: Ray's own trial table and its workers' lines are back."""
     done = smoke(
-        tmp_path, "again", "--num-samples", "1", "--max-epochs", "2", "--seed", "0", "--verbose"
+        tmp_path, "again", "--num-samples", "1", "--max-passes", "2", "--seed", "0", "--verbose"
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Configuration for experiment" in done.stdout and "Trial status" in done.stdout

@@ -20,7 +20,7 @@ def test_the_old_asha_searches_from_the_benchmarks_and_tune_run_refuses_to_resum
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     exp_dir = tmp_path / "results" / "old"
     written = json.loads((exp_dir / "experiment.json").read_text())
-    assert written["scheduler"] == "asha" and written["trial_settings"]["budget"] == "epochs"
+    assert written["scheduler"] == "asha" and written["trial_settings"]["budget_unit"] == "epochs"
     assert not (exp_dir / "scheduler_state.json").exists()  # successive halving's rungs
     table = pd.read_csv(exp_dir / "trials.csv")
     assert len(table) == 6 and set(table.status) <= {"COMPLETED", "STOPPED"}

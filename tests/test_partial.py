@@ -198,23 +198,34 @@ def test_a_cached_trial_is_cross_validated_on_the_probes_folds_every_photo_held_
 
 
 def test_promotion_ranks_its_options_by_cross_validation_where_it_covers_them():
+    from dataclasses import replace
+
+    from tune.promote.options import Option
+    from tune.promote.probe import Probe
+
+    def option(name, members, flip, probe, val_loss):
+        return Option(name, members, flip, probe, val_loss, val_acc=0.0, logits=None, test={})
+
+    def probe(oof):
+        return Probe(recipe=None, summary={}, oof=oof, logits={}, networks=[])
+
     y = np.array([0, 1] * 10)
     sure = np.stack([1.0 - y, y], axis=1) * 0.9 + 0.05  # right, 95% sure
     unsure = np.full((20, 2), 0.5)
     tried = [
-        {"name": "single best", "members": 1, "hflip_tta": False, "probe": False, "val_loss": 0.3},
-        {"name": "top 2", "members": 2, "hflip_tta": False, "probe": False, "val_loss": 0.2},
-        {"name": "probe", "members": 0, "hflip_tta": False, "probe": True, "val_loss": 0.1},
-        {"name": "best + flip", "members": 1, "hflip_tta": True, "probe": False, "val_loss": 0.05},
+        option("single best", 1, False, False, 0.3),
+        option("top 2", 2, False, False, 0.2),
+        option("probe", 0, False, True, 0.1),
+        option("best + flip", 1, True, False, 0.05),
     ]
-    chosen, how = cv_choice.rank(tried, [{"oof": sure}, {"oof": unsure}], {"oof": unsure}, y)
-    assert chosen["name"] == "single best" and "cross-validation" in how
+    chosen, how = cv_choice.rank(tried, [{"oof": sure}, {"oof": unsure}], probe(unsure), y)
+    assert chosen.name == "single best" and "cross-validation" in how
     # the probe with its own flip TTA (as promote lists it) is covered, and wins when better
-    flipped_probe = {**tried[2], "hflip_tta": True}
-    chosen, _ = cv_choice.rank([tried[0], flipped_probe], [{"oof": unsure}], {"oof": sure}, y)
-    assert chosen["name"] == "probe"
-    assert tried[1]["cv_loss"] == pytest.approx(crossval.log_loss((sure + unsure) / 2, y))
-    assert "cv_loss" not in tried[3]  # flip TTA: validation photos are cached unmirrored only
+    flipped_probe = replace(tried[2], hflip_tta=True)
+    chosen, _ = cv_choice.rank([tried[0], flipped_probe], [{"oof": unsure}], probe(sure), y)
+    assert chosen.name == "probe"
+    assert tried[1].cv_loss == pytest.approx(crossval.log_loss((sure + unsure) / 2, y))
+    assert tried[3].cv_loss is None  # flip TTA: validation photos are cached unmirrored only
     # a best trial that cannot be retrained per fold (a fine-tuned one): validation decides
-    chosen, how = cv_choice.rank(tried, [None, {"oof": unsure}], {"oof": unsure}, y)
-    assert chosen["name"] == "best + flip" and how == "validation loss"
+    chosen, how = cv_choice.rank(tried, [None, {"oof": unsure}], probe(unsure), y)
+    assert chosen.name == "best + flip" and how == "validation loss"

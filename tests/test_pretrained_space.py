@@ -35,7 +35,7 @@ def test_each_trial_trains_the_backbone_it_drew_at_its_own_input_size(tmp_path):
         str(tmp_path / "data"),
         "--num-samples",
         "4",
-        "--max-epochs",
+        "--max-passes",
         "1",
         "--results-dir",
         # relative, as the default `results` is: trials run elsewhere and must still find it

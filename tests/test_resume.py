@@ -49,12 +49,12 @@ def uninterrupted_configs(count: int, folder, seed: int = 0) -> list[dict]:
         exp_dir=folder,
         ray_path=str(folder / "ray"),
         num_samples=count,
-        max_epochs=2,
+        budget=2,
         at_once=1,
         cpus_per_trial=1,
         baseline=search_spaces.load("smoke").baseline,
     )
-    searcher = optuna_searcher(search_spaces.load("smoke"), seed, max_epochs=2, run=run)
+    searcher = optuna_searcher(search_spaces.load("smoke"), seed, budget=2, run=run)
     return [
         {**searcher.suggest(f"t{i}"), **search_spaces.load("smoke").fixed} for i in range(count)
     ]
@@ -132,12 +132,12 @@ def test_kill_9_then_resume(tmp_path):
         "--resume",
         "--name",
         "crash",
-        "--max-epochs",
+        "--max-passes",
         "5",
         "--results-dir",
         str(results),
     )
-    assert other.returncode == 2 and "--max-epochs 5 (it ran with 2)" in other.stderr
+    assert other.returncode == 2 and "--max-passes 5 (it ran with 2)" in other.stderr
 
 
 def test_a_resumed_trial_trains_exactly_as_an_uninterrupted_one():

@@ -19,7 +19,7 @@ def test_two_searches_in_one_process_keep_their_own_runs(tmp_path, capsys, monke
         "smoke",
         "--num-samples",
         "3",
-        "--max-epochs",
+        "--max-passes",
         "2",
         "--results-dir",
         str(tmp_path),

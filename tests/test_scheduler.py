@@ -57,7 +57,7 @@ def run_context(folder: Path, num_samples: int = 10, **changes) -> RunContext:
         exp_dir=folder,
         ray_path=str(folder / "ray"),
         num_samples=num_samples,
-        max_epochs=9,
+        budget=9,
         at_once=2,
         cpus_per_trial=1,
         baseline=BASELINE,
@@ -302,7 +302,6 @@ def test_a_later_draw_equal_to_the_baselines_values_is_not_a_second_baseline(mad
         mode=MODE,
         seed=0,
         baseline=BASELINE,
-        max_epochs=9,
         description={},
     )
     first, second = searcher.suggest("first"), searcher.suggest("second")

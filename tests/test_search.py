@@ -139,7 +139,7 @@ def test_a_space_searches_your_own_photos_with_dataset(tmp_path):
         "mine",
         "--num-samples",
         "2",
-        "--max-epochs",
+        "--max-passes",
         "1",
         "--results-dir",
         str(tmp_path / "results"),
@@ -180,7 +180,7 @@ def test_a_trial_given_two_cpus_trains_on_two_threads(tmp_path):
         copy_photos(real_photos(label, 15), root / "few" / label)
     done = run_cli(
         *("tune.run", "--space", "smoke", "--dataset", "few", "--data-root", str(root)),
-        *("--name", "two", "--num-samples", "2", "--max-epochs", "1", "--cpus-per-trial", "2"),
+        *("--name", "two", "--num-samples", "2", "--max-passes", "1", "--cpus-per-trial", "2"),
         *("--results-dir", str(tmp_path / "results")),
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

@@ -28,7 +28,7 @@ def reports(sim: simulate.Simulation, passes: int) -> list[tuple[float, int, str
 
 def test_the_committed_curves_and_the_short_curve_rule():
     assert len(CURVES) == 30 and sum(c.baseline for c in CURVES) == 1
-    assert (GRACE, MAX_T) == (2, 10)  # pretrained_dataset1's grace period and max_epochs
+    assert (GRACE, MAX_T) == (2, 10)  # pretrained_dataset1's grace period and max_passes
     short = next(c for c in CURVES if len(c.losses) == 2)
     loss, seconds, images = short.at(7)
     assert loss == short.losses[-1] and images == short.images[-1]

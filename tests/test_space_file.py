@@ -19,7 +19,7 @@ model = "seed_cnn"
 image_size = 64
 subset_per_class = 24
 num_samples = 3
-max_epochs = 2
+max_epochs = 2  # the budget's name before 2026-12-05, still read (as max_passes)
 params = {"lr": Float(1e-4, 1e-2, log=True), "batch_size": Choice([8, 16])}
 fixed = {"offline_rotations": False}
 baseline = {"lr": 1e-3, "batch_size": 8}
@@ -59,6 +59,19 @@ def test_a_space_file_outside_the_repository_outlives_its_file(tmp_path):
     assert len(table) == 3 and set(table.status) <= {"COMPLETED", "STOPPED"}
     assert set(table.columns) >= {"param_lr", "param_batch_size"}
     assert (exp_dir / "report.md").is_file() and (exp_dir / "model.pt").is_file()
+
+
+def test_a_space_file_names_its_budget_max_passes_or_as_before_max_epochs(tmp_path):
+    import search_spaces
+
+    own = tmp_path / "my_space.py"
+    own.write_text(SPACE)
+    assert search_spaces.load(str(own)).max_passes == 2
+    own.write_text(SPACE.replace("max_epochs = 2", "max_passes = 4"))
+    assert search_spaces.load(str(own)).max_passes == 4
+    own.write_text(SPACE.replace("max_epochs = 2", "max_passes = 0"))
+    with pytest.raises(search_spaces.SpaceError, match="max_passes = 0; it must be a whole"):
+        search_spaces.load(str(own))
 
 
 @pytest.mark.parametrize(

@@ -179,7 +179,7 @@ def test_a_time_budget_pauses_trials_at_an_epoch_end_and_resume_finishes_them_af
         "budget",
         "--num-samples",
         "3",
-        "--max-epochs",
+        "--max-passes",
         "40",
         "--results-dir",
         str(tmp_path / "first"),

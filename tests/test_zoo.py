@@ -23,7 +23,7 @@ from optuna.distributions import FloatDistribution as Float
 dataset = "small"
 model = "{NAME}"
 num_samples = 2
-max_epochs = 2
+max_passes = 2
 params = {{"lr": Float(1e-4, 1e-2, log=True), "freeze_backbone": Choice([True, False])}}
 fixed = {{"weights": "imagenet", "batch_size": 8, "dropout": 0.1}}
 baseline = {{"lr": 1e-3, "freeze_backbone": False}}

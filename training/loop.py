@@ -63,7 +63,6 @@ def train_epochs(config: dict, settings: LoopSettings, data: dict, state: dict |
     or a third of one with the offline rotated copies), where state (model, optimiser, random
     generators, passes done) is enough to continue exactly where it stopped."""
     torch.manual_seed(settings.seed)
-    normalization = INPUTS[settings.model][1]
     precision = settings.precision
     generator = torch.Generator().manual_seed(settings.seed)
 
@@ -74,14 +73,7 @@ def train_epochs(config: dict, settings: LoopSettings, data: dict, state: dict |
     optimizer = make_optimizer(model, config, settings.model)
     smoothing = config.get("label_smoothing", 0.0)
 
-    if uses_cached_features(config, data) or uses_cached_activations(config, data):
-        train_set, batches, forward, validate = cached_inputs(
-            model, config, settings.model, data, generator, precision
-        )
-    else:
-        train_set, batches, forward, validate = photo_inputs(
-            model, config, normalization, data, generator, precision
-        )
+    train_set, batches, forward, validate = inputs(model, config, settings, data, generator)
 
     # A pass is one training split's worth of images (its size is the unit of a trial's budget):
     # an epoch over the report's offline rotated copies (3x the images) is three passes, each
@@ -102,46 +94,58 @@ def train_epochs(config: dict, settings: LoopSettings, data: dict, state: dict |
         part = done % copies
         if part == 0:
             order = torch.randperm(len(train_set), generator=generator)
-        # the epoch's batches are cut as one epoch cuts them; a pass takes those that start in
-        # its share
-        starts = [
-            s
-            for s in range(0, len(order), config["batch_size"])
-            if min(s // pass_size, copies - 1) == part
-        ]
-        share = order[starts[0] : starts[-1] + config["batch_size"]]
+        share = pass_share(order, part, pass_size, copies, config["batch_size"])
         model.train()
-        train_loss, train_acc = train_pass(
+        train = train_pass(
             batches(share, config["batch_size"]), forward, optimizer, schedule, precision, smoothing
         )
         val_logits = validate()
-        val = scores(val_logits, data["val"][1])
         passes = done + 1
-        epoch = passes // copies if passes % copies == 0 else round(passes / copies, 3)
-        metrics = {
-            "epoch": epoch,
+        saved = {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "generator": generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "epoch": passes // copies,
             "passes": passes,
-            "train_images": passes * pass_size,
-            "train_loss": train_loss,
-            "train_acc": train_acc,
-            "val_loss": val["loss"],
-            "val_acc": val["accuracy"],
-            "val_auc": val["auc"],
+            **({"order": order} if passes % copies else {}),
+            **({"schedule": schedule.state_dict()} if schedule else {}),
+            "val_logits": val_logits,  # for cross-validation's out-of-fold predictions
         }
-        yield (
-            metrics,
-            {
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "generator": generator.get_state(),
-                "torch_rng": torch.get_rng_state(),
-                "epoch": passes // copies,
-                "passes": passes,
-                **({"order": order} if passes % copies else {}),
-                **({"schedule": schedule.state_dict()} if schedule else {}),
-                "val_logits": val_logits,  # for cross-validation's out-of-fold predictions
-            },
-        )
+        val = scores(val_logits, data["val"][1])
+        yield pass_metrics(passes, copies, pass_size, train, val), saved
+
+
+def inputs(model, config: dict, settings: LoopSettings, data: dict, generator) -> tuple:
+    """(training set, batches of it, forward, validate): from cached features or activations
+    where the trial's frozen layers allow, from the photos otherwise."""
+    if uses_cached_features(config, data) or uses_cached_activations(config, data):
+        return cached_inputs(model, config, settings.model, data, generator, settings.precision)
+    normalization = INPUTS[settings.model][1]
+    return photo_inputs(model, config, normalization, data, generator, settings.precision)
+
+
+def pass_share(order: torch.Tensor, part: int, pass_size: int, copies: int, batch_size: int):
+    """The images of pass `part` of an epoch in `order`: the epoch's batches are cut as one
+    epoch cuts them, and a pass takes those that start in its share."""
+    starts = range(0, len(order), batch_size)
+    starts = [s for s in starts if min(s // pass_size, copies - 1) == part]
+    return order[starts[0] : starts[-1] + batch_size]
+
+
+def pass_metrics(passes: int, copies: int, pass_size: int, train: tuple, val: dict) -> dict:
+    """What a trial reports after a pass; `epoch` counts its own epochs (3 passes each with the
+    offline rotated copies)."""
+    return {
+        "epoch": passes // copies if passes % copies == 0 else round(passes / copies, 3),
+        "passes": passes,
+        "train_images": passes * pass_size,
+        "train_loss": train[0],
+        "train_acc": train[1],
+        "val_loss": val["loss"],
+        "val_acc": val["accuracy"],
+        "val_auc": val["auc"],
+    }
 
 
 def restore(state: dict, model, optimizer, schedule, generator) -> None:

@@ -176,7 +176,7 @@ def trial_row(trial, history, exp: Settings, searching: bool) -> dict:
     passes = passes_of(last) if reported else 0
     status = trial.status
     if status == "TERMINATED":
-        status = ended_status(last, exp.max_epochs, exp.budget_unit)
+        status = ended_status(last, exp.budget, exp.budget_unit)
     elif status in ("PENDING", "RUNNING") and passes:
         # the saved state lags a running trial's own results; Ray saves one whose worker was
         # still starting when the loop ended (a --time-budget, a kill) as PENDING

@@ -69,10 +69,10 @@ def models_words(exp: Settings) -> str:
 def budget_words(exp: Settings) -> str:
     if exp.scheduler == "halving":
         return (
-            f"up to {exp.max_epochs} passes over the training split each "
-            f"(the baseline: its full {exp.max_epochs} epochs)"
+            f"up to {exp.budget} passes over the training split each "
+            f"(the baseline: its full {exp.budget} epochs)"
         )
-    return f"up to {exp.max_epochs} epochs each"
+    return f"up to {exp.budget} epochs each"
 
 
 def scheduler_words(exp: Settings) -> str:

@@ -67,7 +67,11 @@ def add_search_flags(p) -> None:
         "--num-samples", type=int_at_least(1), help="number of trials (default: the space's)"
     )
     p.add_argument(
-        "--max-epochs", type=int_at_least(1), help="most epochs per trial (default: the space's)"
+        "--max-passes",
+        "--max-epochs",  # its name before 2026-12-05
+        type=int_at_least(1),
+        help="a trial's budget: passes over the training split (default: the space's; the "
+        "baseline trains as many epochs of its own data)",
     )
     p.add_argument(
         "--cpus-per-trial",
@@ -314,7 +318,7 @@ def connect(
 
 
 def main(argv=None, epoch_scheduler=None) -> int:
-    """epoch_scheduler(space, max_epochs): a Ray scheduler judging per epoch to search with
+    """epoch_scheduler(space, budget): a Ray scheduler judging per epoch to search with
     instead of successive halving; only benchmarks/old_asha.py gives one (Ray's async ASHA, the
     scheduler before), recorded as scheduler "asha" with a budget of epochs."""
     args = parse_args(argv)
@@ -415,7 +419,7 @@ def refuse_existing(exp_dir: Path, name: str, results_dir: str) -> None:
 
 def new_settings(args, space, space_name: str, name: str, data, **run) -> Settings:
     """experiment.json's settings of a new search; `run`: what main found out about this run."""
-    max_epochs = args.max_epochs or space.max_epochs
+    budget = args.max_passes or space.max_passes
     return Settings(
         name=name,
         space=space_name,
@@ -426,8 +430,8 @@ def new_settings(args, space, space_name: str, name: str, data, **run) -> Settin
         dataset_dir=str(data.dataset_dir.resolve()),
         classes=data.classes,  # label = index
         split_sizes=data.sizes(),
-        max_epochs=max_epochs,
-        grace_period=search_spaces.grace_period(space, max_epochs),
+        budget=budget,
+        grace_period=search_spaces.grace_period(space, budget),
         seed=args.seed,
         cpus_per_trial=args.cpus_per_trial,
         address=args.address,
@@ -448,11 +452,10 @@ def trial_settings(args, space, data, sizes: dict, sources: dict, epoch_schedule
     return TrialSettings(
         model=space.model,
         classes=data.classes,
-        max_epochs=args.max_epochs or space.max_epochs,
+        budget=args.max_passes or space.max_passes,
         seed=args.seed,
-        # halving: a trial's budget is max_epochs passes over the training split; the baseline,
-        # its schedule
-        budget="epochs" if epoch_scheduler else "passes",
+        # halving: a trial's budget is passes over the training split; the baseline, its schedule
+        budget_unit="epochs" if epoch_scheduler else "passes",
         baseline=space.baseline,
         cpus_per_trial=args.cpus_per_trial,
         precision=precision.choose(requested, space.model).as_dict(),
@@ -530,20 +533,19 @@ def resume(args) -> int:
         return resume_held(args, exp_dir)
 
 
-def resume_held(args, exp_dir: Path) -> int:
-    """--resume, with the experiment's lock held: no second driver can run it meanwhile."""
-    exp = experiment.settings(exp_dir)
-    asked = {
-        "space": args.space,
-        "dataset": args.dataset,
-        "num_samples": args.num_samples,
-        "max_epochs": args.max_epochs,
-        "seed": args.seed if args.seed_given else None,
+def other_settings(args, exp: Settings) -> list[str]:
+    """What --resume was given that the experiment did not run with: each a flag and both values."""
+    asked = {  # flag: (given now, what the experiment ran with)
+        "--space": (args.space, exp.space),
+        "--dataset": (args.dataset, exp.dataset),
+        "--num-samples": (args.num_samples, exp.num_samples),
+        "--max-passes": (args.max_passes, exp.budget),
+        "--seed": (args.seed if args.seed_given else None, exp.seed),
     }
     differences = [
-        f"--{k.replace('_', '-')} {v} (it ran with {getattr(exp, k)})"
-        for k, v in asked.items()
-        if v is not None and v != getattr(exp, k)
+        f"{flag} {given} (it ran with {recorded})"
+        for flag, (given, recorded) in asked.items()
+        if given is not None and given != recorded
     ]
     recorded = exp.precision.get("requested", "auto")
     if args.precision and args.precision != recorded:
@@ -552,6 +554,13 @@ def resume_held(args, exp_dir: Path) -> int:
         differences.append(
             f"--storage {args.storage} (it ran with {exp.storage or 'its own ray/ folder'})"
         )
+    return differences
+
+
+def resume_held(args, exp_dir: Path) -> int:
+    """--resume, with the experiment's lock held: no second driver can run it meanwhile."""
+    exp = experiment.settings(exp_dir)
+    differences = other_settings(args, exp)
     if differences:
         raise UsageError(
             f"experiment {args.name} cannot resume with other settings: {'; '.join(differences)}; "

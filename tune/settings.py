@@ -30,13 +30,13 @@ class TrialSettings:
     """What every trial of a search shares; saved so that --resume rebuilds the same trainable."""
 
     model: str  # the baseline's (a space may search `model`)
-    max_epochs: int  # a trial's budget, in `budget` (passes, or epochs under the old ASHA)
+    budget: int  # a trial's budget, in budget_unit
     seed: int
     inputs: dict  # model name -> ModelInputs, per model a trial may build
     classes: list = field(default_factory=lambda: list(SMOKING_CLASSES))
     baseline: dict | None = None  # the seed report's settings (recorded here since passes)
     cpus_per_trial: int = 1
-    budget: str = "passes"
+    budget_unit: str = "passes"  # or epochs (Ray's old ASHA, and every search before passes)
     precision: dict = field(default_factory=dict)  # the baseline model's
     imagenet: bool = False  # whether a trial may start from ImageNet weights
     weights_file: str | None = None  # before weights were recorded per model: resnet18's
@@ -54,7 +54,7 @@ class Settings:
     dataset_dir: str
     classes: list  # label = index
     split_sizes: dict
-    max_epochs: int
+    budget: int  # a trial's, in budget_unit: passes over the training split (--max-passes)
     seed: int
     cpus_per_trial: int
     baseline: dict
@@ -75,7 +75,7 @@ class Settings:
 
     @property
     def budget_unit(self) -> str:
-        """What a trial's budget (`max_epochs`) counts: passes under successive halving, epochs
+        """What a trial's budget counts: passes under successive halving, epochs
         under Ray's ASHA (every experiment from before `scheduler` was recorded)."""
         return "passes" if self.scheduler == "halving" else "epochs"
 
@@ -93,7 +93,9 @@ def known(cls, given: dict) -> dict:
 def trial_settings(given: dict) -> TrialSettings:
     """TrialSettings from experiment.json's `trial_settings`, as any version wrote them."""
     given = dict(given)
-    given.setdefault("budget", "epochs")  # before passes
+    if "max_epochs" in given:  # before 2026-12-05: the budget was max_epochs, its unit `budget`
+        given["budget_unit"] = given.pop("budget", "epochs")  # none recorded before passes
+        given["budget"] = given.pop("max_epochs")
     inputs = {model: dict(found) for model, found in given.get("inputs", {}).items()}
     if "tensors_file" in given:  # written before a search could choose its model: its one model's
         inputs = {
@@ -115,10 +117,12 @@ def from_json(given: dict) -> Settings:
     """Settings from an experiment.json of any version."""
     given = dict(given)
     given.setdefault("scheduler", "asha")  # before it was recorded: Ray's ASHA, per epoch
+    if "max_epochs" in given:  # the budget's name before 2026-12-05
+        given["budget"] = given.pop("max_epochs")
     given["classes"] = list(given.get("classes") or SMOKING_CLASSES)  # before other data sets
     # the first version kept the trials' settings out of the file: its own fields said them
-    first = {"tensors_file": f"images_{given.get('image_size')}.pt", "budget": "epochs"}
-    for name in ("model", "image_size", "max_epochs", "seed", "cpus_per_trial"):
+    first = {"tensors_file": f"images_{given.get('image_size')}.pt", "budget_unit": "epochs"}
+    for name in ("model", "image_size", "budget", "seed", "cpus_per_trial"):
         if name in given:
             first[name] = given[name]
     given["trial_settings"] = trial_settings(given.get("trial_settings", first))

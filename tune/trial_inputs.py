@@ -62,18 +62,20 @@ def recorded_weights(trial_settings: TrialSettings, model: str) -> str | None:
 def for_trial(config: dict, trial_settings: TrialSettings, seed: int | None = None) -> LoopSettings:
     """The settings the training loop gets for one trial: the model its config drew (where the
     space searches `model`; the search's own otherwise), that model's input size and precision,
-    and its budget: `max_epochs` passes over the training split, whatever its epoch holds (the
+    and its budget: `budget` passes over the training split, whatever its epoch holds (the
     baseline excepted). `seed`: another than the search's (promotion's retraining)."""
     model = config.get("model", trial_settings.model)
     inputs = trial_settings.inputs[model]
     # equal images; the baseline its full schedule (experiments from before passes: epochs)
-    capped = trial_settings.budget == "passes" and not is_baseline(config, trial_settings.baseline)
+    capped = trial_settings.budget_unit == "passes" and not is_baseline(
+        config, trial_settings.baseline
+    )
     return LoopSettings(
         model=model,
         image_size=inputs.image_size,
-        max_epochs=trial_settings.max_epochs,
+        max_epochs=trial_settings.budget,
         seed=trial_settings.seed if seed is None else seed,
         classes=len(trial_settings.classes),
         precision=Precision(**inputs.precision),
-        max_passes=trial_settings.max_epochs if capped else None,
+        max_passes=trial_settings.budget if capped else None,
     )

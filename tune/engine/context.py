@@ -20,7 +20,7 @@ class RunContext:
     exp_dir: Path  # the experiment folder, where it is now
     ray_path: str  # where Ray keeps its state and checkpoints (a folder or a URI)
     num_samples: int
-    max_epochs: int  # the budget of a trial, in budget_unit
+    budget: int  # a trial's, in budget_unit
     at_once: int  # trials run at once
     cpus_per_trial: int
     baseline: dict
@@ -47,7 +47,7 @@ class RunContext:
             exp_dir=Path(exp_dir),
             ray_path=ray_path,
             num_samples=exp.num_samples,
-            max_epochs=exp.max_epochs,
+            budget=exp.budget,
             at_once=max(1, exp.max_concurrent),
             cpus_per_trial=exp.cpus_per_trial,
             baseline=exp.baseline,

@@ -120,7 +120,7 @@ class Progress(Bound, Callback):
         self.refresh(trials)
 
     def ended_status(self, trial) -> str:
-        return ended_status(trial.last_result or {}, self.run.max_epochs, self.run.budget_unit)
+        return ended_status(trial.last_result or {}, self.run.budget, self.run.budget_unit)
 
     def on_trial_complete(self, iteration, trials, trial, **info):
         self.ended[trial.trial_id] = self.ended_status(trial)
@@ -209,18 +209,18 @@ class Progress(Bound, Callback):
         if not self.pass_seconds:
             return None
         run, factor = self.run, self.run.reduction_factor
-        rungs = milestones(run.grace_period, factor, run.max_epochs)
+        rungs = milestones(run.grace_period, factor, run.budget)
         baseline = next((t for t in trials if is_baseline(t.config, run.baseline)), None)
         others = [t for t in trials if t is not baseline]
         expected = 0.0
         for t in others:
             if t.trial_id not in self.ended:
                 left = expected_passes_left(
-                    self.passes.get(t.trial_id, 0), rungs, factor, run.max_epochs
+                    self.passes.get(t.trial_id, 0), rungs, factor, run.budget
                 )
                 expected += left / factor if t.trial_id in run.waiting else left
         unstarted = max(0, run.num_samples - 1 - len(others))
-        expected += unstarted * expected_passes_left(0, rungs, factor, run.max_epochs)
+        expected += unstarted * expected_passes_left(0, rungs, factor, run.budget)
 
         def mean_pass(chosen) -> float | None:  # each trial's mean seconds a pass, averaged
             means = [sum(s) / len(s) for t, s in self.pass_seconds.items() if t in chosen]
@@ -233,5 +233,5 @@ class Progress(Bound, Callback):
         baseline_left = 0.0
         if baseline is None or baseline.trial_id not in self.ended:
             done = self.passes.get(baseline.trial_id, 0) if baseline else 0
-            baseline_left = (run.max_epochs * copies - done) * base_pass
+            baseline_left = (run.budget * copies - done) * base_pass
         return max(baseline_left, (baseline_left + expected * other_pass) / run.at_once)

@@ -136,7 +136,7 @@ class MovableSearch(Bound, SearchGenerator):
             storage.experiment_dir_name = name
 
 
-def optuna_searcher(space, seed: int, max_epochs: int, run: RunContext) -> StudySearch:
+def optuna_searcher(space, seed: int, budget: int, run: RunContext) -> StudySearch:
     """Optuna's TPE over the space, its study in the experiment folder. The baseline goes first:
     the searcher enqueues it as trial 0, flagged (tests/test_search.py checks that it really runs,
     given ray#35319)."""
@@ -148,11 +148,10 @@ def optuna_searcher(space, seed: int, max_epochs: int, run: RunContext) -> Study
         seed=seed,
         baseline=space.baseline,
         fixed=getattr(space, "fixed", {}),
-        max_epochs=max_epochs,
         description={
             "space": space.__name__.rsplit(".", 1)[-1],
             "model": space.model,
-            "max_epochs": max_epochs,
+            "budget": budget,
         },
     )
 
@@ -214,10 +213,10 @@ def ray_verbosity(verbose: bool) -> int:
     return 1 if verbose else 0
 
 
-def successive_halving(space, max_epochs: int) -> SuccessiveHalving:
+def successive_halving(space, budget: int) -> SuccessiveHalving:
     return SuccessiveHalving(
-        max_t=max_epochs,
-        grace_period=search_spaces.grace_period(space, max_epochs),
+        max_t=budget,
+        grace_period=search_spaces.grace_period(space, budget),
         reduction_factor=rungs.REDUCTION_FACTOR,
     )
 
@@ -237,7 +236,7 @@ def make_tuner(
     # built here because the generator is our MovableSearch and the limiter ours.
     searcher = MovableSearch(
         RunningLimiter(
-            optuna_searcher(space, seed, settings.max_epochs, run), max_concurrent=run.at_once
+            optuna_searcher(space, seed, settings.budget, run), max_concurrent=run.at_once
         )
     )
     ray_path, num_samples = run.ray_path, run.num_samples
@@ -247,7 +246,7 @@ def make_tuner(
             metric=METRIC,
             mode=MODE,
             search_alg=searcher,
-            scheduler=(epoch_scheduler or successive_halving)(space, settings.max_epochs),
+            scheduler=(epoch_scheduler or successive_halving)(space, settings.budget),
             num_samples=num_samples,
             reuse_actors=True,
             trial_dirname_creator=trial_folder_name,

@@ -31,17 +31,11 @@ class StudySearch(Bound, OptunaSearch):
         *,
         run: RunContext,
         baseline: dict,
-        max_epochs: int,
         description: dict,
         fixed: dict | None = None,
         **kwargs,
     ):
-        self.run, self.baseline, self.max_epochs, self.description = (
-            run,
-            baseline,
-            max_epochs,
-            description,
-        )
+        self.run, self.baseline, self.description = run, baseline, description
         # the baseline's own values of settings `fixed` sets for every other trial (the pretrained
         # space fixes a frozen backbone; the report's recipe fine-tunes every layer)
         self.baseline_own = {k: v for k, v in baseline.items() if k in (fixed or {})}
@@ -90,12 +84,11 @@ class StudySearch(Bound, OptunaSearch):
             return
         passes = passes_of(result or {})
         reported = trial.storage.get_trial(private.storage_id(trial)).intermediate_values
-        unit = self.run.budget_unit if self.run else "passes"
         how = (
             "errored"
             if error
             else "completed"
-            if result and ended_status(result, self.max_epochs, unit) == "COMPLETED"
+            if result and ended_status(result, self.run.budget, self.run.budget_unit) == "COMPLETED"
             else "stopped early by the scheduler"
             if result or reported
             else "stopped before its first epoch"

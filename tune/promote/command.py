@@ -32,25 +32,23 @@ def main(argv=None) -> int:
     photos = Photos(exp_dir, exp)
     probe = tune_probe.fit(photos) if args.probe and tune_probe.applies(exp) else None
     members = load_members(opened, winner_row, args.ensemble or 1)
-    views = args.tta or bool(probe and probe["recipe"].flip_tta)
+    views = args.tta or bool(probe and probe.recipe.flip_tta)
     logits = [photos.logits(m.config, m.model, views) for m in members]
     tried = score_options(logits, photos, args.tta, probe)
     chosen, chosen_by, trial_cvs = choose_option(opened, members, tried, probe, photos, args)
-    if args.refit and chosen["members"]:
+    if args.refit and chosen.members:
         members = refit_chosen(opened, photos, members, chosen, probe)
 
     scores = winner_scores(opened, photos, members, chosen, selection, unfinished)
     scores["chosen_by"] = chosen_by
     if trial_cvs[0]:  # the search's best trial, promoted or not
         scores["best_trial_cv"] = {"trial": members[0].trial, **crossval.summary(trial_cvs[0])}
-    if "refit" in chosen:
-        scores["winner"]["refit"] = chosen["refit"]
+    if chosen.refit:
+        scores["winner"]["refit"] = chosen.refit
     baseline = baseline_scores(opened, photos, members, logits)
     compare(scores, tried, chosen, baseline, probe, photos)
     if len(tried) > 1:
-        scores["alternatives"] = [
-            {k: v for k, v in option.items() if k != "logits"} for option in tried
-        ]
+        scores["alternatives"] = [option.as_json() for option in tried]
         print(alternatives_table(scores))
     scores["final_words"] = final_words(scores)
     save_promotion(opened, scores, members, chosen, probe, photos.precision, args.results_dir)

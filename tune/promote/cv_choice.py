@@ -52,37 +52,33 @@ def trial_cv(exp_dir: Path, exp: Settings, config: dict, checkpoint, say=print) 
     )
 
 
-def option_cv(option: dict, trials: list, probe: dict | None, labels: np.ndarray) -> dict | None:
-    """An option's cross-validated accuracy and log loss from its parts' out-of-fold
+def option_cv(option, trials: list, probe, labels: np.ndarray) -> tuple[float, float] | None:
+    """An option's cross-validated log loss and accuracy from its parts' out-of-fold
     probabilities, weighted as the promoted model weighs them; None if any part has none."""
-    parts = trials[: option["members"]]
+    parts = [trial["oof"] if trial else None for trial in trials[: option.members]]
     # flip TTA of trials: validation photos are cached unmirrored only (the probe's own flip TTA
     # is in its out-of-fold probabilities already)
-    if (option["hflip_tta"] and parts) or any(part is None for part in parts):
+    if (option.hflip_tta and parts) or any(part is None for part in parts):
         return None
     weights = [1.0] * len(parts)
-    if option["probe"]:
-        if not probe or "oof" not in probe:
+    if option.probe:
+        if not probe:
             return None
-        parts, weights = parts + [probe], weights + [1.0]  # the probe weighs one trial
+        parts, weights = parts + [probe.oof], weights + [1.0]  # the probe weighs one trial
     # the mean of the parts' probabilities, as models/ensemble.py averages them
-    p = np.average([part["oof"] for part in parts], axis=0, weights=weights)
-    return {
-        "cv_loss": crossval.log_loss(p, labels),
-        "cv_acc": float((p.argmax(1) == labels).mean()),
-    }
+    p = np.average(parts, axis=0, weights=weights)
+    return crossval.log_loss(p, labels), float((p.argmax(1) == labels).mean())
 
 
-def rank(tried: list, trials: list, probe: dict | None, labels: np.ndarray) -> tuple[dict, str]:
+def rank(tried: list, trials: list, probe, labels: np.ndarray) -> tuple:
     """The chosen option and how: by cross-validation among the options it covers when it
     covers the single best trial, by validation loss otherwise."""
     for option in tried:
-        option.pop("cv_loss", None), option.pop("cv_acc", None)
-        option.update(option_cv(option, trials, probe, labels) or {})
-    covered = [option for option in tried if "cv_loss" in option]
-    if any(o["name"] == "single best" for o in covered):
-        return min(covered, key=lambda o: o["cv_loss"]), (
+        option.cv_loss, option.cv_acc = option_cv(option, trials, probe, labels) or (None, None)
+    covered = [option for option in tried if option.cv_loss is not None]
+    if any(o.name == "single best" for o in covered):
+        return min(covered, key=lambda o: o.cv_loss), (
             f"{crossval.FOLDS}-fold cross-validation over train + val (log loss), among the "
             f"{len(covered)} options it covers"
         )
-    return min(tried, key=lambda o: o["val_loss"]), "validation loss"
+    return min(tried, key=lambda o: o.val_loss), "validation loss"

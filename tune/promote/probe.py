@@ -9,6 +9,8 @@ on; and refitted on train + val on test, where it is what is promoted if validat
 and what the promoted model is compared with (McNemar) if not. Both through the networks that
 `model.pt` would hold, in the search's precision, as `evaluate` computes."""
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from models import CACHED_FEATURES
@@ -20,6 +22,17 @@ L0, L1, L2 = "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"
 DEFAULT = Recipe(
     members=((L0, 288), (L1, 360), (L1, 400), (L2, 340)), mirrored_train=True, flip_tta=True
 )
+
+
+@dataclass
+class Probe:
+    """The probe as fitted: what an option averages in, model.pt saves and test_scores.json says."""
+
+    recipe: Recipe  # with the C chosen over train + val
+    summary: dict  # test_scores.json's `probe` (its test figures are added when scored)
+    oof: np.ndarray  # out-of-fold probabilities over train + val (tune/promote/cv_choice.py)
+    logits: dict  # split -> one tensor per member and view: val fitted on train, test refitted
+    networks: list  # (model name, config, network, input size) of each refitted member
 
 
 def applies(exp) -> bool:
@@ -42,7 +55,7 @@ def networks(recipe: Recipe, fitted: list) -> list[tuple]:
     ]
 
 
-def fit(photos, recipe: Recipe = DEFAULT, say=print) -> dict:
+def fit(photos, recipe: Recipe = DEFAULT, say=print) -> Probe:
     """`photos`: tune.promote.Photos. The probe's C and cross-validation (train + val), its logits
     on validation (fitted on train) and on test (refitted on train + val), one tensor per member
     and view, and the refitted networks."""
@@ -77,20 +90,12 @@ def fit(photos, recipe: Recipe = DEFAULT, say=print) -> dict:
             for z in photos.logits(config, net, chosen.flip_tta, (split,), size)[split]
         ]
 
-    return {
-        "recipe": chosen,
-        "summary": {
-            "recipe": chosen.describe(),
-            "C": chosen.C,
-            "C_on_the_training_split_alone": train_only.C,
-            "cv": {
-                **crossval.summary(cv),
-                "loss_by_C": {str(c): loss for c, loss in loss_by_c.items()},
-            },
-            "refit_on": {"train": len(labels["train"]), "val": len(labels["val"])},
-        },
-        "oof": cv["oof"],  # out-of-fold probabilities over train + val (tune/promote/cv_choice.py)
-        "val": logits(on_train, "val"),
-        "test": logits(refit, "test"),
-        "networks": refit,
+    summary = {
+        "recipe": chosen.describe(),
+        "C": chosen.C,
+        "C_on_the_training_split_alone": train_only.C,
+        "cv": {**crossval.summary(cv), "loss_by_C": {str(c): v for c, v in loss_by_c.items()}},
+        "refit_on": {"train": len(labels["train"]), "val": len(labels["val"])},
     }
+    split_logits = {"val": logits(on_train, "val"), "test": logits(refit, "test")}
+    return Probe(chosen, summary, cv["oof"], split_logits, refit)

@@ -58,26 +58,24 @@ def refit(exp_dir: Path, exp: Settings, config: dict, checkpoint, say=print):
     return model.eval(), passes
 
 
-def refit_chosen(
-    opened: Experiment, photos, members: list[Member], chosen: dict, probe
-) -> list[Member]:
+def refit_chosen(opened: Experiment, photos, members: list[Member], chosen, probe) -> list[Member]:
     """`--refit`: the chosen option's trials retrained on train + val (`refit` above), its test
     figures now the refitted models' (the first ones kept beside them, for the record); returns
     the members with their refitted networks."""
     refitted, record = [], []
-    for member in members[: chosen["members"]]:
+    for member in members[: chosen.members]:
         model, passes = refit(opened.folder, opened.settings, member.config, member.checkpoint)
         refitted.append(replace(member, model=model))
         record.append({"trial": member.trial, "passes": passes})
     logits = [
-        photos.logits(m.config, m.model, chosen["hflip_tta"], ("test",))["test"] for m in refitted
+        photos.logits(m.config, m.model, chosen.hflip_tta, ("test",))["test"] for m in refitted
     ]
     outputs = [z for member in logits for z in member]
-    chosen["logits"] = combine(outputs, probe if chosen["probe"] else None, "test")
-    chosen["test_without_refit"] = chosen["test"]
-    chosen["test"] = test_metrics(photos.test_y, chosen["logits"], photos.classes)
-    chosen["refit"] = {
+    chosen.logits = combine(outputs, probe if chosen.probe else None, "test")
+    chosen.test_without_refit = chosen.test
+    chosen.test = test_metrics(photos.test_y, chosen.logits, photos.classes)
+    chosen.refit = {
         "members": record,
         "trained_on": {"train": len(photos.labels("train")), "val": len(photos.val_y)},
     }
-    return refitted + members[chosen["members"] :]
+    return refitted + members[chosen.members :]

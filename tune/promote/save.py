@@ -24,13 +24,13 @@ def save_promotion(
     exp_dir, exp = opened.folder, opened.settings
     write_json(exp_dir / "test_scores.json", scores)
     saved = []  # (model name, config, weights, input size) of each model promoted
-    for member in members[: chosen["members"]]:
+    for member in members[: chosen.members]:
         trial = trial_inputs.for_trial(member.config, exp.trial_settings)
         saved.append((trial.model, member.config, member.model.state_dict(), trial.image_size))
     weights = [1.0] * len(saved)
-    if chosen["probe"]:
-        saved += [(name, c, net.state_dict(), size) for name, c, net, size in probe["networks"]]
-        weights += [probe_weight(probe)] * len(probe["networks"])
+    if chosen.probe:
+        saved += [(name, c, net.state_dict(), size) for name, c, net, size in probe.networks]
+        weights += [probe_weight(probe)] * len(probe.networks)
     winner = scores["winner"]
     about = {"experiment": exp.name, "trial_id": winner["trial_id"]}
     about["checkpoint"] = winner["checkpoint"]
@@ -41,7 +41,7 @@ def save_promotion(
         saved,
         precision,
         about,
-        hflip_tta=chosen["hflip_tta"],
+        hflip_tta=chosen.hflip_tta,
         classes=experiment.classes(exp),
         weights=weights,
         weights_sources=weights_sources(exp, saved),

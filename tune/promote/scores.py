@@ -30,26 +30,26 @@ def winner_scores(
             "checkpoint": experiment.checkpoint_label(opened.folder, best.checkpoint),
             "val_loss": float(best.row["best_val_loss"]),
             "val_acc": float(best.row["best_val_acc"]),
-            "test": chosen["test"],
+            "test": chosen.test,
         },
     }
-    if chosen["members"] == 0:
+    if chosen.members == 0:
         scores["winner"].update(trial=None, trial_id="probe", config=None, checkpoint=None)
-    if chosen["name"] != "single best":
+    if chosen.name != "single best":
         scores["winner"].update(
-            val_loss=chosen["val_loss"],
-            val_acc=chosen["val_acc"],
+            val_loss=chosen.val_loss,
+            val_acc=chosen.val_acc,
             ensemble={
-                "name": chosen["name"],
-                "hflip_tta": chosen["hflip_tta"],
-                "probe": chosen["probe"],
+                "name": chosen.name,
+                "hflip_tta": chosen.hflip_tta,
+                "probe": chosen.probe,
                 "members": [
                     {
                         "trial": m.trial,
                         "trial_id": m.trial_id,
                         "checkpoint": experiment.checkpoint_label(opened.folder, m.checkpoint),
                     }
-                    for m in members[: chosen["members"]]
+                    for m in members[: chosen.members]
                 ],
             },
         )
@@ -83,17 +83,17 @@ def baseline_scores(
     }, b_logits
 
 
-def compare(scores: dict, tried: list[dict], chosen: dict, baseline, probe, photos: Photos):
+def compare(scores: dict, tried: list, chosen, baseline, probe, photos: Photos):
     """McNemar's paired test of the winner and of every option against the report's baseline,
     and of the winner against the probe alone, all on the same test photos."""
     if baseline:
         scores["baseline"], b_logits = baseline
-        scores["mcnemar_winner_vs_baseline"] = mcnemar(photos.test_y, chosen["logits"], b_logits)
+        scores["mcnemar_winner_vs_baseline"] = mcnemar(photos.test_y, chosen.logits, b_logits)
         for option in tried:
-            option["mcnemar_vs_baseline"] = mcnemar(photos.test_y, option["logits"], b_logits)
+            option.mcnemar_vs_baseline = mcnemar(photos.test_y, option.logits, b_logits)
     if probe:
-        alone = next(option for option in tried if option["name"] == "probe")
-        scores["probe"] = {**probe["summary"], "test": alone["test"]}
+        alone = next(option for option in tried if option.name == "probe")
+        scores["probe"] = {**probe.summary, "test": alone.test}
         scores["mcnemar_winner_vs_probe"] = mcnemar(
-            photos.test_y, chosen["logits"], alone["logits"], b="probe"
+            photos.test_y, chosen.logits, alone.logits, b="probe"
         )
