@@ -149,6 +149,10 @@ PY
         printf '%-40s %-10s %s\n' "$name" "MISSED" "$test (log: kept in $REPO/mutation-$name.log)"
         cp "$copy.log" "$REPO/mutation-$name.log"
         failed=1
+    elif tail -1 "$copy.log" | grep -q " failed" && grep -q "TimeoutExpired" "$copy.log"; then
+        # a command of the test ran out of time: the mutation, or a busy machine? Look at the log.
+        printf '%-40s %-10s %s\n' "$name" "caught" "$test (by a timeout: $REPO/mutation-$name.log)"
+        cp "$copy.log" "$REPO/mutation-$name.log"
     elif tail -1 "$copy.log" | grep -q " failed" && ! tail -1 "$copy.log" | grep -q " error"; then
         printf '%-40s %-10s %s\n' "$name" "caught" "$test"
     else  # an import error or a crash of the test is not a test that caught the breakage
