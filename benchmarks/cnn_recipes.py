@@ -21,7 +21,7 @@ import search_spaces
 from benchmarks import compute
 from models import INPUTS, build_model
 from models.ensemble import average
-from training.loop import LoopSettings, predict_logits, train_epochs
+from training.loop import LoopSettings, predict_logits, train_passes
 from training.metrics import scores
 
 FLIP_COSINE = {"hflip": True, "lr_schedule": "cosine"}
@@ -76,7 +76,7 @@ def main():
                 model=model_name, image_size=size, max_epochs=epochs, seed=seed, precision=chosen
             )
             start, history, best_weights = time.perf_counter(), [], None
-            for metrics, state in train_epochs(
+            for metrics, state in train_passes(
                 config, settings, {"train": data["train"], "val": data["val"]}
             ):
                 history.append(metrics)

@@ -24,7 +24,7 @@ import torch
 from benchmarks import compute
 from models import PARTIAL, imagenet_state
 from training import crossval, features
-from training.loop import LoopSettings, train_epochs
+from training.loop import LoopSettings, train_passes
 from training.precision import choose
 
 SIZES = {"efficientnet_lite0": 224, "efficientnet_lite1": 320, "efficientnet_lite2": 260}
@@ -63,7 +63,7 @@ def run_row(name, size, k, data, imagenet, passes, precision) -> tuple[dict, flo
         seed=0, model=name, image_size=size, precision=precision, max_epochs=passes
     )
     started = time.perf_counter()
-    *_, (metrics, _) = train_epochs(config, settings, {**data, "imagenet": imagenet})
+    *_, (metrics, _) = train_passes(config, settings, {**data, "imagenet": imagenet})
     return metrics, (time.perf_counter() - started) / passes
 
 

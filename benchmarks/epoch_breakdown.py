@@ -55,7 +55,7 @@ def main():
 
     loop.evaluate = timed_evaluate
     start = time.perf_counter()
-    for metrics, state in loop.train_epochs(config, settings, splits):
+    for metrics, state in loop.train_passes(config, settings, splits):
         epoch_s = time.perf_counter() - start
         with tempfile.TemporaryDirectory() as folder:
             saved = time.perf_counter()

@@ -19,7 +19,7 @@ import torch
 
 from benchmarks import compute
 from training import features, precision
-from training.loop import LoopSettings, train_epochs
+from training.loop import LoopSettings, train_passes
 
 MODEL, SIZE = "efficientnet_lite0", 224
 CONFIG = {
@@ -40,7 +40,7 @@ def seconds_per_epoch(data, epochs, chosen):
         model=MODEL, image_size=SIZE, max_epochs=epochs, seed=0, precision=chosen
     )
     start = time.perf_counter()
-    for metrics, _ in train_epochs(CONFIG, settings, data):  # noqa: B007  read after the loop
+    for metrics, _ in train_passes(CONFIG, settings, data):  # noqa: B007  read after the loop
         pass
     return (time.perf_counter() - start) / epochs, metrics["val_acc"]
 

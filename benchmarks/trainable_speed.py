@@ -8,7 +8,7 @@ each reaches (same seed, same schedule), plus this CPU's capabilities, the preci
 `--precision auto` picks on it, and its fp32 and bf16 matmul GFLOP/s:
   (a) the report's loop: ImageFolder-style dataset decoding JPEGs every epoch, torchvision
       transforms (Resize, RandomRotation(10), ToTensor, Normalize), DataLoader, fp32, NCHW;
-  (b) this project's trainable path (training.loop.train_epochs) on the decoded tensor cache,
+  (b) this project's trainable path (training.loop.train_passes) on the decoded tensor cache,
       in the precision and layout that `--precision` (default auto) chooses.
 """
 
@@ -24,7 +24,7 @@ from benchmarks import compute
 from data_utils.transforms import NORMALIZATIONS
 from models import INPUTS, build_model
 from training import precision
-from training.loop import LoopSettings, evaluate, train_epochs
+from training.loop import LoopSettings, evaluate, train_passes
 
 CONFIG = {
     "lr": 1e-3,
@@ -101,7 +101,7 @@ def project_loop(model_name, size, data, epochs, seed, chosen):
         model=model_name, image_size=size, max_epochs=epochs, seed=seed, precision=chosen
     )
     start = time.perf_counter()
-    for metrics, _ in train_epochs(CONFIG, settings, data):  # noqa: B007  read after the loop
+    for metrics, _ in train_passes(CONFIG, settings, data):  # noqa: B007  read after the loop
         pass
     seconds = time.perf_counter() - start  # includes validating each epoch, as (a) does
     return len(data["train"][1]) * epochs / seconds, metrics["val_acc"]

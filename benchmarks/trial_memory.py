@@ -23,7 +23,7 @@ import torch
 from benchmarks import compute
 from models import INPUTS, imagenet_state
 from training import precision
-from training.loop import LoopSettings, train_epochs
+from training.loop import LoopSettings, train_passes
 from tune.engine.trainable import malloc_trim  # what every trial calls after each epoch
 
 
@@ -56,7 +56,7 @@ def one_run(args, trim: bool) -> None:
     )
     label = "(b) malloc_trim after each epoch" if trim else "(a) as glibc leaves it"
     last = time.perf_counter()
-    for metrics, _ in train_epochs(config, settings, data):
+    for metrics, _ in train_passes(config, settings, data):
         if trim:
             malloc_trim(0)
         now, peak = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20

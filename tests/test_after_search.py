@@ -384,7 +384,7 @@ def test_an_ensemble_model_file_round_trips_and_averages_its_members(tmp_path):
     trained on 30 real photos per class; averaged (with flip TTA) into one model.pt, which evaluate
     and predict use on 30 other real photos per class, as they use any model file."""
     from training import features
-    from training.loop import LoopSettings, train_epochs
+    from training.loop import LoopSettings, train_passes
     from training.precision import Precision
 
     def photos(split, first, last):
@@ -418,7 +418,7 @@ def test_an_ensemble_model_file_round_trips_and_averages_its_members(tmp_path):
     }
     members = []
     for seed in (1, 2, 3):
-        *_, (_, state) = train_epochs(
+        *_, (_, state) = train_passes(
             config,
             LoopSettings(model="efficientnet_lite0", image_size=224, max_epochs=4, seed=seed),
             data,

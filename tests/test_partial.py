@@ -18,7 +18,7 @@ from conftest import tiny_data
 from data_utils.transforms import to_float
 from models import build_model
 from training import crossval, features
-from training.loop import LoopSettings, train_epochs, uses_cached_activations
+from training.loop import LoopSettings, train_passes, uses_cached_activations
 from training.precision import Precision
 from tune.promote import cv_choice
 
@@ -62,7 +62,7 @@ def test_a_partial_trials_frozen_layers_stay_bit_identical(data, path):
         data = {split: data[split] for split in ("train", "val")}
     assert uses_cached_activations(config(stages), data) == (path == "cached")
     before = build_model(NAME, config(stages), SIZE).state_dict()
-    *_, (_, state) = train_epochs(config(stages), replace(SETTINGS, max_epochs=2), data)
+    *_, (_, state) = train_passes(config(stages), replace(SETTINGS, max_epochs=2), data)
     after = state["model"]
     first = 7 - stages
     frozen = ("net.conv_stem.", "net.bn1.", *(f"net.blocks.{i}." for i in range(first)))
@@ -119,14 +119,14 @@ def test_a_partial_network_from_its_cached_input_gives_the_whole_networks_logits
 
 
 def test_a_resumed_partial_trial_trains_exactly_as_an_uninterrupted_one(data):
-    whole = list(train_epochs(config(2), SETTINGS, data))
+    whole = list(train_passes(config(2), SETTINGS, data))
     settings = replace(SETTINGS, max_passes=3)
-    first, state = next(train_epochs(config(2), settings, data))
+    first, state = next(train_passes(config(2), settings, data))
     saved = io.BytesIO()
     torch.save(state, saved)  # as the trial saves it, when the pass ends
     saved.seek(0)
     state = torch.load(saved, weights_only=True)
-    rest = list(train_epochs(config(2), settings, data, state))
+    rest = list(train_passes(config(2), settings, data, state))
     assert [m for m, _ in whole] == [first] + [m for m, _ in rest]
     for name, tensor in whole[-1][1]["model"].items():
         assert torch.equal(rest[-1][1]["model"][name], tensor), name

@@ -12,7 +12,7 @@ from torchvision.transforms.v2 import functional as F
 import search_spaces
 from data_utils.transforms import augment, random_rotation
 from models import INPUTS, build_model
-from training.loop import LoopSettings, evaluate, make_optimizer, make_schedule, train_epochs
+from training.loop import LoopSettings, evaluate, make_optimizer, make_schedule, train_passes
 from tune.engine.search import DefineByRun
 
 NEW_AUGMENTATIONS = ("backbone_lr_ratio", "hflip", "color_jitter", "crop_scale")
@@ -134,19 +134,19 @@ def test_a_resumed_trial_with_every_lever_trains_exactly_as_an_uninterrupted_one
         "label_smoothing": 0.1,
     }
     settings = LoopSettings(model="seed_cnn", image_size=64, max_epochs=3, seed=0)
-    straight = [metrics for metrics, _ in train_epochs(config, settings, data)]
+    straight = [metrics for metrics, _ in train_passes(config, settings, data)]
     # the same schedule (it spans max_epochs), stopped after 2
-    interrupted = train_epochs(config, settings, data)
+    interrupted = train_passes(config, settings, data)
     next(interrupted)
     state = copy.deepcopy(next(interrupted)[1])
     interrupted.close()
-    continued = [metrics for metrics, _ in train_epochs(config, settings, data, state=state)]
+    continued = [metrics for metrics, _ in train_passes(config, settings, data, state=state)]
     assert continued[0] == straight[2]
-    plain = next(train_epochs({**config, "label_smoothing": 0.0}, settings, data))[0]
+    plain = next(train_passes({**config, "label_smoothing": 0.0}, settings, data))[0]
     # smoothing changes the training loss ...
     assert plain["train_loss"] != straight[0]["train_loss"]
     # ... while val_loss stays the plain cross-entropy of the model on the validation photos
-    smoothed, state = next(train_epochs(config, settings, data))
+    smoothed, state = next(train_passes(config, settings, data))
     model = build_model("seed_cnn", config, 64)
     model.load_state_dict(state["model"])
     plain_loss = evaluate(model, *data["val"], INPUTS["seed_cnn"][1])["loss"]

@@ -20,7 +20,7 @@ from conftest import (
 )
 
 import search_spaces
-from training.loop import LoopSettings, train_epochs
+from training.loop import LoopSettings, train_passes
 from tune import experiment
 
 TRIALS = 4
@@ -155,20 +155,20 @@ def test_a_resumed_trial_trains_exactly_as_an_uninterrupted_one():
         "batch_size": 4,
     }
     settings = LoopSettings(model="seed_cnn", image_size=64, max_epochs=3, seed=0)
-    straight = [metrics for metrics, _ in train_epochs(config, settings, data)]
-    first_two = list(train_epochs(config, replace(settings, max_epochs=2), data))
+    straight = [metrics for metrics, _ in train_passes(config, settings, data)]
+    first_two = list(train_passes(config, replace(settings, max_epochs=2), data))
     continued = [
-        metrics for metrics, _ in train_epochs(config, settings, data, state=first_two[-1][1])
+        metrics for metrics, _ in train_passes(config, settings, data, state=first_two[-1][1])
     ]
     assert [m["epoch"] for m in continued] == [2.333, 2.667, 3]
     assert continued == straight[6:]
     # after the first pass of epoch 2 (copied then: a yielded state holds the live model's tensors)
     mid_epoch = next(
         copy.deepcopy(state)
-        for metrics, state in train_epochs(config, settings, data)
+        for metrics, state in train_passes(config, settings, data)
         if metrics["passes"] == 4
     )
-    assert [m for m, _ in train_epochs(config, settings, data, state=mid_epoch)] == straight[4:]
+    assert [m for m, _ in train_passes(config, settings, data, state=mid_epoch)] == straight[4:]
 
 
 def test_a_trial_with_offline_rotations_meets_the_first_rung_after_as_many_images_as_a_1x_trial():
@@ -176,13 +176,13 @@ def test_a_trial_with_offline_rotations_meets_the_first_rung_after_as_many_image
     data = tiny_data(count=6)
     config = {"lr": 1e-3, "dropout_placement": "none", "rotation": 0.0, "batch_size": 4}
     settings = LoopSettings(model="seed_cnn", image_size=64, max_epochs=1, seed=0)
-    plain = [m for m, _ in train_epochs({**config, "offline_rotations": False}, settings, data)]
-    rotated = [m for m, _ in train_epochs({**config, "offline_rotations": True}, settings, data)]
+    plain = [m for m, _ in train_passes({**config, "offline_rotations": False}, settings, data)]
+    rotated = [m for m, _ in train_passes({**config, "offline_rotations": True}, settings, data)]
     assert [m["passes"] for m in plain] == [1] and [m["passes"] for m in rotated] == [1, 2, 3]
     assert rotated[0]["train_images"] == plain[0]["train_images"] == len(data["train"][1])
     capped = [
         m
-        for m, _ in train_epochs(
+        for m, _ in train_passes(
             {**config, "offline_rotations": True}, replace(settings, max_passes=1), data
         )
     ]

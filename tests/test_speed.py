@@ -11,7 +11,7 @@ import torch
 from conftest import assert_study_matches_the_trial_table, hooks_env, run_cli, tiny_data
 
 from training import features, precision
-from training.loop import LoopSettings, train_epochs
+from training.loop import LoopSettings, train_passes
 from training.precision import Precision
 
 # ---- precision -------------------------------------------------------------------------------
@@ -76,7 +76,7 @@ def test_bf16_training_keeps_fp32_weights_and_learns_like_fp32():
             seed=0,
             precision=Precision(dtype=dtype, channels_last=dtype == "bf16"),
         )
-        runs[dtype] = list(train_epochs(config, settings, data))
+        runs[dtype] = list(train_passes(config, settings, data))
     state = runs["bf16"][-1][1]
     assert all(t.dtype == torch.float32 for t in state["model"].values())  # saved weights stay fp32
     fp32, bf16 = runs["fp32"][-1][0], runs["bf16"][-1][0]
@@ -115,8 +115,8 @@ def test_a_frozen_backbone_trains_the_same_head_on_cached_features():
         12,
         1280,
     )
-    ((uncached, uncached_state),) = train_epochs(config, settings, data)
-    ((cached, cached_state),) = train_epochs(config, settings, {**data, "features": cache})
+    ((uncached, uncached_state),) = train_passes(config, settings, data)
+    ((cached, cached_state),) = train_passes(config, settings, {**data, "features": cache})
     assert cached["val_loss"] == pytest.approx(uncached["val_loss"], rel=1e-4)
     assert cached["train_loss"] == pytest.approx(uncached["train_loss"], rel=1e-4)
     head = "net.classifier.weight"

@@ -21,7 +21,7 @@ from sklearn.model_selection import StratifiedKFold
 from models import build_model
 from models.outputs import probabilities
 from training.features import VIEWS, cut_key, pooled
-from training.loop import LoopSettings, train_epochs
+from training.loop import LoopSettings, train_passes
 from training.precision import Precision
 
 FOLDS = 5
@@ -217,7 +217,7 @@ def cross_validate_trial(
     accuracy, loss = [], []
     for train, held in folds(y, seed=seed):
         data = {**fold_data(cache, labels, train, held), "imagenet": imagenet}
-        trained = train_epochs(config, settings, data)
+        trained = train_passes(config, settings, data)
         state = next(state for metrics, state in trained if metrics["passes"] >= passes)
         p = probabilities(state["val_logits"]).numpy()
         oof[held] = p  # each photo in its own row

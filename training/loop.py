@@ -21,7 +21,7 @@ from training import features as cached
 from training.metrics import scores
 from training.precision import Precision
 
-# what a trial's checkpoint folder holds: the state train_epochs yields
+# what a trial's checkpoint folder holds: the state train_passes yields
 CHECKPOINT_FILE = "checkpoint.pt"
 # what it keeps once its trial has ended (tune/engine/search.py): the weights and how far they
 # trained, not what going on needs (Adam's moments, the random generators)
@@ -58,7 +58,7 @@ def uses_cached_activations(config: dict, data: dict) -> bool:
     return 0 < stages <= int(cache.get("cut_stages", 0))
 
 
-def train_epochs(config: dict, settings: LoopSettings, data: dict, state: dict | None = None):
+def train_passes(config: dict, settings: LoopSettings, data: dict, state: dict | None = None):
     """Train, validate; yield (metrics, state) after each pass over the training split (an epoch,
     or a third of one with the offline rotated copies), where state (model, optimiser, random
     generators, passes done) is enough to continue exactly where it stopped."""

@@ -4,7 +4,7 @@ it at start-up. With TUNE_TEST_FAULT="EPOCH:once" (or ":always") and TUNE_TEST_F
 the first trial to finish epoch EPOCH raises there before reporting it, once (or on every
 retry); with "EPOCH:every", every trial does, every time. With TUNE_TEST_SLOW_EPOCH_S=S, every
 epoch takes S seconds longer (a search slow enough for its time budget on any CPU). It wraps
-training.loop.train_epochs when that module is first imported."""
+training.loop.train_passes when that module is first imported."""
 
 import importlib.abc
 import importlib.util
@@ -13,14 +13,14 @@ import sys
 import time
 
 
-def inject(train_epochs):
+def inject(train_passes):
     at, mode = os.environ["TUNE_TEST_FAULT"].split(":")
     folder = os.environ["TUNE_TEST_FAULT_DIR"]
 
     def faulty(config, settings, data, state=None):
         import ray.tune
 
-        for metrics, new_state in train_epochs(config, settings, data, state):
+        for metrics, new_state in train_passes(config, settings, data, state):
             if metrics["epoch"] == int(at) and mode == "every":
                 raise RuntimeError(f"injected test fault in epoch {at} of every trial")
             if metrics["epoch"] == int(at):
@@ -42,11 +42,11 @@ def inject(train_epochs):
     return faulty
 
 
-def slow(train_epochs):
+def slow(train_passes):
     seconds = float(os.environ["TUNE_TEST_SLOW_EPOCH_S"])
 
     def slowed(config, settings, data, state=None):
-        for metrics, new_state in train_epochs(config, settings, data, state):
+        for metrics, new_state in train_passes(config, settings, data, state):
             time.sleep(seconds)
             yield metrics, new_state
 
@@ -69,9 +69,9 @@ class WrapOnImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def exec_module(self, module):
         self.real.exec_module(module)
         if os.environ.get("TUNE_TEST_FAULT"):
-            module.train_epochs = inject(module.train_epochs)
+            module.train_passes = inject(module.train_passes)
         if os.environ.get("TUNE_TEST_SLOW_EPOCH_S"):
-            module.train_epochs = slow(module.train_epochs)
+            module.train_passes = slow(module.train_passes)
 
 
 if os.environ.get("TUNE_TEST_FAULT") or os.environ.get("TUNE_TEST_SLOW_EPOCH_S"):

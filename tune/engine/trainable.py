@@ -20,7 +20,7 @@ import ray.tune
 import torch
 
 from training import features
-from training.loop import CHECKPOINT_FILE, LoopSettings, train_epochs
+from training.loop import CHECKPOINT_FILE, LoopSettings, train_passes
 from tune.settings import ModelInputs, TrialSettings
 from tune.trial_inputs import for_trial
 
@@ -97,7 +97,7 @@ def train_trial(config: dict, settings: TrialSettings, data: dict, cache_dir: st
     # cache_s: the seconds the first pass spent building or waiting for the cache, which the
     # time-left estimate does not count as training (tune/engine/progress.py)
     extra = {"cache_s": round(time.perf_counter() - waited, 1)}
-    for metrics, saved in train_epochs(config, loop, data, state):
+    for metrics, saved in train_passes(config, loop, data, state):
         with tempfile.TemporaryDirectory() as folder:
             torch.save(saved, os.path.join(folder, CHECKPOINT_FILE))
             # threads: what the pass trained with (the CPUs the trial held), for people and tests

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from models import build_model
-from training.loop import CHECKPOINT_FILE, train_epochs
+from training.loop import CHECKPOINT_FILE, train_passes
 from training.metrics import test_metrics
 from tune import trial_inputs
 from tune.experiment import Experiment
@@ -47,7 +47,7 @@ def refit(exp_dir: Path, exp: Settings, config: dict, checkpoint, say=print):
         f"Refit: {settings.model} for {passes} pass(es) over {len(data['train'][1])} "
         "train + val photos ..."
     )
-    _, state = deque(islice(train_epochs(config, settings, data), passes), maxlen=1)[0]
+    _, state = deque(islice(train_passes(config, settings, data), passes), maxlen=1)[0]
     model = build_model(
         settings.model,
         {**config, "weights": "none"},

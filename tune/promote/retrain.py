@@ -6,7 +6,7 @@ import sys
 import pandas as pd
 from tqdm import tqdm
 
-from training.loop import train_epochs
+from training.loop import train_passes
 from tune import METRIC, experiment, trial_inputs
 from tune.errors import UsageError
 from tune.experiment import Experiment
@@ -59,7 +59,7 @@ def retrain_scores(opened: Experiment, candidates: pd.DataFrame, seeds: int) -> 
                 config, exp.trial_settings, seed=exp.seed + 1000 * seed
             )
             history = [
-                metrics for metrics, _ in train_epochs(config, settings, data[settings.model])
+                metrics for metrics, _ in train_passes(config, settings, data[settings.model])
             ]
             best = experiment.best_row(pd.DataFrame(history))
             rows.append(
