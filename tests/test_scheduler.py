@@ -4,6 +4,7 @@ only when enough later results put it in the rung's best third; the baseline is 
 stopped; a closed rung stops its losers; the rungs survive a new driver; the time budget pauses
 all."""
 
+import json
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -169,6 +170,9 @@ def test_a_trial_that_can_no_longer_go_on_stops_at_once_instead_of_waiting(made)
     scheduler.choose_trial_to_run(controller)
     assert first.status == second.status == Trial.TERMINATED and scheduler.waiting == {}
     assert 1 not in scheduler.closed
+    # the rungs' file says who stopped early, for a --resume after a kill
+    saved = json.loads(scheduler.run.state_file.read_text())
+    assert saved["stopped"] == ["first", "second", "third"]
 
 
 def test_the_rungs_and_the_waiting_survive_a_new_driver(made):
@@ -229,6 +233,27 @@ def test_a_trial_stopped_at_a_closed_rung_but_saved_paused_by_ray_stops_on_resum
     paused.status = Trial.PAUSED  # what Ray saved before the rung closed
     restarted.choose_trial_to_run(controller)
     assert paused.status == Trial.TERMINATED
+
+
+def test_a_trial_stopped_here_that_ray_brings_back_pending_is_stopped_but_an_errored_one_runs(
+    made,
+):
+    """Killed before Ray saved a stop (it saved the trial running, and brings it back PENDING to
+    run on): the rungs' file says it stopped, so it stops. A trial that errored also comes back
+    PENDING: Ray retries it, and so it runs."""
+    scheduler, controller = made(num_samples=3)
+    best, worst, crashed = (add(scheduler, controller, n) for n in ("best", "worst", "crashed"))
+    report(scheduler, controller, worst, 1, 0.4), report(scheduler, controller, best, 1, 0.3)
+    crashed.status = Trial.ERROR
+    scheduler.on_trial_error(controller, crashed)
+    assert scheduler.choose_trial_to_run(controller) is best and worst.status == Trial.TERMINATED
+    restarted, controller = made(num_samples=3)
+    restore(restarted, controller, "best", {"passes": 1, "val_loss": 0.3}).status = Trial.PAUSED
+    pending = restore(restarted, controller, "worst", {"passes": 1, "val_loss": 0.4})
+    retried = restore(restarted, controller, "crashed", {})
+    chosen = [restarted.choose_trial_to_run(controller) for _ in range(2)]
+    assert pending.status == Trial.TERMINATED and pending not in chosen
+    assert retried in chosen
 
 
 def test_the_last_trial_running_gets_the_idle_cpus(made):

@@ -63,6 +63,9 @@ class Rungs:
     progress: dict[str, int] = field(default_factory=dict)  # trial -> passes reported
     seen: set[str] = field(default_factory=set)  # every trial ever added
     ended: set[str] = field(default_factory=set)
+    # ended early by these rungs (not by an error or a spent budget): what a --resume must not
+    # run again whatever Ray saved of it
+    stopped: set[str] = field(default_factory=set)
     closed: set[int] = field(default_factory=set)
     baseline: str | None = None  # the baseline's trial id, once added
     total: int | None = None  # trials the search will have in all (None: none is hopeless)
@@ -93,6 +96,7 @@ class Rungs:
             return STOP
         if reached is not None and not self.promotable(trial_id, reached):
             if self.hopeless(trial_id, reached):
+                self.stopped.add(trial_id)
                 return STOP
             self.waiting[trial_id] = reached
             return PAUSE
@@ -142,13 +146,18 @@ class Rungs:
         """A trial Ray did not bring back (a driver killed before Ray saved that it had begun): it
         never reports again, and Ray starts another in its place."""
         self.rewind(trial_id, 0)
-        for collection in (self.seen, self.ended):
+        for collection in (self.seen, self.ended, self.stopped):
             collection.discard(trial_id)
         self.progress.pop(trial_id, None)
 
     def end(self, trial_id: str) -> None:
         self.ended.add(trial_id)
         self.waiting.pop(trial_id, None)
+
+    def stop(self, trial_id: str) -> None:
+        """End a trial early: a loser of a closed rung, or a waiting one left without a chance."""
+        self.end(trial_id)
+        self.stopped.add(trial_id)
 
     def ranked(self, milestone: int) -> list[str]:
         values = self.results[milestone]
@@ -196,7 +205,7 @@ class Rungs:
         for trial_id in went_on:
             del self.waiting[trial_id]
         for trial_id in stopped:
-            self.end(trial_id)
+            self.stop(trial_id)
         return went_on, stopped
 
     # -- saved and restored --------------------------------------------------------------------
@@ -210,6 +219,7 @@ class Rungs:
             "progress": self.progress,
             "seen": sorted(self.seen),
             "ended": sorted(self.ended),
+            "stopped": sorted(self.stopped),
             "closed": sorted(self.closed),
             "baseline": self.baseline,
         }
@@ -222,5 +232,6 @@ class Rungs:
             self.results.setdefault(milestone, {})
         self.waiting, self.progress = dict(state["waiting"]), dict(state["progress"])
         self.seen, self.ended = set(state["seen"]), set(state["ended"])
+        self.stopped = set(state.get("stopped", []))  # not recorded before 2026-12-05
         self.closed = set(state["closed"])
         self.baseline = state.get("baseline", self.baseline)

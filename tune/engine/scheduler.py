@@ -192,15 +192,19 @@ class SuccessiveHalving(Bound, FIFOScheduler):
 
     def _agree_with_ray(self, tune_controller, trials: dict) -> None:
         """After a kill, Ray brings back what it last saved, a second or so behind the rungs'
-        file: a trial it had not saved is forgotten (Ray starts another in its place), one it
-        saved paused that was stopped here is stopped (one behind in passes: `on_trial_add`)."""
+        file: a trial it had not saved is forgotten (Ray starts another in its place); one
+        stopped here that it saved paused, or running (it brings that back PENDING, to run on),
+        is stopped (one behind in passes: `on_trial_add`). A trial that errored comes back
+        PENDING too, and runs again: Ray retries it."""
         if not self._lost_forgotten:
             self._lost_forgotten = True
             for trial_id in self.halving.seen - set(trials):
                 self.halving.forget(trial_id)
         for trial in trials.values():
-            if trial.status == Trial.PAUSED and trial.trial_id in self.halving.ended:
-                stop_paused(tune_controller, trial)  # stopped here, but Ray had saved it paused
+            paused = trial.status == Trial.PAUSED and trial.trial_id in self.halving.ended
+            pending = trial.status == Trial.PENDING and trial.trial_id in self.halving.stopped
+            if paused or pending:
+                stop_paused(tune_controller, trial)  # stopped here, but Ray had saved it on
 
     def _stop_hopeless(self, tune_controller, trials: dict) -> None:
         """Waiting trials that later results have left no chance of going on stop now (once
@@ -211,7 +215,7 @@ class SuccessiveHalving(Bound, FIFOScheduler):
             if trial_id in trials and trials[trial_id].status == Trial.PAUSED
         ]
         for trial_id in stopped:
-            self.halving.end(trial_id)
+            self.halving.stop(trial_id)
             stop_paused(tune_controller, trials[trial_id])
         if stopped:
             self._save()
