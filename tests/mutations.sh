@@ -115,7 +115,7 @@ cached-views-not-mirrored|training/features.py|    return F.horizontal_flip(batc
 cached-activations-in-fp32-always|training/features.py|        with precision.autocast():|        if True:|tests/test_partial.py::test_cached_activations_equal_a_fresh_forward_of_the_frozen_layers
 partial-resume-loses-adam|training/loop.py|    optimizer.load_state_dict(state["optimizer"])|    pass|tests/test_partial.py::test_a_resumed_partial_trial_trains_exactly_as_an_uninterrupted_one
 cache-half-written-kept|training/features.py|                partial.unlink(missing_ok=True)|                pass|tests/test_partial.py::test_the_cache_is_built_once_and_a_killed_build_leaves_nothing_half_written
-baseline-takes-the-fixed-settings|tune/engine/searcher.py|        if baseline:\n            config = {**config, **getattr(self, "baseline_own", {})}|        if False:\n            pass|tests/test_pretrained_space.py::test_each_trial_trains_the_backbone_it_drew_at_its_own_input_size
+baseline-takes-the-fixed-settings|tune/engine/searcher.py|        if baseline:\n            config = {**config, **getattr(self, "baseline_own", {})}|        if False:\n            pass|tests/test_scheduler.py::test_the_baseline_keeps_its_own_value_of_a_setting_the_space_fixes_for_the_others
 caches-built-before-the-search|tune/run.py|    for inputs in exp.trial_settings.inputs.values():  # one size's images at a time in memory|    for model, inputs in exp.trial_settings.inputs.items():\n        if inputs.features_file:\n            from training.features import extract as _x\n            t = data.at_size(inputs.image_size)\n            torch.save(_x(model, inputs.image_size, t["train"][0], t["val"][0], precision.Precision(), cut_stages=inputs.cut_stages), staging / inputs.features_file)|tests/test_pretrained_space.py::test_each_trial_trains_the_backbone_it_drew_at_its_own_input_size
 auto-one-precision-for-every-model|training/precision.py|    fastest = measured.get(model, measured["*"])|    fastest = measured["*"]|tests/test_speed.py::test_auto_takes_what_was_measured_fastest_for_the_model_on_this_kind_of_cpu
 promotion-chooses-by-validation|tune/promote/cv_choice.py|        return min(covered, key=lambda o: o.cv_loss), (|        return min(covered, key=lambda o: o.val_loss), (|tests/test_partial.py::test_promotion_ranks_its_options_by_cross_validation_where_it_covers_them
@@ -133,7 +133,8 @@ while IFS='|' read -r name file old new test; do
     (cd "$REPO" && tar --exclude=.venv --exclude=.git --exclude=results --exclude=data -cf - .) | tar -xf - -C "$copy"
     if ! OLD="$old" NEW="$new" "$PYTHON" - "$copy/$file" <<'PY'
 import os, sys
-path, old, new = sys.argv[1], os.environ["OLD"], os.environ["NEW"].replace("\\n", "\n")
+path = sys.argv[1]
+old, new = (os.environ[k].replace("\\n", "\n") for k in ("OLD", "NEW"))
 text = open(path).read()
 if text.count(old) != 1:
     sys.exit(f"{path}: the text to mutate is not there exactly once; update tests/mutations.sh")

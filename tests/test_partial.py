@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import tiny_data
+from torchvision.transforms.v2.functional import rotate
 
 from data_utils.transforms import to_float
 from models import build_model
@@ -99,10 +100,14 @@ def test_cached_activations_equal_a_fresh_forward_of_the_frozen_layers(dtype):
             x = precision.batch(to_float(images, "imagenet"))
             return net.blocks[:stage](net.bn1(net.conv_stem(x))).to(features.CUT_DTYPE)
 
+    def turned(images, angle, mirrored):  # each view made here, not by features.view
+        images = rotate(images, angle) if angle else images
+        return torch.flip(images, dims=[-1]) if mirrored else images
+
     for k in (1, 2):
         assert cache[f"train_cut{k}"].shape[:2] == (len(train_x), len(features.VIEWS))
         for v, (angle, mirrored) in enumerate(features.VIEWS):
-            cut = fresh(features.view(train_x, angle, mirrored), 7 - k)
+            cut = fresh(turned(train_x, angle, mirrored), 7 - k)
             assert torch.equal(cache[f"train_cut{k}"][:, v], cut), (k, angle, mirrored)
         assert torch.equal(cache[f"val_cut{k}"], fresh(val_x, 7 - k))
     with torch.no_grad(), precision.autocast():
@@ -142,9 +147,14 @@ def test_the_cache_is_built_once_and_a_killed_build_leaves_nothing_half_written(
     def dies():
         raise KeyboardInterrupt  # a build that never finishes
 
-    with pytest.raises(KeyboardInterrupt):
-        features.load_or_build(path, dies)
-    assert not path.exists() and not path.with_name(path.name + ".tmp").exists()
+    class Unsaved:
+        def __reduce__(self):
+            raise KeyboardInterrupt  # killed half-way through writing the file
+
+    for dying in (dies, lambda: {"train": torch.arange(3), "then": Unsaved()}):
+        with pytest.raises(KeyboardInterrupt):
+            features.load_or_build(path, dying)
+        assert not path.exists() and not path.with_name(path.name + ".tmp").exists()
     assert not features.building(path)
     first = features.load_or_build(path, build)
     again = features.load_or_build(path, build)

@@ -339,6 +339,33 @@ def test_a_later_draw_equal_to_the_baselines_values_is_not_a_second_baseline(mad
     assert report(scheduler, controller, twin, 1, 0.5) == PAUSE
 
 
+def test_the_baseline_keeps_its_own_value_of_a_setting_the_space_fixes_for_the_others(tmp_path):
+    """The pretrained space fixes a frozen backbone for every trial; the report's baseline
+    fine-tunes every layer, its own value (search_spaces/pretrained_dataset1.py)."""
+    from optuna.distributions import CategoricalDistribution
+
+    from tune import METRIC, MODE
+    from tune.engine.search import DefineByRun
+    from tune.engine.searcher import StudySearch
+
+    space = SimpleNamespace(
+        params={"lr": CategoricalDistribution([1e-3])}, fixed={"freeze_backbone": True}
+    )
+    baseline = {"lr": 1e-3, "freeze_backbone": False}
+    searcher = StudySearch(
+        run=run_context(tmp_path),
+        space=DefineByRun(space),
+        metric=METRIC,
+        mode=MODE,
+        seed=0,
+        baseline=baseline,
+        fixed=space.fixed,
+        description={},
+    )
+    first, second = searcher.suggest("first"), searcher.suggest("second")
+    assert (first["freeze_backbone"], second["freeze_backbone"]) == (False, True)
+
+
 def test_an_asha_trial_with_offline_rotations_stopped_at_a_rung_is_stopped_not_completed(
     tmp_path,
 ):
