@@ -310,25 +310,33 @@ def test_the_time_left_counts_the_trials_waiting_at_a_rung_and_never_less_than_t
     assert progress.time_left(trials) == pytest.approx((160 + 10 * 70 / 3) / 2)
 
 
+def study_search(folder: Path, space, baseline: dict):
+    """The search's Optuna searcher over `space` (params, and `fixed` if it has one)."""
+    from tune import METRIC, MODE
+    from tune.engine.search import DefineByRun
+    from tune.engine.searcher import StudySearch
+
+    return StudySearch(
+        run=run_context(folder),
+        space=DefineByRun(space),
+        metric=METRIC,
+        mode=MODE,
+        seed=0,
+        baseline=baseline,
+        fixed=getattr(space, "fixed", {}),
+        description={},
+    )
+
+
 def test_a_later_draw_equal_to_the_baselines_values_is_not_a_second_baseline(made, tmp_path):
     """The searcher flags the trial it enqueued as the baseline; a space whose every parameter
     has one value draws the baseline's values for every trial, and only trial 0 is it."""
     from optuna.distributions import CategoricalDistribution
 
-    from tune import METRIC, MODE, is_baseline
-    from tune.engine.search import DefineByRun
-    from tune.engine.searcher import StudySearch
+    from tune import is_baseline
 
     space = SimpleNamespace(params={k: CategoricalDistribution([v]) for k, v in BASELINE.items()})
-    searcher = StudySearch(
-        run=run_context(tmp_path),
-        space=DefineByRun(space),
-        metric=METRIC,
-        mode=MODE,
-        seed=0,
-        baseline=BASELINE,
-        description={},
-    )
+    searcher = study_search(tmp_path, space, BASELINE)
     first, second = searcher.suggest("first"), searcher.suggest("second")
     assert {k: second[k] for k in BASELINE} == BASELINE == {k: first[k] for k in BASELINE}
     assert is_baseline(first, BASELINE) and not is_baseline(second, BASELINE)
@@ -344,24 +352,10 @@ def test_the_baseline_keeps_its_own_value_of_a_setting_the_space_fixes_for_the_o
     fine-tunes every layer, its own value (search_spaces/pretrained_dataset1.py)."""
     from optuna.distributions import CategoricalDistribution
 
-    from tune import METRIC, MODE
-    from tune.engine.search import DefineByRun
-    from tune.engine.searcher import StudySearch
-
     space = SimpleNamespace(
         params={"lr": CategoricalDistribution([1e-3])}, fixed={"freeze_backbone": True}
     )
-    baseline = {"lr": 1e-3, "freeze_backbone": False}
-    searcher = StudySearch(
-        run=run_context(tmp_path),
-        space=DefineByRun(space),
-        metric=METRIC,
-        mode=MODE,
-        seed=0,
-        baseline=baseline,
-        fixed=space.fixed,
-        description={},
-    )
+    searcher = study_search(tmp_path, space, {"lr": 1e-3, "freeze_backbone": False})
     first, second = searcher.suggest("first"), searcher.suggest("second")
     assert (first["freeze_backbone"], second["freeze_backbone"]) == (False, True)
 
