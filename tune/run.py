@@ -34,7 +34,7 @@ from tune.engine.context import RunContext
 from tune.errors import UsageError, WriteFailed, results_dir_flag
 from tune.report import write_report
 from tune.results import percent, summary_markdown, write_atomic, write_json
-from tune.settings import ModelInputs, Settings, TrialSettings
+from tune.settings import ModelInputs, Settings, TrialSettings, budget_unit
 
 
 def parse_args(argv):
@@ -322,6 +322,7 @@ def main(argv=None, epoch_scheduler=None) -> int:
     instead of successive halving; only benchmarks/old_asha.py gives one (Ray's async ASHA, the
     scheduler before), recorded as scheduler "asha" with a budget of epochs."""
     args = parse_args(argv)
+    scheduler = "asha" if epoch_scheduler else "halving"
     if args.list_spaces:
         list_spaces()
         return 0
@@ -352,8 +353,8 @@ def main(argv=None, epoch_scheduler=None) -> int:
         space_needed=needed,
         storage=storage,
         max_concurrent=args.max_concurrent or can_run,
-        scheduler="asha" if epoch_scheduler else "halving",
-        trial_settings=trial_settings(args, space, data, sizes, sources, epoch_scheduler),
+        scheduler=scheduler,
+        trial_settings=trial_settings(args, space, data, sizes, sources, scheduler),
     )
     say_precision(exp)
     staging = exp_dir.with_name(f".{name}.partial")
@@ -419,7 +420,7 @@ def refuse_existing(exp_dir: Path, name: str, results_dir: str) -> None:
 
 def new_settings(args, space, space_name: str, name: str, data, **run) -> Settings:
     """experiment.json's settings of a new search; `run`: what main found out about this run."""
-    budget = args.max_passes or space.max_passes
+    budget = budget_of(args, space)
     return Settings(
         name=name,
         space=space_name,
@@ -446,16 +447,21 @@ def new_settings(args, space, space_name: str, name: str, data, **run) -> Settin
     )
 
 
-def trial_settings(args, space, data, sizes: dict, sources: dict, epoch_scheduler) -> TrialSettings:
+def budget_of(args, space) -> int:
+    """A trial's budget: --max-passes, or the space's."""
+    return args.max_passes or space.max_passes
+
+
+def trial_settings(args, space, data, sizes: dict, sources: dict, scheduler: str) -> TrialSettings:
     """What every trial shares; saved so that --resume rebuilds the same trainable."""
     requested = args.precision or "auto"
     return TrialSettings(
         model=space.model,
         classes=data.classes,
-        budget=args.max_passes or space.max_passes,
+        budget=budget_of(args, space),
         seed=args.seed,
         # halving: a trial's budget is passes over the training split; the baseline, its schedule
-        budget_unit="epochs" if epoch_scheduler else "passes",
+        budget_unit=budget_unit(scheduler),
         baseline=space.baseline,
         cpus_per_trial=args.cpus_per_trial,
         precision=precision.choose(requested, space.model).as_dict(),

@@ -75,13 +75,17 @@ class Settings:
 
     @property
     def budget_unit(self) -> str:
-        """What a trial's budget counts: passes under successive halving, epochs
-        under Ray's ASHA (every experiment from before `scheduler` was recorded)."""
-        return "passes" if self.scheduler == "halving" else "epochs"
+        return budget_unit(self.scheduler)
 
     def as_json(self) -> dict:
         """The settings as experiment.json holds them (fields that are None left out)."""
         return asdict(self, dict_factory=lambda pairs: {k: v for k, v in pairs if v is not None})
+
+
+def budget_unit(scheduler: str) -> str:
+    """What a trial's budget counts: passes under successive halving, epochs under Ray's ASHA
+    (benchmarks/old_asha.py, and every experiment from before `scheduler` was recorded)."""
+    return "passes" if scheduler == "halving" else "epochs"
 
 
 def known(cls, given: dict) -> dict:

@@ -81,8 +81,9 @@ def drop_what_ended_trials_no_longer_need(trials, kept: set[str]) -> None:
         keep = best if trial.trial_id in kept else []
         # by path: a trial paused at a rung hands Ray its last checkpoint again, as another result
         held = {c.path: c for c in best + ([latest.checkpoint] if latest else [])}
+        kept_paths = {c.path for c in keep}
         for path, checkpoint in held.items():
-            if path not in {c.path for c in keep}:
+            if path not in kept_paths:
                 with contextlib.suppress(FileNotFoundError):  # dropped already (an earlier run)
                     checkpoint.filesystem.delete_dir(checkpoint.path)
         for checkpoint in keep:
