@@ -182,6 +182,9 @@ def test_rays_state_is_copied_whole_or_not_at_all(tmp_path):
         sync()
         assert json.loads((disk / state.name).read_text()) == {"trials": 1}
         assert guard.found() is None and (disk / "trial" / "result.json").is_file()
+        (staging / "trial" / "result.json").write_text("{}\n{}\n")  # a trial's next result
+        sync()
+        assert (disk / "trial" / "result.json").read_text() == "{}\n{}\n"
         searcher.write_bytes(b"2")
         state.write_text(json.dumps({"trials": 2, "padding": "x" * 2**21}))  # 2 MB: no room
         sync()

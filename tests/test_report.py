@@ -24,17 +24,27 @@ def test_report_files_are_written_after_search_and_promotion(smoke_search):
 
 
 def test_curves_have_one_line_per_trial_with_its_own_data(smoke_search):
+    """The best trial and the baseline are lines of their own; every other trial is a line of
+    the grey collection, in the order its gid names them."""
+    from matplotlib.collections import LineCollection
+
     exp_dir = smoke_search[0]
     histories = experiment.analysis(exp_dir).trial_dataframes
     table = pd.read_csv(exp_dir / "trials.csv")
-    fig = curves_figure(histories, table.trial_id[0], table.loc[table.baseline, "trial_id"].iloc[0])
+    best, baseline = table.trial_id[0], table.loc[table.baseline, "trial_id"].iloc[0]
+    fig = curves_figure(histories, best, baseline)
     for ax, column in zip(
         fig.axes, ["train_acc", "val_acc", "train_loss", "val_loss"], strict=True
     ):
-        lines = {line.get_gid(): line for line in ax.get_lines()}
-        assert set(lines) == set(table.trial_id)  # one line per trial
-        for trial_id, line in lines.items():
-            assert list(line.get_ydata()) == list(histories[trial_id][column])
+        drawn = {line.get_gid(): list(line.get_ydata()) for line in ax.get_lines()}
+        assert set(drawn) == {best, baseline}
+        (grey,) = [c for c in ax.collections if isinstance(c, LineCollection)]
+        others = grey.get_gid().split(",")
+        drawn.update({t: list(xy[:, 1]) for t, xy in zip(others, grey.get_segments(), strict=True)})
+        assert len(others) + len(ax.get_lines()) == len(table)  # one line each
+        assert set(drawn) == set(table.trial_id)
+        for trial_id, ys in drawn.items():
+            assert ys == list(histories[trial_id][column])
     plt.close(fig)
 
 

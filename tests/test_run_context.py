@@ -1,8 +1,11 @@
 """Two searches in one Python process, one after the other, do not share per-run state: each run's
 scheduler, searcher and callbacks hold their own RunContext (tune/engine/context.py), not module
 globals.
-The first search's time budget is spent at once; the second has none and runs to its end."""
+The first search's time budget is spent at once; the second has none and runs to its end.
+Each search also runs with the objects that outlive it frozen out of the garbage collector's full
+passes, and leaves the collector as it found it."""
 
+import gc
 import json
 
 import pandas as pd
@@ -14,6 +17,19 @@ from tune import run as tune_run
 
 def test_two_searches_in_one_process_keep_their_own_runs(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("TUNE_DATA_ROOT", str(DATA_ROOT))
+    frozen, fit_and_write = [], tune_run.fit_and_write
+
+    def fit_and_write_counting_frozen(tuner, *args):
+        fit = tuner.fit
+
+        def fit_counting_frozen():
+            frozen.append(gc.get_freeze_count())
+            return fit()
+
+        tuner.fit = fit_counting_frozen
+        return fit_and_write(tuner, *args)
+
+    monkeypatch.setattr(tune_run, "fit_and_write", fit_and_write_counting_frozen)
     common = [
         "--space",
         "smoke",
@@ -34,6 +50,8 @@ def test_two_searches_in_one_process_keep_their_own_runs(tmp_path, capsys, monke
         assert code == 0, out[-2000:] + err[-2000:]
     finally:
         ray.shutdown()
+    assert len(frozen) == 2 and min(frozen) > 100_000  # the modules, Ray, torch...
+    assert gc.get_freeze_count() == 0
     first = json.loads((tmp_path / "first" / "experiment.json").read_text())
     second = json.loads((tmp_path / "second" / "experiment.json").read_text())
     assert first["ended_by"].startswith("the time budget") and not first["finished"]

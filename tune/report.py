@@ -11,9 +11,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import optuna  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-import search_spaces  # noqa: E402
 from tune import METRIC, experiment, study  # noqa: E402
 from tune.cli import ArgumentParser, run_main  # noqa: E402
 from tune.results import (  # noqa: E402
@@ -37,23 +37,32 @@ CURVES = [
 
 
 def curves_figure(histories: dict, best_id: str | None, baseline_id: str | None):
-    """One line per trial in each panel; the best trial and the report's baseline stand out."""
+    """One line per trial in each panel; the best trial and the report's baseline stand out.
+    The other trials are one LineCollection a panel (its gid lists them in order): a line each
+    took 4 s to draw at 1,000 trials."""
     fig, axes = plt.subplots(2, 2, figsize=(12, 8), sharex=True)
+    others = [t for t in histories if t not in (best_id, baseline_id)]
+    highlighted = {
+        baseline_id: {"color": "tab:orange", "linestyle": "--", "label": "report's baseline"},
+        best_id: {"color": "tab:blue", "label": "best trial", "zorder": 4},
+    }
     for ax, (column, title) in zip(axes.flat, CURVES, strict=True):
-        for trial_id, history in histories.items():
-            style = {"color": "lightgray", "linewidth": 1, "zorder": 1}
-            if trial_id == baseline_id:
-                style = {
-                    "color": "tab:orange",
-                    "linewidth": 2.5,
-                    "linestyle": "--",
-                    "label": "report's baseline",
-                    "zorder": 3,
-                }
-            if trial_id == best_id:
-                style = {"color": "tab:blue", "linewidth": 2.5, "label": "best trial", "zorder": 4}
-            x = history["passes"] if "passes" in history else history["epoch"]
-            ax.plot(x, history[column], marker=".", gid=trial_id, **style)
+        grey = [np.column_stack([passes(histories[t]), histories[t][column]]) for t in others]
+        ax.add_collection(
+            LineCollection(grey, colors="lightgray", linewidths=1, zorder=1, gid=",".join(others))
+        )
+        for trial_id, style in highlighted.items():  # the best last: on top if it is the baseline
+            if trial_id in histories:
+                history = histories[trial_id]
+                ax.plot(
+                    passes(history),
+                    history[column],
+                    marker=".",
+                    gid=trial_id,
+                    linewidth=2.5,
+                    **{"zorder": 3, **style},
+                )
+        ax.autoscale_view()
         ax.set_title(title)
         ax.set_xlabel("passes over the training split (training images / split size)")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -62,6 +71,11 @@ def curves_figure(histories: dict, best_id: str | None, baseline_id: str | None)
     fig.suptitle(f"{len(histories)} trials (short lines: stopped early by the scheduler)")
     fig.tight_layout()
     return fig
+
+
+def passes(history: pd.DataFrame):
+    """A trial's x axis: passes over the training split (epochs, in results from before passes)."""
+    return history["passes"] if "passes" in history else history["epoch"]
 
 
 def params_figure(table: pd.DataFrame, searched: dict):
@@ -111,10 +125,11 @@ def importances(table: pd.DataFrame, searched: dict) -> dict:
         )
     if len(scored.trials) < 2:
         return {}
-    # trees 8 deep, not Optuna's 64: at 1,000 trials 7 s instead of 46, the same shares to ~0.02
-    # (benchmarks/README.md, "Many trials"); a search of tens of trials never grows one deeper
+    # 32 trees 8 deep, not Optuna's 64 trees 64 deep: at 1,000 trials 1.0 s instead of 13, the
+    # shares within ~0.03 (benchmarks/README.md, "Many trials"); tens of trials grow no deeper
     return optuna.importance.get_param_importances(
-        scored, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0, max_depth=8)
+        scored,
+        evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0, n_trees=32, max_depth=8),
     )
 
 
@@ -241,7 +256,7 @@ def write_report(exp_dir: Path, opened: experiment.Experiment | None = None) -> 
     # the distributions the search drew from, as its study recorded them: the space file may have
     # changed since
     space = str(exp_dir / exp.space_file) if exp.space_file else exp.space
-    searched = study.distributions(exp_dir) or search_spaces.load(space).params
+    searched = study.distributions(exp_dir) or space_params(space)
     found = opened.analysis()
     histories = {
         t: h
@@ -269,6 +284,14 @@ def write_report(exp_dir: Path, opened: experiment.Experiment | None = None) -> 
     test_scores = json.loads(test_file.read_text()) if test_file.is_file() else None
     write_atomic(exp_dir / "report.md", report_markdown(exp, table, scores, test_scores))
     print(f"Report: {exp_dir}/report.md ({', '.join(figures)})")
+
+
+def space_params(space: str) -> dict:
+    """A search space's distributions, for an experiment whose study recorded none: imported
+    here, not at the top, because the spaces import the models and torch (3 s of a report)."""
+    import search_spaces
+
+    return search_spaces.load(space).params
 
 
 def main(argv=None) -> int:

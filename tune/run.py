@@ -5,6 +5,7 @@ before the experiment folder appears, and the folder appears whole (built aside,
 """
 
 import contextlib
+import gc
 import io
 import json
 import os
@@ -618,6 +619,10 @@ def fit_and_write(tuner, run: RunContext, exp: Settings, time_budget: float | No
     # SIGUSR1 as on SIGINT, saving its state, and the results below are written.
     signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGUSR1))
     started, failure, failed = time.time(), None, None
+    # what lives for the whole search (the modules, Ray, torch: ~580k objects) out of the
+    # collector's full passes, each 250-330 ms of the driver's loop: the slowest scheduler calls
+    # of a 1,000-trial search (benchmarks/README.md, "Many trials")
+    gc.freeze()
     try:
         tuner.fit()
     except Exception as error:
@@ -627,6 +632,7 @@ def fit_and_write(tuner, run: RunContext, exp: Settings, time_budget: float | No
         failure = None if failed else str(error).strip().splitlines()[0]
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        gc.unfreeze()
     failed = failed or guard.found()
     if failed:
         write_guard.quiet_trial_errors()
