@@ -44,9 +44,15 @@ TEST_SCORE_FIELDS = {
 @pytest.fixture(scope="module")
 def promoted(smoke_search):
     exp_dir = smoke_search[0]
+    drawn = figure_times(exp_dir)  # the search's report drew them
     done = run_cli("tune.promote", "e2e", "--results-dir", str(exp_dir.parent))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return exp_dir, done
+    return exp_dir, done, drawn
+
+
+def figure_times(exp_dir):
+    figures = ("curves.png", "params.png", "importance.png")
+    return [(exp_dir / name).stat().st_mtime_ns for name in figures]
 
 
 def trials(capsys, exp_dir, *args):
@@ -162,7 +168,7 @@ def test_unknown_experiment_lists_the_known_ones(smoke_search):
 
 
 def test_promote_writes_honest_test_scores(promoted):
-    exp_dir, done = promoted
+    exp_dir, done, drawn = promoted
     scores = json.loads((exp_dir / "test_scores.json").read_text())
     exp = json.loads((exp_dir / "experiment.json").read_text())
     # The manifest's held-out test split, and each model re-scored on it here, independently.
@@ -200,6 +206,10 @@ def test_promote_writes_honest_test_scores(promoted):
         and board.test_acc[0] == scores["winner"]["test"]["accuracy"]
     )
     assert "## Final test" in (exp_dir / "summary.md").read_text()
+    # the report gains the final test; its figures show the trials, which a promotion does not
+    # change: not drawn again (~1 s of a promotion at 1,000 trials)
+    assert "## Final test" in (exp_dir / "report.md").read_text()
+    assert figure_times(exp_dir) == drawn
     from tune import study  # and on the Optuna study, for the dashboard
 
     recorded = study.load(exp_dir).user_attrs
@@ -208,7 +218,7 @@ def test_promote_writes_honest_test_scores(promoted):
 
 
 def test_promoted_model_is_weights_only_and_matches_the_checkpoint(promoted):
-    exp_dir, _ = promoted
+    exp_dir = promoted[0]
     saved = torch.load(exp_dir / "model.pt", weights_only=True)
     scores = json.loads((exp_dir / "test_scores.json").read_text())
     checkpoint = torch.load(
@@ -247,7 +257,7 @@ def test_promote_before_any_trial_finished(smoke_search, tmp_path):
 
 
 def test_evaluate_on_a_folder(promoted, tmp_path):
-    exp_dir, _ = promoted
+    exp_dir = promoted[0]
     done = run_cli(
         "tune.evaluate",
         "--model",

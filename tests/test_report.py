@@ -59,7 +59,7 @@ def test_the_report_reads_the_searched_distributions_from_the_study_not_the_edit
     from tune import report, study
 
     exp_dir = smoke_search[0]
-    recorded = study.distributions(exp_dir)
+    recorded = study.distributions(study.load(exp_dir))
     assert set(recorded) >= {"lr", "rotation", "batch_size"} and recorded["lr"].log
     smoke = search_spaces.load("smoke")
     monkeypatch.setitem(smoke.params, "rotation", FloatDistribution(0.0, 1e-9))

@@ -246,8 +246,11 @@ def question(exp: Settings) -> str:
     return f"the classes {', '.join(names[:-1])} and {names[-1]} apart"
 
 
-def write_report(exp_dir: Path, opened: experiment.Experiment | None = None) -> None:
-    """report.md and its figures; `opened`: the experiment, if the caller has read it already."""
+def write_report(
+    exp_dir: Path, opened: experiment.Experiment | None = None, redraw: bool = True
+) -> None:
+    """report.md and its figures; `opened`: the experiment, if the caller has read it already.
+    redraw False (a promotion, which changes no trial): a figure already there is kept."""
     opened = opened or experiment.Experiment(exp_dir, experiment.settings(exp_dir))
     exp, table = opened.settings, opened.table()
     if table.empty or "best_val_loss" not in table:
@@ -256,24 +259,17 @@ def write_report(exp_dir: Path, opened: experiment.Experiment | None = None) -> 
     # the distributions the search drew from, as its study recorded them: the space file may have
     # changed since
     space = str(exp_dir / exp.space_file) if exp.space_file else exp.space
-    searched = study.distributions(exp_dir) or space_params(space)
-    found = opened.analysis()
-    histories = {
-        t: h
-        for t, h in found.trial_dataframes.items()
-        if h is not None and not h.empty and "epoch" in h
-    }
-    baseline = table.loc[table["baseline"], "trial_id"]
-    figures = {
-        "curves.png": curves_figure(
-            histories, table["trial_id"].iloc[0], baseline.iloc[0] if len(baseline) else None
-        ),
-        "params.png": params_figure(table, searched),
-    }
+    searched = study.distributions(opened.study()) or space_params(space)
     scores = importances(table, searched)
-    if scores:
-        figures["importance.png"] = importance_figure(scores)
-    for name, fig in figures.items():
+    figures = {
+        "curves.png": lambda: curves_of(opened, table),
+        "params.png": lambda: params_figure(table, searched),
+        "importance.png": (lambda: importance_figure(scores)) if scores else None,
+    }
+    for name, draw in figures.items():
+        if draw is None or (not redraw and (exp_dir / name).is_file()):
+            continue
+        fig = draw()
         try:
             save_atomic(
                 exp_dir / name, lambda tmp, fig=fig: fig.savefig(tmp, dpi=100, format="png")
@@ -283,7 +279,21 @@ def write_report(exp_dir: Path, opened: experiment.Experiment | None = None) -> 
     test_file = exp_dir / "test_scores.json"
     test_scores = json.loads(test_file.read_text()) if test_file.is_file() else None
     write_atomic(exp_dir / "report.md", report_markdown(exp, table, scores, test_scores))
-    print(f"Report: {exp_dir}/report.md ({', '.join(figures)})")
+    shown = ", ".join(name for name, draw in figures.items() if draw)
+    print(f"Report: {exp_dir}/report.md ({shown})")
+
+
+def curves_of(opened: experiment.Experiment, table: pd.DataFrame):
+    """The learning curves of every trial that reported, the best and the baseline marked."""
+    histories = {
+        t: h
+        for t, h in opened.analysis().trial_dataframes.items()
+        if h is not None and not h.empty and "epoch" in h
+    }
+    baseline = table.loc[table["baseline"], "trial_id"]
+    return curves_figure(
+        histories, table["trial_id"].iloc[0], baseline.iloc[0] if len(baseline) else None
+    )
 
 
 def space_params(space: str) -> dict:

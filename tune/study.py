@@ -42,10 +42,11 @@ def load(exp_dir: Path) -> optuna.Study | None:
     return optuna.load_study(study_name=None, storage=storage(exp_dir))
 
 
-def distributions(exp_dir: Path) -> dict:
+def distributions(study: optuna.Study | None) -> dict:
     """{parameter: the Optuna distribution its values were drawn from}, over every trial of the
-    study: the space as the search saw it. Empty for an experiment made before studies were kept."""
-    study, found = load(exp_dir), {}
+    study (load's): the space as the search saw it. Empty for an experiment made before studies
+    were kept (None)."""
+    found = {}
     for trial in study.get_trials(deepcopy=False) if study else []:
         found.update(trial.distributions)
     return found
@@ -64,9 +65,8 @@ def label_unfinished(exp_dir: Path, how: str) -> None:
         notes.set_trial_user_attr(trial_id, "ended", how)
 
 
-def record_test_scores(exp_dir: Path, scores: dict) -> None:
-    """The final test on the study (user attributes, and its note in the dashboard)."""
-    study = load(exp_dir)
+def record_test_scores(study: optuna.Study | None, scores: dict) -> None:
+    """The final test on the study (load's: user attributes, and its note in the dashboard)."""
     if study is None:
         return
     lines = [

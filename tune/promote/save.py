@@ -47,10 +47,10 @@ def save_promotion(
         weights_sources=weights_sources(exp, saved),
     )
     update_leaderboard(Path(results_dir) / "leaderboard.csv", scores)
-    study.record_test_scores(exp_dir, scores)
+    study.record_test_scores(opened.study(), scores)
     table = opened.table()
     write_atomic(exp_dir / "summary.md", summary_markdown(exp, table, opened.best_trial(), scores))
-    write_report(exp_dir, opened)
+    write_report(exp_dir, opened, redraw=False)  # the figures show the trials: unchanged
 
 
 def weights_sources(exp: Settings, saved: list) -> dict:
