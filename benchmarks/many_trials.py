@@ -11,7 +11,7 @@ It prints, for 2 trials at a time:
   the trials' ends, so Ray's start and the last trials' tail are not in it), the trials' own
   training time per trial, and the difference: the engine's overhead per trial; the same for the
   first and the last 100 trials, to see whether it grows;
-- the driver's RSS every 30 s, and at the 100th and the last trial;
+- the driver's RSS every 5 s (the first sample past 100 trials and the last are compared);
 - the slowest and mean call of each scheduler, searcher and progress method;
 - the sizes of the Optuna study, scheduler_state.json, Ray's experiment state and the whole folder;
 - the time of `tune.trials`, `tune.report` and `tune.promote` on the result.
@@ -126,8 +126,14 @@ def report(exp_dir: Path, samples: list, calls: dict) -> None:
     print(
         "\nDriver RSS (MiB): " + ", ".join(f"{t:.0f}s {m:.0f} ({n} trials)" for t, m, n in samples)
     )
-    at_100 = next((m for _, m, n in samples if n >= 100), None)
-    print(f"at >=100 trials: {at_100}; at the end: {samples[-1][1]:.0f}" if samples else "")
+    at_100 = next(((m, n) for _, m, n in samples if n >= 100), None)
+    if at_100 and len(samples) > 2:  # the last sample is taken after the results were written
+        (last, trials), after = samples[-2][1:], samples[-1][1]
+        print(
+            f"first sample past 100 trials: {at_100[0]:.0f} ({at_100[1]} trials); last in the "
+            f"search: {last:.0f} ({trials} trials), +{last - at_100[0]:.0f} MiB; after the "
+            f"results were written: {after:.0f}"
+        )
     print(
         "\n| call | calls | mean ms | slowest ms (at call #) | slowest in CPU time ms |"
         "\n|---|---|---|---|---|"
@@ -163,7 +169,7 @@ def main() -> None:
     calls, samples, stop = collections.defaultdict(list), [], threading.Event()
     time_calls(calls)
     sampler = threading.Thread(
-        target=sample_memory, args=(results / name / "ray", samples, stop, 30.0), daemon=True
+        target=sample_memory, args=(results / name / "ray", samples, stop, 5.0), daemon=True
     )
     sampler.start()
     code = tune_run.main(
