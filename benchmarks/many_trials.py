@@ -11,7 +11,8 @@ It prints, for 2 trials at a time:
   the trials' ends, so Ray's start and the last trials' tail are not in it), the trials' own
   training time per trial, and the difference: the engine's overhead per trial; the same for the
   first and the last 100 trials, to see whether it grows;
-- the driver's RSS every 5 s (the first sample past 100 trials and the last are compared);
+- the driver's RSS every 5 s (the first sample past 100 trials and the first with every
+  trial reported are compared);
 - the slowest and mean call of each scheduler, searcher and progress method;
 - the sizes of the Optuna study, scheduler_state.json, Ray's experiment state and the whole folder;
 - the time of `tune.trials`, `tune.report` and `tune.promote` on the result.
@@ -126,13 +127,16 @@ def report(exp_dir: Path, samples: list, calls: dict) -> None:
     print(
         "\nDriver RSS (MiB): " + ", ".join(f"{t:.0f}s {m:.0f} ({n} trials)" for t, m, n in samples)
     )
+    # the sampler runs on while tune.run writes the results and the report in this process: the
+    # search's last sample is the first with every trial reported
     at_100 = next(((m, n) for _, m, n in samples if n >= 100), None)
-    if at_100 and len(samples) > 2:  # the last sample is taken after the results were written
-        (last, trials), after = samples[-2][1:], samples[-1][1]
+    at_end = next(((m, n) for _, m, n in samples if n >= samples[-1][2]), None)
+    if at_100 and at_end:
         print(
-            f"first sample past 100 trials: {at_100[0]:.0f} ({at_100[1]} trials); last in the "
-            f"search: {last:.0f} ({trials} trials), +{last - at_100[0]:.0f} MiB; after the "
-            f"results were written: {after:.0f}"
+            f"first sample past 100 trials: {at_100[0]:.0f} ({at_100[1]} trials); once every "
+            f"trial had reported: {at_end[0]:.0f} ({at_end[1]} trials), "
+            f"+{at_end[0] - at_100[0]:.0f} MiB; after the results were written: "
+            f"{samples[-1][1]:.0f}"
         )
     print(
         "\n| call | calls | mean ms | slowest ms (at call #) | slowest in CPU time ms |"

@@ -50,7 +50,11 @@ def _copy_aside(source: str, target: str) -> str:
     return tmp
 
 
-def _failed(error: OSError, target: str, failures: list | None) -> None:
+def _failed(error: OSError, target: str, failures: list | None, held: list) -> None:
+    """A copy that failed: the copies of Ray's state made so far removed (the old state stays),
+    the failure recorded."""
+    for copy, _ in held:
+        Path(copy).unlink(missing_ok=True)
     failure = failed_write(error) or WriteFailure(str(error), target)
     (failures if failures is not None else []).append(failure)
 
@@ -72,9 +76,7 @@ def copy_state_aside(local_path: str, fs_path: str, failures: list | None) -> li
         except FileNotFoundError:
             continue  # gone from the staging folder meanwhile
         except OSError as error:
-            for copy, _ in held:
-                Path(copy).unlink(missing_ok=True)
-            _failed(error, target, failures)
+            _failed(error, target, failures, held)
             return None
     return held
 
@@ -121,9 +123,7 @@ def upload_whole_files(
         except FileNotFoundError:
             continue  # gone from the staging folder meanwhile
         except OSError as error:
-            for copy, _ in held:
-                Path(copy).unlink(missing_ok=True)
-            _failed(error, target, failures)
+            _failed(error, target, failures, held)
             return
     for tmp, target in held:
         os.replace(tmp, target)
