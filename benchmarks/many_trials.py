@@ -33,10 +33,14 @@ from training import precision
 from tune import run as tune_run
 from tune import study
 from tune.engine.progress import Progress
+from tune.engine.rungs import Rungs
 from tune.engine.scheduler import SuccessiveHalving
 from tune.engine.searcher import StudySearch
 
 TIMED = {
+    # the rung system's decisions themselves (no Ray); the scheduler's calls below also hold Ray
+    # applying them (a stopped trial goes through Ray's stop_trial and every callback)
+    Rungs: ("report", "hopeless_waiting", "promote", "closable", "close", "state"),
     SuccessiveHalving: (
         "on_trial_add",
         "on_trial_result",
