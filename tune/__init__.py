@@ -37,6 +37,11 @@ def passes_of(result) -> int:
     return int(result.get("passes", result.get("epoch", 0)) or 0)
 
 
+def passes_column(history):
+    """passes_of for every result of a trial's history (a DataFrame): its x axis in curves."""
+    return history["passes"] if "passes" in history else history["epoch"]
+
+
 def ended_status(result, budget: int, unit: str = "passes") -> str:
     """What a TERMINATED trial is to a person, from its last result: Ray ends a trial that trained
     its whole budget and one that the scheduler stopped early the same way, and nothing else ends

@@ -14,7 +14,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from tune import METRIC, experiment, study  # noqa: E402
+from tune import METRIC, experiment, passes_column, study  # noqa: E402
 from tune.cli import ArgumentParser, run_main  # noqa: E402
 from tune.results import (  # noqa: E402
     alternatives_table,
@@ -47,7 +47,9 @@ def curves_figure(histories: dict, best_id: str | None, baseline_id: str | None)
         best_id: {"color": "tab:blue", "label": "best trial", "zorder": 4},
     }
     for ax, (column, title) in zip(axes.flat, CURVES, strict=True):
-        grey = [np.column_stack([passes(histories[t]), histories[t][column]]) for t in others]
+        grey = [
+            np.column_stack([passes_column(histories[t]), histories[t][column]]) for t in others
+        ]
         ax.add_collection(
             LineCollection(grey, colors="lightgray", linewidths=1, zorder=1, gid=",".join(others))
         )
@@ -55,7 +57,7 @@ def curves_figure(histories: dict, best_id: str | None, baseline_id: str | None)
             if trial_id in histories:
                 history = histories[trial_id]
                 ax.plot(
-                    passes(history),
+                    passes_column(history),
                     history[column],
                     marker=".",
                     gid=trial_id,
@@ -71,11 +73,6 @@ def curves_figure(histories: dict, best_id: str | None, baseline_id: str | None)
     fig.suptitle(f"{len(histories)} trials (short lines: stopped early by the scheduler)")
     fig.tight_layout()
     return fig
-
-
-def passes(history: pd.DataFrame):
-    """A trial's x axis: passes over the training split (epochs, in results from before passes)."""
-    return history["passes"] if "passes" in history else history["epoch"]
 
 
 def params_figure(table: pd.DataFrame, searched: dict):
