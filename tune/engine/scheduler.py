@@ -203,6 +203,12 @@ class SuccessiveHalving(Bound, FIFOScheduler):
         for trial in trials.values():
             paused = trial.status == Trial.PAUSED and trial.trial_id in self.halving.ended
             pending = trial.status == Trial.PENDING and trial.trial_id in self.halving.stopped
+            if pending:
+                # Ray hands the searcher the result a trial is stopped on only when it stops it
+                # (not with the STOP), and its stop_trial of a pending trial hands none: the
+                # kill came in between, so the study hears the result here
+                last = trial.run_metadata.last_result
+                tune_controller.search_alg.on_trial_complete(trial.trial_id, result=last)
             if paused or pending:
                 stop_paused(tune_controller, trial)  # stopped here, but Ray had saved it on
 
