@@ -1,7 +1,10 @@
 """The experiment report: real plots of the experiment's own data, and a report that says it."""
 
+import json
+
 import matplotlib.pyplot as plt
 import pandas as pd
+import pytest
 from conftest import run_cli
 
 from tune import experiment
@@ -65,3 +68,26 @@ def test_the_report_reads_the_searched_distributions_from_the_study_not_the_edit
     monkeypatch.setitem(smoke.params, "rotation", FloatDistribution(0.0, 1e-9))
     report.write_report(exp_dir)
     assert (exp_dir / "importance.png").stat().st_size > 0
+
+
+def test_a_promotion_reads_the_importance_shares_back_instead_of_fitting_fanova_again(
+    smoke_search, monkeypatch
+):
+    """fANOVA costs 1-2 s at 1,000 trials: a promotion (redraw False: no trial changed) reads the
+    shares the search's report kept in importance.json; a report of the search fits them anew."""
+    from tune import report
+
+    exp_dir = smoke_search[0]
+    report.write_report(exp_dir)
+    kept = json.loads((exp_dir / "importance.json").read_text())
+    said = ", ".join(f"{n} {v:.2f}" for n, v in kept.items())
+    assert kept and said in (exp_dir / "report.md").read_text()
+
+    def fitted_again(*_):
+        raise AssertionError("fANOVA fitted again")
+
+    monkeypatch.setattr(report, "importances", fitted_again)
+    report.write_report(exp_dir, redraw=False)
+    assert said in (exp_dir / "report.md").read_text()
+    with pytest.raises(AssertionError, match="fitted again"):
+        report.write_report(exp_dir)

@@ -130,6 +130,17 @@ def importances(table: pd.DataFrame, searched: dict) -> dict:
     )
 
 
+def shares(exp_dir: Path, table: pd.DataFrame, searched: dict, redraw: bool) -> dict:
+    """The importance shares, kept in importance.json: a promotion (redraw False, no trial
+    changed) reads them back instead of fitting fANOVA again (1-2 s at 1,000 trials)."""
+    kept = exp_dir / "importance.json"
+    if not redraw and kept.is_file():
+        return json.loads(kept.read_text())
+    scores = importances(table, searched)
+    write_atomic(kept, json.dumps(scores, indent=1))
+    return scores
+
+
 def importance_figure(scores: dict):
     fig, ax = plt.subplots(figsize=(7, 0.5 * max(len(scores), 2) + 1.2))
     names = list(scores)[::-1]
@@ -257,7 +268,7 @@ def write_report(
     # changed since
     space = str(exp_dir / exp.space_file) if exp.space_file else exp.space
     searched = study.distributions(opened.study()) or space_params(space)
-    scores = importances(table, searched)
+    scores = shares(exp_dir, table, searched, redraw)
     figures = {
         "curves.png": lambda: curves_of(opened, table),
         "params.png": lambda: params_figure(table, searched),
