@@ -31,9 +31,14 @@ from tune.results import save_atomic
 
 
 def stop_paused(tune_controller, trial) -> None:
-    """Ray's stop_trial on a paused trial, which has no actor, sets it TERMINATED but never marks
-    it for the experiment state, where it would stay PAUSED (Ray 2.60): marked here, privately
-    (tests/test_scheduler.py's search fails if an upgrade changes this)."""
+    """Ray's stop_trial on a trial with no actor (paused, or pending after --resume) tells the
+    searcher it ended without its last result, which Ray hands over only when it stops a running
+    trial (not with a STOP, so a kill in between leaves the study without it): handed over here.
+    And it sets the trial TERMINATED but never marks it for the experiment state, where it would
+    stay PAUSED (Ray 2.60): marked here, privately (tests/test_scheduler.py's search fails if an
+    upgrade changes this)."""
+    last = trial.run_metadata.last_result
+    tune_controller.search_alg.on_trial_complete(trial.trial_id, result=last)
     tune_controller.stop_trial(trial)
     private.mark_trial_to_checkpoint(tune_controller, trial)
 
@@ -203,12 +208,6 @@ class SuccessiveHalving(Bound, FIFOScheduler):
         for trial in trials.values():
             paused = trial.status == Trial.PAUSED and trial.trial_id in self.halving.ended
             pending = trial.status == Trial.PENDING and trial.trial_id in self.halving.stopped
-            if pending:
-                # Ray hands the searcher the result a trial is stopped on only when it stops it
-                # (not with the STOP), and its stop_trial of a pending trial hands none: the
-                # kill came in between, so the study hears the result here
-                last = trial.run_metadata.last_result
-                tune_controller.search_alg.on_trial_complete(trial.trial_id, result=last)
             if paused or pending:
                 stop_paused(tune_controller, trial)  # stopped here, but Ray had saved it on
 
