@@ -11,8 +11,8 @@ It prints, for 2 trials at a time:
   the trials' ends, so Ray's start and the last trials' tail are not in it), the trials' own
   training time per trial, and the difference: the engine's overhead per trial; the same for the
   first and the last 100 trials, to see whether it grows;
-- the driver's RSS every 5 s (the first sample past 100 trials and the first with every
-  trial reported are compared);
+- the driver's RSS every 5 s, and as the 100th and the last trial ended (compared);
+- each of the collector's full passes while trials ended (ms): they fall in whichever call runs;
 - the slowest and mean call of each scheduler, searcher and progress method;
 - the sizes of the Optuna study, scheduler_state.json, Ray's experiment state and the whole folder;
 - the time of `tune.trials`, `tune.report` and `tune.promote` on the result.
@@ -20,6 +20,7 @@ It prints, for 2 trials at a time:
 
 import argparse
 import collections
+import gc
 import json
 import subprocess
 import sys
@@ -75,6 +76,45 @@ def rss_mib() -> float:
     return int(line.split()[1]) / 1024
 
 
+class Watch:
+    """The driver's RSS (MiB) the moment the 100th and the last trial ended (the 5-s samples
+    miss the fit's end by up to 5 s, and then the results are being written), and each of the
+    collector's full passes: (ms, trials ended then)."""
+
+    def __init__(self, trials: int):
+        self.rss_at, self.full_passes, self.ended, self.trials = {}, [], 0, trials
+        self.started = 0.0
+        original = Progress.on_trial_complete
+
+        def on_trial_complete(progress, *args, **kwargs):
+            original(progress, *args, **kwargs)
+            self.ended = len(progress.ended)
+            if self.ended in (100, trials):
+                self.rss_at.setdefault(self.ended, rss_mib())
+
+        Progress.on_trial_complete = on_trial_complete
+        gc.callbacks.append(self.on_collection)
+
+    def on_collection(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self.started = time.perf_counter()
+        elif info["generation"] == 2:
+            self.full_passes.append((1000 * (time.perf_counter() - self.started), self.ended))
+
+    def report(self) -> None:
+        if len(self.rss_at) == 2:
+            (first, at_first), (last, at_last) = sorted(self.rss_at.items())
+            print(
+                f"as the {first}th trial ended: {at_first:.0f}; as the last ({last}th) ended: "
+                f"{at_last:.0f}, +{at_last - at_first:.0f} MiB"
+            )
+        during = [(ms, n) for ms, n in self.full_passes if 0 < n < self.trials]
+        print(
+            f"the collector's full passes while trials ended: {len(during)}, ms: "
+            + ", ".join(f"{ms:.0f} (at {n})" for ms, n in during)
+        )
+
+
 def sample_memory(ray_dir: Path, samples: list, stop: threading.Event, every: float) -> None:
     """(seconds since the start, driver RSS in MiB, trials that have reported) every `every` s."""
     start = time.time()
@@ -112,7 +152,7 @@ def folder_mib(folder: Path) -> float:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20
 
 
-def report(exp_dir: Path, samples: list, calls: dict) -> None:
+def report(exp_dir: Path, samples: list, calls: dict, watch: Watch) -> None:
     rows = trial_times(exp_dir / "ray")
     lo, hi = len(rows) // 10, len(rows) * 9 // 10
     fit = json.loads((exp_dir / "experiment.json").read_text())["wall_time_s"]
@@ -131,17 +171,8 @@ def report(exp_dir: Path, samples: list, calls: dict) -> None:
     print(
         "\nDriver RSS (MiB): " + ", ".join(f"{t:.0f}s {m:.0f} ({n} trials)" for t, m, n in samples)
     )
-    # the sampler runs on while tune.run writes the results and the report in this process: the
-    # search's last sample is the first with every trial reported
-    at_100 = next(((m, n) for _, m, n in samples if n >= 100), None)
-    at_end = next(((m, n) for _, m, n in samples if n >= samples[-1][2]), None)
-    if at_100 and at_end:
-        print(
-            f"first sample past 100 trials: {at_100[0]:.0f} ({at_100[1]} trials); once every "
-            f"trial had reported: {at_end[0]:.0f} ({at_end[1]} trials), "
-            f"+{at_end[0] - at_100[0]:.0f} MiB; after the results were written: "
-            f"{samples[-1][1]:.0f}"
-        )
+    print(f"after the results were written: {samples[-1][1]:.0f}")
+    watch.report()
     print(
         "\n| call | calls | mean ms | slowest ms (at call #) | slowest in CPU time ms |"
         "\n|---|---|---|---|---|"
@@ -176,6 +207,7 @@ def main() -> None:
     results, name = root / "results", "many"
     calls, samples, stop = collections.defaultdict(list), [], threading.Event()
     time_calls(calls)
+    watch = Watch(args.trials)
     sampler = threading.Thread(
         target=sample_memory, args=(results / name / "ray", samples, stop, 5.0), daemon=True
     )
@@ -190,7 +222,7 @@ def main() -> None:
     stop.set()
     samples.append((samples[-1][0] if samples else 0, rss_mib(), args.trials))
     print(f"tune.run exited {code}")
-    report(results / name, samples, calls)
+    report(results / name, samples, calls, watch)
     print("\n| command (on the result) | s |\n|---|---|")
     for command in ("tune.trials", "tune.report", "tune.promote"):
         print(

@@ -35,8 +35,10 @@ stopped-trials-keep-checkpoints|tune/experiment.py|    if keep is None or traine
 promote-takes-more-than-was-kept|tune/experiment.py|    if keep is None or wanted <= keep:|    if True:|tests/test_many_trials.py::test_a_search_of_100_trials_keeps_each_trial_once_in_the_table_the_study_and_the_rungs
 state-saved-every-second-at-any-size|tune/engine/search.py|    return max(1, trials // 100)|    return 1|tests/test_many_trials.py::test_ray_saves_its_state_every_second_in_small_searches_and_less_often_in_large_ones
 curves-drop-a-trial|tune/report.py|    others = [t for t in histories if t not in (best_id, baseline_id)]|    others = [t for t in histories if t not in (best_id, baseline_id)][1:]|tests/test_report.py::test_curves_have_one_line_per_trial_with_its_own_data
-collector-full-passes-scan-everything|tune/run.py|    gc.freeze()|    pass|tests/test_run_context.py::test_two_searches_in_one_process_keep_their_own_runs
-collector-left-frozen|tune/run.py|        gc.unfreeze()|        pass|tests/test_run_context.py::test_two_searches_in_one_process_keep_their_own_runs
+collector-full-passes-scan-everything|tune/engine/collector.py|    gc.freeze()\n    gc.callbacks|    gc.callbacks|tests/test_run_context.py::test_two_searches_in_one_process_keep_their_own_runs
+collector-left-frozen|tune/engine/collector.py|        gc.unfreeze()|        pass|tests/test_run_context.py::test_two_searches_in_one_process_keep_their_own_runs
+collector-survivors-scanned-again|tune/engine/collector.py|        gc.freeze()|        pass|tests/test_collector.py::test_what_survives_a_full_pass_during_a_search_is_left_out_of_the_next_passes
+collector-hook-left-behind|tune/engine/collector.py|        gc.callbacks.remove(_freeze_survivors)|        pass|tests/test_collector.py::test_what_survives_a_full_pass_during_a_search_is_left_out_of_the_next_passes
 promotion-fits-fanova-again|tune/report.py|    if not redraw and kept.is_file():|    if False:|tests/test_report.py::test_a_promotion_reads_the_importance_shares_back_instead_of_fitting_fanova_again
 report-reads-stale-shares|tune/report.py|    if not redraw and kept.is_file():|    if kept.is_file():|tests/test_report.py::test_a_promotion_reads_the_importance_shares_back_instead_of_fitting_fanova_again
 promotion-redraws-the-figures|tune/promote/save.py|    write_report(exp_dir, opened, redraw=False)|    write_report(exp_dir, opened)|tests/test_after_search.py::test_promote_writes_honest_test_scores

@@ -5,7 +5,6 @@ before the experiment folder appears, and the folder appears whole (built aside,
 """
 
 import contextlib
-import gc
 import io
 import json
 import os
@@ -611,7 +610,7 @@ def resume_held(args, exp_dir: Path) -> int:
 
 def fit_and_write(tuner, run: RunContext, exp: Settings, time_budget: float | None) -> int:
     """Run the search; write results whatever happened; the exit code says what did."""
-    from tune.engine import search, write_guard
+    from tune.engine import collector, search, write_guard
 
     exp_dir = run.exp_dir
     guard = write_guard.guard(tuner)  # Ray's state written whole; the search ends at a failed write
@@ -619,12 +618,9 @@ def fit_and_write(tuner, run: RunContext, exp: Settings, time_budget: float | No
     # SIGUSR1 as on SIGINT, saving its state, and the results below are written.
     signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGUSR1))
     started, failure, failed = time.time(), None, None
-    # what lives for the whole search (the modules, Ray, torch: ~580k objects) out of the
-    # collector's full passes, each 250-330 ms of the driver's loop: the slowest scheduler calls
-    # of a 1,000-trial search (benchmarks/README.md, "Many trials")
-    gc.freeze()
     try:
-        tuner.fit()
+        with collector.survivors_frozen():
+            tuner.fit()
     except Exception as error:
         # Ray's controller gave up (e.g. its memory monitor killed a starting worker), or a
         # write failed (Optuna's SQLite, the rungs)
@@ -632,7 +628,6 @@ def fit_and_write(tuner, run: RunContext, exp: Settings, time_budget: float | No
         failure = None if failed else str(error).strip().splitlines()[0]
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        gc.unfreeze()
     failed = failed or guard.found()
     if failed:
         write_guard.quiet_trial_errors()
