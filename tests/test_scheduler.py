@@ -13,6 +13,7 @@ import pytest
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import TrialScheduler
 
+from tune.engine import scheduler as scheduler_module
 from tune.engine.context import RunContext
 from tune.engine.rungs import expected_passes_left, milestones
 from tune.engine.scheduler import SuccessiveHalving
@@ -53,12 +54,15 @@ class FakeController:
     def __init__(self):
         self.trials: list[FakeTrial] = []
         self.search_alg = FakeSearcher()
+        self.scheduler = None  # told of a trial it stops, as Ray's controller tells its own
 
     def get_trials(self):
         return self.trials
 
     def stop_trial(self, trial):
         if trial.status in (Trial.PENDING, Trial.PAUSED):  # as Ray's: no result
+            if self.scheduler:
+                self.scheduler.on_trial_remove(self, trial)
             self.search_alg.on_trial_complete(trial.trial_id)
         trial.status = Trial.TERMINATED
 
@@ -186,6 +190,27 @@ def test_a_trial_that_can_no_longer_go_on_stops_at_once_instead_of_waiting(made)
     # the rungs' file says who stopped early, for a --resume after a kill
     saved = json.loads(scheduler.run.state_file.read_text())
     assert saved["stopped"] == ["first", "second", "third"]
+
+
+def test_a_decision_that_stops_waiting_trials_rewrites_the_rungs_file_once(made, monkeypatch):
+    """Ray tells the scheduler of each trial it stopped (on_trial_remove); the stop is already in
+    the rungs' file, saved by the decision: not rewritten (whole) once more a trial."""
+    scheduler, controller = made(num_samples=5)
+    controller.scheduler = scheduler
+    first, second, third = (add(scheduler, controller, n) for n in ("first", "second", "third"))
+    report(scheduler, controller, first, 1, 0.5)
+    report(scheduler, controller, second, 1, 0.4)
+    report(scheduler, controller, third, 1, 0.6)
+    fourth = add(scheduler, controller, "fourth")
+    assert report(scheduler, controller, fourth, 1, 0.3) == CONTINUE  # first and second hopeless
+    writes, save_atomic = [], scheduler_module.save_atomic
+    monkeypatch.setattr(
+        scheduler_module, "save_atomic", lambda *args: writes.append(1) or save_atomic(*args)
+    )
+    scheduler.choose_trial_to_run(controller)
+    assert first.status == second.status == Trial.TERMINATED and len(writes) == 1
+    saved = json.loads(scheduler.run.state_file.read_text())
+    assert {"first", "second"} <= set(saved["ended"]) & set(saved["stopped"])
 
 
 def test_the_rungs_and_the_waiting_survive_a_new_driver(made):
