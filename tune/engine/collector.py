@@ -6,7 +6,7 @@ trials and their results, Optuna's trials). So what lives for the whole search (
 torch: ~600,000 objects) is frozen out of the passes before it starts, and whatever survives a
 full pass while it runs is frozen too: each pass scans only what the search made since the last.
 At 1,000 trials the passes during a search took 22 ms growing to 101 ms without the second rule,
-10-15 ms with it, flat (benchmarks/README.md, "Many trials").
+10-16 ms with it, flat (benchmarks/README.md, "Many trials").
 
 An object frozen while alive that later becomes garbage in a reference cycle is freed only when
 the search ends (the collector cannot see it before): ~220 objects at 1,000 trials.
