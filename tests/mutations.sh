@@ -40,6 +40,9 @@ collector-full-passes-scan-everything|tune/engine/collector.py|    gc.freeze()\n
 collector-left-frozen|tune/engine/collector.py|        gc.unfreeze()|        pass|tests/test_run_context.py::test_two_searches_in_one_process_keep_their_own_runs
 collector-survivors-scanned-again|tune/engine/collector.py|        gc.freeze()|        pass|tests/test_collector.py::test_what_survives_a_full_pass_during_a_search_is_left_out_of_the_next_passes
 collector-hook-left-behind|tune/engine/collector.py|        gc.callbacks.remove(_freeze_survivors)|        pass|tests/test_collector.py::test_what_survives_a_full_pass_during_a_search_is_left_out_of_the_next_passes
+collector-full-passes-as-often-as-python-makes-them|tune/engine/collector.py|    gc.set_threshold(*thresholds[:2], FULL_PASS_EVERY)|    pass|tests/test_collector.py::test_what_survives_a_full_pass_during_a_search_is_left_out_of_the_next_passes
+collector-thresholds-left-changed|tune/engine/collector.py|        gc.set_threshold(*thresholds)|        pass|tests/test_collector.py::test_what_survives_a_full_pass_during_a_search_is_left_out_of_the_next_passes
+ray-imported-first-listens-everywhere|tune/engine/cluster.py|        private.loopback_node_ip()  # for a program that had imported Ray before|        pass|tests/test_security.py::test_our_ray_listens_on_loopback_only_without_dashboard
 promotion-fits-fanova-again|tune/report.py|    if not redraw and kept.is_file():|    if False:|tests/test_report.py::test_a_promotion_reads_the_importance_shares_back_instead_of_fitting_fanova_again
 report-reads-stale-shares|tune/report.py|    if not redraw and kept.is_file():|    if kept.is_file():|tests/test_report.py::test_a_promotion_reads_the_importance_shares_back_instead_of_fitting_fanova_again
 promotion-redraws-the-figures|tune/promote/save.py|    write_report(exp_dir, opened, redraw=False)|    write_report(exp_dir, opened)|tests/test_after_search.py::test_promote_writes_honest_test_scores

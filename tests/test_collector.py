@@ -12,7 +12,9 @@ class Node:
 
 
 def test_what_survives_a_full_pass_during_a_search_is_left_out_of_the_next_passes():
+    thresholds = gc.get_threshold()
     with collector.survivors_frozen():
+        assert gc.get_threshold() == (*thresholds[:2], collector.FULL_PASS_EVERY)  # shorter
         alive = [Node() for _ in range(1000)]
         cycle = Node()
         cycle.me = cycle
@@ -23,7 +25,7 @@ def test_what_survives_a_full_pass_during_a_search_is_left_out_of_the_next_passe
         assert garbage() is None  # collected, not frozen
         assert gc.get_freeze_count() >= frozen + len(alive)
         assert not any(obj is alive[0] for obj in gc.get_objects())  # no pass scans it again
-    assert gc.get_freeze_count() == 0
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == thresholds
     assert collector._freeze_survivors not in gc.callbacks
 
 

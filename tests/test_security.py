@@ -4,6 +4,7 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 from conftest import REPO
 
 # Start Ray exactly as `tune.run` does, run one task so a worker exists, then list every
@@ -33,9 +34,16 @@ PROBE = textwrap.dedent("""
 """)
 
 
-def test_our_ray_listens_on_loopback_only_without_dashboard():
+@pytest.mark.parametrize("before", ["", "import ray\n"], ids=["as-tune-run", "ray-imported-first"])
+def test_our_ray_listens_on_loopback_only_without_dashboard(before):
+    """Also in a program that imported Ray before (a notebook, a benchmark, a test), when the
+    environment switch tune/engine/cluster.py sets is read too late."""
     done = subprocess.run(
-        [sys.executable, "-c", PROBE], cwd=REPO, capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", before + PROBE],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     addresses = [line.split()[1] for line in done.stdout.splitlines() if line.startswith("LISTEN")]

@@ -22,6 +22,16 @@ def replace_sync_up(command) -> None:
     FilesystemSyncer._sync_up_command = command
 
 
+def loopback_node_ip() -> None:
+    """The switch tune/engine/cluster.py sets in the environment is read once, when Ray is
+    imported: a program that imported Ray before (a notebook, a benchmark, a test) would start a
+    Ray listening on every interface. Ray has no public setting for the node's IP of its servers
+    (ray.init's `_node_ip_address` moves the IP, not where they listen)."""
+    from ray._private import ray_constants
+
+    ray_constants.ENABLE_RAY_CLUSTER = False
+
+
 def run_config(tuner):
     """A Tuner's run config, also of a restored one: Tuner.restore cannot set its verbosity or
     add a callback, and the Tuner has no public getter."""
