@@ -22,19 +22,18 @@ def start_ray(address: str | None, num_cpus: int, verbose: bool = False):
     """verbose: Ray's own logs and its workers' lines (e.g. every checkpoint saved) on the
     console; without it, tune/engine/progress.py says what happens and Ray only its errors."""
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
-    loopback = not address or address.rsplit(":", 1)[0] in LOOPBACK
-    if loopback:
-        # Ray binds its servers to the node IP; this switch (read when ray is imported, here and
-        # in every worker) makes that IP 127.0.0.1, as Ray does on laptops, instead of the
-        # machine's network address, for our own Ray and for a driver joining a cluster on this
-        # machine's loopback.
-        os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     import ray
 
-    if loopback:
+    if not address or address.rsplit(":", 1)[0] in LOOPBACK:
+        # Ray binds its servers to the node IP; this switch makes that IP 127.0.0.1, as Ray does
+        # on laptops, instead of the machine's network address, for our own Ray and for a driver
+        # joining a cluster on this machine's loopback. Ray reads it as it is imported: in the
+        # environment for the workers, and in this process, which may have imported Ray already
+        # (a notebook, a benchmark), through its constant.
         from tune.engine import private
 
-        private.loopback_node_ip()  # for a program that had imported Ray before
+        os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+        private.loopback_node_ip()
 
     quiet = {} if verbose else {"log_to_driver": False}
     if not verbose:  # a trial's error is one line from tune/engine/progress.py, not Ray's traceback
